@@ -1,0 +1,64 @@
+"""The store: where branch state, the audit log, visits and document blobs live.
+
+Two implementations behave the same and pass one contract suite: `MemoryStore` (one process,
+the embedded default) and `RedisStore` (several processes). Changes go through `transact`,
+which loads a branch, runs the sans-IO dispatcher on it and saves the new state together with
+its audit entries and finished visits, atomically: no other process can interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
+
+from booth_server.core.dispatcher import Result
+from booth_server.core.model import AuditEntry, BranchState, Visit
+
+R = TypeVar("R", bound=Result)
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached now; the caller refuses new work instead of hanging."""
+
+
+class Store(Protocol):
+    kind: str
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def healthy(self) -> bool: ...
+
+    async def init_branch(self, template: BranchState) -> None:
+        """Create the branch from config, or reconcile a stored one with the config
+        (new booths and officers added, labels/names/capacity updated, removed ones kept
+        until their sessions end)."""
+
+    async def transact(self, branch_id: str, fn: Callable[[BranchState], R]) -> R:
+        """Run fn on the branch's current state and persist the result atomically.
+
+        If fn raises, nothing is saved. fn may be called more than once (optimistic retry)."""
+
+    async def snapshot(self, branch_id: str) -> BranchState:
+        """The branch's current state, for reading only."""
+
+    async def audit(
+        self, branch_id: str | None = None, *, since: float | None = None, limit: int = 1000
+    ) -> list[AuditEntry]:
+        """Audit entries, oldest first, newest `limit`."""
+
+    async def visits(self, branch_id: str | None = None, *, since: float = 0.0) -> list[Visit]:
+        """Finished visits that ended at or after `since`, oldest first."""
+
+    async def put_blob(self, key: str, data: bytes, ttl_s: float) -> None: ...
+
+    async def get_blob(self, key: str) -> bytes | None: ...
+
+    async def delete_blob(self, key: str) -> None: ...
+
+    async def touch_presence(self, role: str, ids: Iterable[str], ttl_s: float) -> None:
+        """Heartbeat: these parties are connected to this process."""
+
+    async def present(self, role: str, ids: Iterable[str]) -> set[str]:
+        """Which of these parties have a live heartbeat in any process."""
