@@ -205,3 +205,22 @@ class Visit:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def new_branch(
+    branch_id: str,
+    name: str,
+    booths: list[tuple[str, str]],
+    officers: list[tuple[str, str, int, bool]],
+) -> BranchState:
+    """A branch with nobody connected: booths as (id, label), officers as
+    (id, name, capacity, auto_accept)."""
+    return BranchState(
+        id=branch_id,
+        name=name,
+        booths={b_id: Booth(id=b_id, label=label) for b_id, label in booths},
+        officers={
+            o_id: Officer(id=o_id, name=o_name, capacity=capacity, auto_accept=auto)
+            for o_id, o_name, capacity, auto in officers
+        },
+    )
