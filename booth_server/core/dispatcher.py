@@ -365,6 +365,7 @@ class Dispatcher:
         booth = self._booth(turn, event.booth_id)
         was_lost = booth.lost_at is not None
         booth.connected = True
+        booth.conn = event.conn
         booth.lost_at = None
         turn.touched_booths.add(booth.id)
         turn.audit(booth.id, "booth_connected", None, "offline", "online",
@@ -389,9 +390,11 @@ class Dispatcher:
 
     def _booth_disconnected(self, turn: _Turn, event: ev.BoothDisconnected) -> None:
         booth = self._booth(turn, event.booth_id)
-        if not booth.connected:
+        if not booth.connected or (event.conn is not None and event.conn != booth.conn):
+            # A newer connection of this booth took over; the old one's goodbye changes nothing.
             return
         booth.connected = False
+        booth.conn = None
         if booth.session_id is not None:
             booth.lost_at = turn.now
         turn.touched_booths.add(booth.id)
@@ -456,15 +459,24 @@ class Dispatcher:
         officer = self._officer(turn, event.officer_id)
         returning = officer.lost_at is not None
         officer.lost_at = None
-        if officer.connected and not returning:
-            return
+        was_connected = officer.connected
+        officer.conn = event.conn
         officer.connected = True
+        if was_connected:
+            # A second tab or a reconnect that beat the old socket's goodbye: the console
+            # reloaded, so its booths must offer their video again.
+            self._resume_booths(turn, officer)
+            return
         officer.since = turn.now
         if officer.mode != "paused":
             officer.working_since = turn.now
         turn.audit(officer.id, "officer_connected", None, "offline", officer.mode,
                    "returned" if returning else None, officer_id=officer.id)
-        # The console reloaded: every booth it serves must offer its video again.
+        self._resume_booths(turn, officer)
+
+    @staticmethod
+    def _resume_booths(turn: _Turn, officer: Officer) -> None:
+        """The console (re)loaded: every booth it serves must offer its video again."""
         for session_id in officer.sessions:
             session = turn.state.sessions[session_id]
             turn.send(
@@ -477,9 +489,10 @@ class Dispatcher:
 
     def _officer_disconnected(self, turn: _Turn, event: ev.OfficerDisconnected) -> None:
         officer = self._officer(turn, event.officer_id)
-        if not officer.connected:
+        if not officer.connected or (event.conn is not None and event.conn != officer.conn):
             return
         officer.connected = False
+        officer.conn = None
         officer.working_since = None
         officer.since = turn.now
         turn.audit(officer.id, "officer_disconnected", None, officer.mode, "offline",

@@ -14,11 +14,13 @@ from typing import Literal
 @dataclass(frozen=True)
 class BoothConnected:
     booth_id: str
+    conn: str | None = None  # the connection's id; a stale connection's disconnect is ignored
 
 
 @dataclass(frozen=True)
 class BoothDisconnected:
     booth_id: str
+    conn: str | None = None  # the connection's id; a stale connection's disconnect is ignored
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,13 @@ class BoothHealth:
 @dataclass(frozen=True)
 class OfficerConnected:
     officer_id: str
+    conn: str | None = None
 
 
 @dataclass(frozen=True)
 class OfficerDisconnected:
     officer_id: str
+    conn: str | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class Booth:
     since: float = 0.0
     lost_at: float | None = None
     last_display: str = "offline"
+    conn: str | None = None
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Officer:
     connected: bool = False
     mode: OfficerMode = "available"
     lost_at: float | None = None
+    conn: str | None = None
     sessions: list[str] = field(default_factory=list)
     offers: list[str] = field(default_factory=list)
     last_assigned_at: float = 0.0
