@@ -477,6 +477,9 @@ def _describe(error: Mapping[str, Any], loc: tuple[str | int, ...]) -> str:
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     value = error.get("input")
     if kind == "missing":
+        env_var = next((v for v, k in ENV_OVERRIDES.items() if k == loc), None)
+        if env_var is not None:
+            return f"missing (expected a value here or in the environment variable {env_var})"
         return "missing (expected a value for this required key)"
     if kind == "extra_forbidden":
         holder = _model_at(loc[:-1])
