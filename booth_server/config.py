@@ -496,7 +496,10 @@ def _describe(error: Mapping[str, Any], loc: tuple[str | int, ...]) -> str:
             "less_than": ("lt", "<"),
             "less_than_equal": ("le", "≤"),
         }[kind]
-        what = f"a value {op[1]} {ctx.get(op[0])}"
+        bound = ctx.get(op[0])
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        what = f"a value {op[1]} {bound}"
     elif kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         if pattern == SLUG_PATTERN:
