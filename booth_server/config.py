@@ -435,9 +435,11 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
             if model is None or part not in model.model_fields:
                 return None
             annotation = _unwrap(model.model_fields[part].annotation, item=False)
-        model = annotation if isinstance(annotation, type) and issubclass(
-            annotation, BaseModel
-        ) else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
     return model
 
 
@@ -571,9 +573,7 @@ def default_config_path() -> Path:
     return Path.cwd() / "config" / "default.toml"
 
 
-def _apply_env(
-    data: dict[str, Any], env: Mapping[str, str], path: Path
-) -> dict[str, str]:
+def _apply_env(data: dict[str, Any], env: Mapping[str, str], path: Path) -> dict[str, str]:
     """Apply overrides in place; returns dotted key -> variable name for error messages.
 
     An empty variable counts as unset (``LAPAK_SECRET=`` in a compose file means "not given").
@@ -635,9 +635,7 @@ def parse_config(
     skipped) over the environment over the file.
     """
     path = Path(source)
-    document: dict[str, Any] = {
-        k: dict(v) if isinstance(v, dict) else v for k, v in data.items()
-    }
+    document: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     sources = _apply_env(document, os.environ if env is None else env, path)
     if overrides:
         _apply_overrides(document, overrides, path, sources)
@@ -719,9 +717,7 @@ def production_problems(cfg: AppConfig) -> list[str]:
         problems.append("documents.key is the public demo key (set LAPAK_DOCUMENT_KEY)")
     for i, booth in enumerate(cfg.booths):
         if verify_secret(booth.token_hash, demo_booth_token(booth.id)):
-            problems.append(
-                f"booths[{i}].token_hash accepts the demo token of booth {booth.id!r}"
-            )
+            problems.append(f"booths[{i}].token_hash accepts the demo token of booth {booth.id!r}")
     for i, user in enumerate(cfg.users):
         if verify_secret(user.password_hash, DEMO_PASSWORD):
             problems.append(f"users[{i}].password_hash accepts the demo password of {user.id!r}")

@@ -26,9 +26,11 @@ from .security import redact, scrub
 __all__ = ["RedactingFilter", "configure_logging", "record_fields"]
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
-_RESERVED = frozenset(
-    vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))
-) | {"message", "asctime", "taskName"}
+_RESERVED = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 _SECRET_FIELD = re.compile(
     r"(?i)(token|passw(or)?d|secret|credential|authorization|cookie|(^|_)key$|^auth$)"
@@ -85,9 +87,7 @@ class RedactingFilter(logging.Filter):
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The ``extra`` fields of a record."""
-    return {
-        k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")
-    }
+    return {k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")}
 
 
 def _timestamp(record: logging.LogRecord) -> str:

@@ -127,7 +127,9 @@ def test_demo_hashes_verify_the_demo_credentials(demo: AppConfig, demo_problems:
     for i, booth in enumerate(demo.booths):
         assert any(p.startswith(f"booths[{i}].token_hash") and booth.id in p for p in demo_problems)
     for i, user in enumerate(demo.users):
-        assert any(p.startswith(f"users[{i}].password_hash") and user.id in p for p in demo_problems)
+        assert any(
+            p.startswith(f"users[{i}].password_hash") and user.id in p for p in demo_problems
+        )
     booth = demo.booth("langsa-07")
     cso2 = demo.user("cso2")
     assert booth is not None and cso2 is not None
@@ -192,57 +194,103 @@ INVALID: list[tuple[str, Any, str]] = [
     ("server.port", 0, "server.port: expected a value ≥ 1, got 0"),
     ("server.port", "8080", "server.port: expected a whole number, got '8080'"),
     ("server.host", "", "server.host: expected a non-empty value"),
-    ("server.secret", _DELETE, "server.secret: missing (expected a value here or in the "
-     "environment variable LAPAK_SECRET)"),
+    (
+        "server.secret",
+        _DELETE,
+        "server.secret: missing (expected a value here or in the "
+        "environment variable LAPAK_SECRET)",
+    ),
     ("server.secret", "short-secret", "server.secret: expected a secret of at least 16 characters"),
     ("server.token_ttl_s", 0, "server.token_ttl_s: expected a value > 0, got 0"),
-    ("server.tls_cert", "/nonexistent/cert.pem",
-     "server.tls_cert: expected an existing file, '/nonexistent/cert.pem' is not one"),
+    (
+        "server.tls_cert",
+        "/nonexistent/cert.pem",
+        "server.tls_cert: expected an existing file, '/nonexistent/cert.pem' is not one",
+    ),
     ("dispatch", 5, "dispatch: expected a table, got 5"),
     ("dispatch.offer_timeout_s", 0, "dispatch.offer_timeout_s: expected a value > 0, got 0"),
     ("dispatch.booth_grace_s", -1.5, "dispatch.booth_grace_s: expected a value > 0, got -1.5"),
     ("dispatch.wait_alert_s", "ten", "dispatch.wait_alert_s: expected a number, got 'ten'"),
     ("limits.rate_burst", 0, "limits.rate_burst: expected a value ≥ 1, got 0"),
-    ("limits.max_sdp_bytes", 300000,
-     "limits.max_sdp_bytes: expected at most max_event_bytes (262144)"),
+    (
+        "limits.max_sdp_bytes",
+        300000,
+        "limits.max_sdp_bytes: expected at most max_event_bytes (262144)",
+    ),
     ("ice.servers", [{"urls": []}], "ice.servers[0].urls: expected a non-empty value"),
-    ("ice.servers", [{"urls": ["http://stun.example.org"]}],
-     "ice.servers[0].urls: expected URLs starting with stun:, stuns:, turn: or turns:"),
-    ("ice.servers", [{"urls": ["turn:turn.example.org"]}],
-     "ice.servers[0].username: expected username and credential for a turn:/turns: server"),
-    ("ice.servers", [{"urls": ["turn:t.example.org"], "username": "u"}],
-     "ice.servers[0].credential: expected username and credential"),
-    ("ice.turn_urls", ["turn:turn.example.org"],
-     "ice.turn_secret: expected the coturn static-auth-secret"),
-    ("ice.turn_urls", ["stun:stun.example.org"],
-     "ice.turn_urls: expected URLs starting with turn: or turns:, got 'stun:stun.example.org'"),
+    (
+        "ice.servers",
+        [{"urls": ["http://stun.example.org"]}],
+        "ice.servers[0].urls: expected URLs starting with stun:, stuns:, turn: or turns:",
+    ),
+    (
+        "ice.servers",
+        [{"urls": ["turn:turn.example.org"]}],
+        "ice.servers[0].username: expected username and credential for a turn:/turns: server",
+    ),
+    (
+        "ice.servers",
+        [{"urls": ["turn:t.example.org"], "username": "u"}],
+        "ice.servers[0].credential: expected username and credential",
+    ),
+    (
+        "ice.turn_urls",
+        ["turn:turn.example.org"],
+        "ice.turn_secret: expected the coturn static-auth-secret",
+    ),
+    (
+        "ice.turn_urls",
+        ["stun:stun.example.org"],
+        "ice.turn_urls: expected URLs starting with turn: or turns:, got 'stun:stun.example.org'",
+    ),
     ("ice.turn_ttl_s", 0, "ice.turn_ttl_s: expected a value > 0"),
     ("documents.key", "not base64!", "documents.key: expected standard base64 of a 32-byte key"),
-    ("documents.key", base64.b64encode(b"x" * 16).decode(),
-     "documents.key: expected base64 of exactly 32 bytes, it decodes to 16"),
-    ("documents.key", _DELETE, "documents.key: missing (expected a value here or in the "
-     "environment variable LAPAK_DOCUMENT_KEY)"),
+    (
+        "documents.key",
+        base64.b64encode(b"x" * 16).decode(),
+        "documents.key: expected base64 of exactly 32 bytes, it decodes to 16",
+    ),
+    (
+        "documents.key",
+        _DELETE,
+        "documents.key: missing (expected a value here or in the "
+        "environment variable LAPAK_DOCUMENT_KEY)",
+    ),
     ("documents.max_pixels", 0, "documents.max_pixels: expected a value > 0"),
-    ("redis.url", "http://localhost:6379",
-     "redis.url: expected a URL starting with redis://, rediss:// or unix://"),
+    (
+        "redis.url",
+        "http://localhost:6379",
+        "redis.url: expected a URL starting with redis://, rediss:// or unix://",
+    ),
     ("branches", [], "branches: expected a non-empty value"),
     ("branches[0].id", "Langsa!", "branches[0].id: expected an id of 1-32 characters a-z, 0-9"),
     ("branches[0].name", _DELETE, "branches[0].name: missing (expected a value for this"),
     ("booths[1].id", "x" * 33, "booths[1].id: expected an id of 1-32 characters"),
-    ("booths[0].token_hash", "demo-token-langsa-01",
-     "booths[0].token_hash: expected an argon2 hash starting with '$argon2'"),
-    ("booths[1].branch", "nowhere",
-     "booths[1].branch: expected one of the configured branches (langsa), got 'nowhere'"),
-    ("booths[1].id", "langsa-01",
-     "booths[1].id: expected a unique id, 'langsa-01' is already booths[0]"),
+    (
+        "booths[0].token_hash",
+        "demo-token-langsa-01",
+        "booths[0].token_hash: expected an argon2 hash starting with '$argon2'",
+    ),
+    (
+        "booths[1].branch",
+        "nowhere",
+        "booths[1].branch: expected one of the configured branches (langsa), got 'nowhere'",
+    ),
+    (
+        "booths[1].id",
+        "langsa-01",
+        "booths[1].id: expected a unique id, 'langsa-01' is already booths[0]",
+    ),
     ("booths", "langsa-01", "booths: expected a list, got 'langsa-01'"),
     ("users[0].capacity", 7, "users[0].capacity: expected a value ≤ 6, got 7"),
     ("users[0].capacity", 0, "users[0].capacity: expected a value ≥ 1, got 0"),
     ("users[0].role", "admin", "users[0].role: expected one of 'officer' or 'ops', got 'admin'"),
-    ("users[0].branch", _DELETE,
-     "users[0].branch: expected the branch id an officer works for"),
-    ("users[1].branch", "atlantis",
-     "users[1].branch: expected one of the configured branches (langsa), got 'atlantis'"),
+    ("users[0].branch", _DELETE, "users[0].branch: expected the branch id an officer works for"),
+    (
+        "users[1].branch",
+        "atlantis",
+        "users[1].branch: expected one of the configured branches (langsa), got 'atlantis'",
+    ),
     ("users[0].auto_accept", "yes", "users[0].auto_accept: expected true or false, got 'yes'"),
     ("users[0].id", "Budi Santoso", "users[0].id: expected a username of 1-32 characters"),
     ("users[1].id", "cso1", "users[1].id: expected a unique id, 'cso1' is already users[0]"),
@@ -251,7 +299,9 @@ INVALID: list[tuple[str, Any, str]] = [
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), INVALID, ids=[c[0] for c in INVALID])
-def test_each_invalid_value_names_file_key_and_expectation(key: str, value: Any, expected: str) -> None:
+def test_each_invalid_value_names_file_key_and_expectation(
+    key: str, value: Any, expected: str
+) -> None:
     doc = base_doc()
     _set(doc, key, value)
     lines = problems_of(doc)
@@ -290,7 +340,9 @@ def test_tls_needs_both_files(tmp_path: Path) -> None:
     doc = base_doc()
     doc["server"]["tls_cert"] = str(cert)
     lines = problems_of(doc)
-    assert lines == [f"{SOURCE}: server.tls_key: expected tls_cert and tls_key together, or neither"]
+    assert lines == [
+        f"{SOURCE}: server.tls_key: expected tls_cert and tls_key together, or neither"
+    ]
     doc["server"]["tls_key"] = str(key)
     cfg = parse_config(doc, source=SOURCE, env={})
     assert cfg.server.tls_enabled and cfg.server.tls_cert == cert
@@ -339,10 +391,13 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_file_errors_name_the_file_and_dotted_key(tmp_path: Path) -> None:
     text = (REPO / "config" / "default.toml").read_text()
     path = tmp_path / "edited.toml"
-    path.write_text(text.replace('id = "cso3"\nname = "Petugas Tiga"\nrole = "officer"\n'
-                                 'branch = "langsa"\ncapacity = 5',
-                                 'id = "cso3"\nname = "Petugas Tiga"\nrole = "officer"\n'
-                                 'branch = "langsa"\ncapacity = 8', 1))
+    path.write_text(
+        text.replace(
+            'id = "cso3"\nname = "Petugas Tiga"\nrole = "officer"\nbranch = "langsa"\ncapacity = 5',
+            'id = "cso3"\nname = "Petugas Tiga"\nrole = "officer"\nbranch = "langsa"\ncapacity = 8',
+            1,
+        )
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path, env={})
     assert str(info.value) == f"{path}: users[2].capacity: expected a value ≤ 6, got 8"
@@ -384,7 +439,9 @@ def test_env_errors_name_the_variable() -> None:
     lines = problems_of(base_doc(), env={"LAPAK_PORT": "http"})
     assert lines == [f"{SOURCE}: server.port (from LAPAK_PORT): expected a whole number 1..65535"]
     lines = problems_of(base_doc(), env={"LAPAK_PORT": "70000"})
-    assert lines == [f"{SOURCE}: server.port (from LAPAK_PORT): expected a value ≤ 65535, got 70000"]
+    assert lines == [
+        f"{SOURCE}: server.port (from LAPAK_PORT): expected a value ≤ 65535, got 70000"
+    ]
     lines = problems_of(base_doc(), env={"LAPAK_SECRET": "short"})
     assert lines[0].startswith(f"{SOURCE}: server.secret (from LAPAK_SECRET): expected a secret")
     assert "short" not in lines[0].split("expected")[1]
