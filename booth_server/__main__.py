@@ -1,0 +1,3 @@
+from booth_server.cli import main
+
+raise SystemExit(main())

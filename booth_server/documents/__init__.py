@@ -1,0 +1,1 @@
+"""Server side of ID documents: image validation and encrypted storage."""

@@ -1,0 +1,192 @@
+"""The booth service: one place where events meet the store, the dispatcher and the clock.
+
+Transports call `apply(branch_id, event)`; the service runs the sans-IO dispatcher inside a
+store transaction, hands the outbound messages to the delivery callback (Socket.IO), feeds the
+metrics and wakes the timer loop. The timer loop is the only clock: it sends `Tick` to a branch
+when its earliest deadline (offer expiry, grace period) has come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from booth_server.config import AppConfig
+from booth_server.core import events as ev
+from booth_server.core.dispatcher import Dispatcher, Outbound, Policy, Result
+from booth_server.core.model import BranchState, new_branch
+from booth_server.errors import ApiError, ErrorCode
+from booth_server.metrics import Metrics
+from booth_server.store.base import Store, StoreUnavailable
+
+log = logging.getLogger("lapak.service")
+
+Deliver = Callable[[list[Outbound]], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+def branch_templates(cfg: AppConfig) -> list[BranchState]:
+    templates = []
+    for branch in cfg.branches:
+        templates.append(
+            new_branch(
+                branch.id,
+                branch.name,
+                [(b.id, b.label) for b in cfg.booths_of(branch.id)],
+                [(u.id, u.name, u.capacity, u.auto_accept) for u in cfg.officers_of(branch.id)],
+            )
+        )
+    return templates
+
+
+class BoothService:
+    def __init__(
+        self,
+        cfg: AppConfig,
+        store: Store,
+        metrics: Metrics,
+        *,
+        clock: Clock = time.time,
+        tick_interval_s: float = 1.0,
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.metrics = metrics
+        self.clock = clock
+        self.dispatcher = Dispatcher(
+            Policy(
+                offer_timeout_s=cfg.dispatch.offer_timeout_s,
+                officer_grace_s=cfg.dispatch.officer_grace_s,
+                booth_grace_s=cfg.dispatch.booth_grace_s,
+            )
+        )
+        self.branch_ids = [b.id for b in cfg.branches]
+        self._deliver: Deliver | None = None
+        self._on_change: list[Callable[[str], None]] = []
+        self._wake = asyncio.Event()
+        self._deadlines: dict[str, float | None] = {}
+        self._tick_interval_s = tick_interval_s
+        self._timer_task: asyncio.Task[None] | None = None
+        # When each queued session was readied, for the ready → offer latency histogram.
+        self._ready_at: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def set_delivery(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    def on_change(self, callback: Callable[[str], None]) -> None:
+        self._on_change.append(callback)
+
+    async def start(self) -> None:
+        await self.store.start()
+        for template in branch_templates(self.cfg):
+            await self.store.init_branch(template)
+        self._timer_task = asyncio.create_task(self._timer_loop(), name="lapak-timers")
+
+    async def stop(self) -> None:
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer_task
+        await self.store.close()
+
+    # ------------------------------------------------------------------ events
+
+    def branch_of_booth(self, booth_id: str) -> str:
+        booth = self.cfg.booth(booth_id)
+        if booth is None:
+            raise ApiError(ErrorCode.NOT_FOUND, f"booth_id: unknown booth {booth_id!r}")
+        return booth.branch
+
+    def branch_of_officer(self, officer_id: str) -> str:
+        user = self.cfg.user(officer_id)
+        if user is None or user.branch is None:
+            raise ApiError(ErrorCode.NOT_FOUND, f"officer_id: unknown officer {officer_id!r}")
+        return user.branch
+
+    async def apply(self, branch_id: str, event: ev.Event) -> Result:
+        now = self.clock()
+        try:
+            result = await self.store.transact(
+                branch_id, lambda state: self.dispatcher.handle(state, event, now)
+            )
+        except StoreUnavailable:
+            self.metrics.store_up.set(0)
+            raise ApiError(
+                ErrorCode.UNAVAILABLE, "store unavailable: the server cannot take new work now"
+            ) from None
+        self.metrics.store_up.set(1)
+        self._observe(result, now)
+        if self._deliver is not None and result.outbound:
+            await self._deliver(result.outbound)
+        if result.changed:
+            for callback in self._on_change:
+                callback(branch_id)
+            self._wake.set()
+        return result
+
+    def _observe(self, result: Result, now: float) -> None:
+        for entry in result.audit:
+            if entry.event == "ready" and entry.session_id:
+                self._ready_at[entry.session_id] = now
+            elif entry.event in ("offered", "session_started") and entry.session_id:
+                started = self._ready_at.pop(entry.session_id, None)
+                if started is not None:
+                    self.metrics.dispatch_latency.observe(max(0.0, now - started))
+            elif entry.event == "session_ended" and entry.session_id:
+                self._ready_at.pop(entry.session_id, None)
+        for visit in result.visits:
+            self.metrics.observe_visit(visit)
+
+    async def snapshot(self, branch_id: str) -> BranchState:
+        try:
+            return await self.store.snapshot(branch_id)
+        except StoreUnavailable:
+            self.metrics.store_up.set(0)
+            raise ApiError(ErrorCode.UNAVAILABLE, "store unavailable") from None
+
+    # ------------------------------------------------------------------ timers
+
+    async def _timer_loop(self) -> None:
+        while True:
+            try:
+                await self._tick_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the timer must outlive any one bad tick
+                log.exception("timer tick failed")
+            timeout = self._tick_interval_s
+            now = self.clock()
+            due = [d for d in self._deadlines.values() if d is not None]
+            if due:
+                timeout = max(0.01, min(timeout, min(due) - now + 0.005))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _tick_due(self) -> None:
+        for branch_id in self.branch_ids:
+            try:
+                state = await self.store.snapshot(branch_id)
+            except StoreUnavailable:
+                self.metrics.store_up.set(0)
+                continue
+            deadline = self.dispatcher.next_deadline(state)
+            self._deadlines[branch_id] = deadline
+            if deadline is not None and deadline <= self.clock():
+                with contextlib.suppress(ApiError):
+                    await self.apply(branch_id, ev.Tick())
+                state = await self.store.snapshot(branch_id)
+                self._deadlines[branch_id] = self.dispatcher.next_deadline(state)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+
+def ack(result: Result, **extra: Any) -> dict[str, Any]:
+    return {"ok": True, **result.reply, **extra}
