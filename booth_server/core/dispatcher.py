@@ -403,6 +403,10 @@ class Dispatcher:
 
     def _booth_ready(self, turn: _Turn, event: ev.BoothReady) -> None:
         booth = self._booth(turn, event.booth_id)
+        if not booth.connected:
+            # A `ready` that lost the race with its socket's goodbye: its session would never
+            # be offered, and no grace period would end it.
+            raise _fail(ErrorCode.CONFLICT, "booth is not connected")
         if booth.out_of_service:
             raise _fail(ErrorCode.CONFLICT, "booth is out of service")
         if not 0 <= event.priority <= 9:
@@ -465,6 +469,7 @@ class Dispatcher:
         if was_connected:
             # A second tab or a reconnect that beat the old socket's goodbye: the console
             # reloaded, so its booths must offer their video again.
+            turn.result.changed = True  # the new connection id must be saved
             self._resume_booths(turn, officer)
             return
         officer.since = turn.now
