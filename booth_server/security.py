@@ -308,7 +308,8 @@ class RateLimiter:
             if elapsed > 0:
                 bucket[0] = min(float(self.burst), bucket[0] + elapsed * self.rate_per_s)
                 bucket[1] = now
-        if bucket[0] >= cost:
+        # The epsilon absorbs float rounding in the refill (0.5 + 0.5 tokens may be 0.999...).
+        if bucket[0] + 1e-9 >= cost:
             bucket[0] -= cost
             return True
         return False
