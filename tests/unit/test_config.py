@@ -130,11 +130,11 @@ def test_demo_hashes_verify_the_demo_credentials(demo: AppConfig, demo_problems:
         assert any(
             p.startswith(f"users[{i}].password_hash") and user.id in p for p in demo_problems
         )
-    booth = demo.booth("langsa-07")
+    booth7 = demo.booth("langsa-07")
     cso2 = demo.user("cso2")
-    assert booth is not None and cso2 is not None
-    assert verify_secret(booth.token_hash, "demo-token-langsa-07")
-    assert not verify_secret(booth.token_hash, "demo-token-langsa-08")
+    assert booth7 is not None and cso2 is not None
+    assert verify_secret(booth7.token_hash, "demo-token-langsa-07")
+    assert not verify_secret(booth7.token_hash, "demo-token-langsa-08")
     assert verify_secret(cso2.password_hash, "demo")
     assert not verify_secret(cso2.password_hash, "Demo")
 

@@ -166,9 +166,9 @@ def test_token_wrong_secret_and_tampering() -> None:
 
 
 def test_token_alg_none_and_raw_secret_rejected() -> None:
-    unsigned = jwt.encode(
-        {"sub": "cso1", "role": "ops", "iat": NOW, "exp": NOW + 60}, key=None, algorithm="none"
-    )
+    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    body = json.dumps({"sub": "cso1", "role": "ops", "iat": NOW, "exp": NOW + 60}).encode()
+    unsigned = f"{header}.{base64.urlsafe_b64encode(body).rstrip(b'=').decode()}."
     assert verify_token(SECRET, unsigned, NOW) is None
     # signed with the configured secret directly instead of the derived key
     raw = jwt.encode(
