@@ -254,6 +254,11 @@ class Dispatcher:
         self, turn: _Turn, session: Session, *, front: bool, reason: str, actor: str
     ) -> None:
         """Put a session back in the queue; it keeps its seq, so its original position."""
+        booth = turn.state.booths.get(session.booth_id)
+        if booth is not None and booth.out_of_service:
+            # Nobody is routed to an out-of-service booth: in the queue it would wait for ever.
+            self._end_session(turn, session, reason="out_of_service", actor=actor)
+            return
         previous = session.state
         officer = turn.state.officers.get(session.officer_id) if session.officer_id else None
         if officer is not None:
@@ -527,19 +532,25 @@ class Dispatcher:
         turn.result.reply = {"status": officer.display_status}
         turn.result.changed = True
 
-    def _accept(self, turn: _Turn, event: ev.Accept) -> None:
-        officer = self._officer(turn, event.officer_id)
-        session = turn.state.sessions.get(event.session_id)
+    @staticmethod
+    def _pending_offer(turn: _Turn, officer: Officer, session_id: str) -> Session:
+        session = turn.state.sessions.get(session_id)
         if session is None or session.id not in officer.offers:
             raise _fail(ErrorCode.NOT_FOUND, "session_id: no pending offer with this id")
+        if session.offer_expires_at is not None and session.offer_expires_at <= turn.now:
+            # Expiry runs after the handler: an answer that beat the timer still came too late.
+            raise _fail(ErrorCode.CONFLICT, "session_id: the offer has expired")
+        return session
+
+    def _accept(self, turn: _Turn, event: ev.Accept) -> None:
+        officer = self._officer(turn, event.officer_id)
+        session = self._pending_offer(turn, officer, event.session_id)
         self._officer_acted(turn, officer)
         self._start_session(turn, session, officer, actor=officer.id)
 
     def _decline(self, turn: _Turn, event: ev.Decline) -> None:
         officer = self._officer(turn, event.officer_id)
-        session = turn.state.sessions.get(event.session_id)
-        if session is None or session.id not in officer.offers:
-            raise _fail(ErrorCode.NOT_FOUND, "session_id: no pending offer with this id")
+        session = self._pending_offer(turn, officer, event.session_id)
         self._officer_acted(turn, officer)
         session.declined_until[officer.id] = turn.now + self.policy.decline_cooldown_s
         self._requeue(turn, session, front=False, reason=event.reason or "declined",
@@ -647,6 +658,8 @@ class Dispatcher:
         if event.target_officer_id is None:
             self._officer_acted(turn, officer)
             session.transfers += 1
+            # Handed back on purpose: not offered straight back to the same officer.
+            session.declined_until[officer.id] = turn.now + self.policy.decline_cooldown_s
             self._requeue(turn, session, front=True, reason="transferred", actor=officer.id)
             return
         target = turn.state.officers.get(event.target_officer_id)
