@@ -53,7 +53,8 @@ class Assigned:
     session_id: str
     officer_id: str | None
     officer_name: str | None
-    ice_servers: list[Any]
+    ice_servers: list[Any] | None  # None: not sent (keep what the booth already has)
+    resumed: bool
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,11 @@ def parse_assigned(data: Any) -> Assigned:
             raise InvalidMessage("assigned: officer must be an object")
         officer_id = _optional_str(officer, "id", "assigned.officer", MAX_ID_LEN)
         officer_name = _optional_str(officer, "name", "assigned.officer", 200)
-    ice_servers = d.get("ice_servers", [])
-    if ice_servers is None:
-        ice_servers = []
-    if not isinstance(ice_servers, list):
+    ice_servers = d.get("ice_servers")
+    if ice_servers is not None and not isinstance(ice_servers, list):
         raise InvalidMessage("assigned: ice_servers must be a list")
-    return Assigned(_session_id(d, "assigned"), officer_id, officer_name, ice_servers)
+    resumed = d.get("resumed") is True
+    return Assigned(_session_id(d, "assigned"), officer_id, officer_name, ice_servers, resumed)
 
 
 def parse_signal(data: Any) -> Signal:

@@ -432,7 +432,8 @@ class BoothAgent:
         if not self._is_current(msg.session_id, "assigned"):
             return
         self._replayed_since_connect = True
-        self._ice_servers = msg.ice_servers
+        if msg.ice_servers is not None:
+            self._ice_servers = msg.ice_servers
         self.officer_name = msg.officer_name
         if self.pc is not None and self.pc.connectionState == "connected":
             log.info("assigned replayed for session %s; media is up, nothing to do", msg.session_id)
