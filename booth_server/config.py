@@ -89,7 +89,7 @@ PathValue = Annotated[Path, Field(strict=False)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
 
 
 def _argon2_hash(value: str) -> str:
@@ -402,7 +402,8 @@ def _problems(items: list[tuple[tuple[str | int, ...], str]]) -> PydanticCustomE
     at the model. ``ConfigError`` unpacks them; a plain ``ValidationError`` still reads well.
     """
     detail = "; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in items)
-    return PydanticCustomError("config_problems", detail, {"problems": items})
+    # The text goes through the context, not the template, so braces in it are never expanded.
+    return PydanticCustomError("config_problems", "{detail}", {"detail": detail, "problems": items})
 
 
 class ConfigError(Exception):

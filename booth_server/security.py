@@ -221,7 +221,9 @@ class LoginThrottle:
         self.max_failures = max_failures
         self.window_s = window_s
         self._max_keys = max_keys
-        self._failures: dict[str, deque[float]] = {}
+        # Ordered by most recent failure (oldest first), so eviction under a spray of distinct
+        # keys is O(1) per insertion instead of a sort.
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._ops = 0
 
     def _prune_key(self, key: str, now: float) -> deque[float] | None:
@@ -238,8 +240,12 @@ class LoginThrottle:
 
     def prune(self, now: float) -> None:
         """Forget every key whose failures have all left the window."""
-        for key in list(self._failures):
-            self._prune_key(key, now)
+        horizon = now - self.window_s
+        while self._failures:
+            key, times = next(iter(self._failures.items()))
+            if times and times[-1] > horizon:
+                break  # this and every later key still has a failure inside the window
+            del self._failures[key]
 
     def allowed(self, key: str, now: float) -> bool:
         times = self._prune_key(key, now)
@@ -258,20 +264,19 @@ class LoginThrottle:
         times = self._prune_key(key, now)
         if times is None:
             times = self._failures[key] = deque()
+        else:
+            self._failures.move_to_end(key)
         times.append(now)
         # Only the last max_failures timestamps matter for the decision.
         while len(times) > self.max_failures:
             times.popleft()
         self._ops += 1
-        if self._ops >= 1024 or len(self._failures) > self._max_keys:
+        if self._ops >= 1024:
             self._ops = 0
             self.prune(now)
-            if len(self._failures) > self._max_keys:
-                # Under a spray of distinct keys, drop the stalest ones rather than grow forever.
-                for stale in sorted(self._failures, key=lambda k: self._failures[k][-1])[
-                    : len(self._failures) - self._max_keys
-                ]:
-                    del self._failures[stale]
+        while len(self._failures) > self._max_keys:
+            # Under a spray of distinct keys, drop the stalest rather than grow forever.
+            self._failures.popitem(last=False)
 
     def reset(self, key: str) -> None:
         self._failures.pop(key, None)

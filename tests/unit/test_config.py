@@ -130,12 +130,10 @@ def test_demo_hashes_verify_the_demo_credentials(demo: AppConfig, demo_problems:
         assert any(
             p.startswith(f"users[{i}].password_hash") and user.id in p for p in demo_problems
         )
-    booth7 = demo.booth("langsa-07")
-    cso2 = demo.user("cso2")
+    # and nothing else verifies: a neighbour's token, a different case
+    booth7, cso2 = demo.booth("langsa-07"), demo.user("cso2")
     assert booth7 is not None and cso2 is not None
-    assert verify_secret(booth7.token_hash, "demo-token-langsa-07")
     assert not verify_secret(booth7.token_hash, "demo-token-langsa-08")
-    assert verify_secret(cso2.password_hash, "demo")
     assert not verify_secret(cso2.password_hash, "Demo")
 
 
@@ -511,12 +509,26 @@ def test_loopback_needs_no_tls(host: str) -> None:
 
 def test_production_example_is_clean_once_secrets_and_tls_exist(tmp_path: Path) -> None:
     data = tomllib.loads((REPO / "config" / "production.example.toml").read_text())
+    demo_data = tomllib.loads((REPO / "config" / "default.toml").read_text())
     assert len(data["branches"]) >= 2 and data["ice"]["turn_urls"]
+    assert "secret" not in data["server"] and "key" not in data["documents"]
     for name in ("tls_cert", "tls_key"):
         assert Path(data["server"][name]).is_absolute()
         placed = tmp_path / Path(data["server"][name]).name
         placed.write_text("pem")
         data["server"][name] = str(placed)
+    # The placeholder hashes are argon2id, distinct, and none is copied from the demo.
+    demo_hashes = {b["token_hash"] for b in demo_data["booths"]}
+    demo_hashes |= {u["password_hash"] for u in demo_data["users"]}
+    hashes = [b["token_hash"] for b in data["booths"]] + [u["password_hash"] for u in data["users"]]
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert len(set(hashes)) == len(hashes) and not demo_hashes & set(hashes)
+    # Full-cost verification of one booth and one user; the rest get cheap non-demo hashes
+    # so the test stays fast (production_problems costs one argon2 run per entry).
+    for booth in data["booths"][1:]:
+        booth["token_hash"] = _BOOTH_HASH
+    for user in data["users"][1:]:
+        user["password_hash"] = _USER_HASH
     env = {
         "LAPAK_SECRET": secrets.token_urlsafe(32),
         "LAPAK_DOCUMENT_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -532,3 +544,13 @@ def test_document_key_bytes() -> None:
     key = secrets.token_bytes(32)
     docs = DocumentsConfig(key=base64.b64encode(key).decode())  # type: ignore[arg-type]
     assert docs.key_bytes() == key
+
+
+def test_direct_construction_errors_do_not_echo_secrets() -> None:
+    from pydantic import ValidationError
+
+    from booth_server.config import ServerConfig
+
+    with pytest.raises(ValidationError) as info:
+        ServerConfig.model_validate({"secret": "super-secret-value-123", "port": 0})
+    assert "super-secret-value-123" not in str(info.value)
