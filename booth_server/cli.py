@@ -72,7 +72,11 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, json=args.log_json)
     _check_port(args.port)
     try:
-        cfg = _load(args.config)
+        cfg = load_config(
+            Path(args.config) if args.config else default_config_path(),
+            overrides={"server.host": args.host, "server.port": args.port,
+                       "redis.url": args.redis},
+        )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -84,9 +88,9 @@ def serve(args: argparse.Namespace) -> int:
             for problem in problems:
                 print(f"  - {problem}", file=sys.stderr)
             return 2
-    host = args.host or cfg.server.host
-    port = args.port or cfg.server.port
-    app = create_app(cfg, redis_url=args.redis)
+    host = cfg.server.host
+    port = cfg.server.port
+    app = create_app(cfg)
     ctx = _ssl_context(cfg)
     scheme = "https" if ctx else "http"
     print(f"lapak-asik serving on {scheme}://{host}:{port}/ (console /console/, ops /ops/)",
