@@ -63,7 +63,7 @@ def _wood(rng: np.random.Generator, h: int, w: int) -> FloatImage:
     grain = 0.5 + 0.5 * np.sin((along + warp) * rng.uniform(0.05, 0.2))
     fine = _smooth_noise(rng, h, w, 6)
     shade = 0.75 + 0.2 * grain + 0.1 * fine
-    return base[None, None, :] * shade[:, :, None]
+    return np.asarray(base[None, None, :] * shade[:, :, None], np.float32)
 
 
 def _plain(rng: np.random.Generator, h: int, w: int) -> FloatImage:
@@ -73,7 +73,7 @@ def _plain(rng: np.random.Generator, h: int, w: int) -> FloatImage:
     img = a[None, None, :] * (1 - t) + b[None, None, :] * t
     img = np.array(np.broadcast_to(img, (h, w, 3)), np.float32, order="C")
     speckle = (_smooth_noise(rng, h, w, 3) - 0.5) * rng.uniform(4, 25)
-    return img + speckle[:, :, None]
+    return np.asarray(img + speckle[:, :, None], np.float32)
 
 
 def _fabric(rng: np.random.Generator, h: int, w: int) -> FloatImage:
@@ -131,7 +131,7 @@ def _clutter(rng: np.random.Generator, img: FloatImage, max_rect_frac: float) ->
                    float(rng.uniform(0, 180)))
             cv2.fillPoly(img, [cv2.boxPoints(box).astype(np.int32)], colour, cv2.LINE_AA)
         elif kind == "cable":
-            pts = np.cumsum(rng.normal(0, 30, (12, 2)), axis=0) + [cx, cy]
+            pts = np.cumsum(rng.normal(0, 30, (12, 2)), axis=0) + np.array([cx, cy])
             cv2.polylines(img, [pts.astype(np.int32)], False, colour, int(rng.integers(3, 9)),
                           cv2.LINE_AA)
         elif kind == "mug":
@@ -381,7 +381,8 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
             skin = _skin(rng)
             base = np.array([rng.uniform(0, width), height + 20.0])
             for _ in range(int(rng.integers(1, 5))):
-                _draw_finger(img, rng, base + rng.normal(0, 30, 2), rng.normal(0, 1, 2) + [0, -2],
+                upward = rng.normal(0, 1, 2) + np.array([0.0, -2.0])
+                _draw_finger(img, rng, base + rng.normal(0, 30, 2), upward,
                              rng.uniform(80, 200), rng.uniform(30, 50), skin)
         return Scene(_finish(img, rng, tags), None, None, seed, ("negative", *tags))
 
@@ -418,7 +419,7 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
     else:
         # The document casts a soft shadow on the desk.
         shift = rng.normal(0, 0.02, 2) * width
-        mat = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+        mat = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
         shadow = cv2.GaussianBlur(cv2.warpAffine(alpha[:, :, 0], mat, (width, height)), (0, 0),
                                   rng.uniform(3, 15))
         img *= (1 - rng.uniform(0.2, 0.5) * np.asarray(shadow, np.float32))[:, :, None]

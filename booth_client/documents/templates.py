@@ -257,7 +257,7 @@ def _family_card(rng: np.random.Generator, ppm: float) -> Image:
     for r in range(rows + 1):
         y = top + int(r * 28 * s)
         cv2.line(img, (x0, y), (x1, y), (40, 40, 40), 1)
-        if 0 < r:
+        if r > 0:
             for c in range(len(cols) - 1):
                 _text(img, fake_name(rng)[:8] if c == 1 else fake_digits(rng, 4),
                       (cols[c] + int(4 * s), y - int(8 * s)), 0.38 * s)
