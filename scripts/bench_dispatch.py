@@ -364,7 +364,7 @@ async def main_async(args: argparse.Namespace) -> int:
             workdir / "fleet.toml", branches=branches,
             booths_per_branch=args.booths // branches,
             officers_per_branch=args.officers // branches, capacity=args.capacity,
-            rate_per_s=200.0,
+            rate_per_s=5000.0,  # the relay samples are sent back to back
         )
         console.print(f"fleet: {len(fleet.booths)} booths, {len(fleet.officers)} officers "
                       f"(capacity {args.capacity}) in {branches} branches; "
