@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
@@ -72,8 +72,9 @@ async def test_https_and_wss(tmp_path: Path) -> None:
     config = tmp_path / "tls.toml"
     config.write_text(text)
     port = free_port()
-    proc = subprocess.Popen([*SERVE, "--config", str(config), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = await asyncio.create_subprocess_exec(
+        *SERVE, "--config", str(config), "--port", str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     ctx = ssl.create_default_context(cafile=str(cert))
     ctx.check_hostname = False
     try:
@@ -85,7 +86,7 @@ async def test_https_and_wss(tmp_path: Path) -> None:
                         assert (await r.json())["status"] == "ok"
                         break
                 except aiohttp.ClientConnectorError:
-                    time.sleep(0.1)
+                    await asyncio.sleep(0.1)
             else:
                 raise AssertionError("the TLS server did not answer")
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as tls:
@@ -98,4 +99,4 @@ async def test_https_and_wss(tmp_path: Path) -> None:
                 await sio.disconnect()
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        await asyncio.wait_for(proc.wait(), 10)
