@@ -35,7 +35,7 @@ import logging
 import math
 import os
 import random
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -43,6 +43,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 
 from booth_server.core.dispatcher import Result
@@ -100,6 +101,10 @@ def _check_branch_id(branch_id: str) -> str:
     if not branch_id or "{" in branch_id or "}" in branch_id:
         raise ValueError(f"branch id {branch_id!r}: must be non-empty and without braces")
     return branch_id
+
+
+class _CommitUnknown(Exception):
+    """The connection failed after EXEC was sent: the outcome is unknown."""
 
 
 @dataclass
@@ -172,7 +177,10 @@ class RedisStore:
     async def healthy(self) -> bool:
         try:
             async with asyncio.timeout(self._health_timeout_s):
-                return bool(await self._redis.ping())
+                try:
+                    return bool(await self._redis.ping())
+                except RedisConnectionError:
+                    return bool(await self._redis.ping())  # a pooled connection was stale
         except (RedisError, OSError, TimeoutError):
             return False
 
@@ -188,10 +196,22 @@ class RedisStore:
                     f"redis {what}: no answer within {self._deadline_s:.1f} s"
                 ) from exc
             raise
-        except WatchError:
-            raise
+        except _CommitUnknown as exc:
+            raise StoreUnavailable(
+                f"redis {what}: the connection failed while committing "
+                f"({exc.__cause__!r}); the change may or may not have been saved"
+            ) from exc.__cause__
         except RedisError as exc:
             raise StoreUnavailable(f"redis {what}: {type(exc).__name__}: {exc}") from exc
+
+    async def _run(self, what: str, op: Callable[[], Awaitable[T]]) -> T:
+        """Run a call that is safe to repeat, once more on a fresh connection if the pooled
+        one turns out dead (Redis restarted since it was last used)."""
+        async with self._guard(what):
+            try:
+                return await op()
+            except RedisConnectionError:
+                return await op()
 
     # ------------------------------------------------------------------ branch state
 
@@ -205,8 +225,9 @@ class RedisStore:
             return Result()
 
         template_copy = copy.deepcopy(template)
-        async with self._guard(f"init_branch {branch_id!r}"):
-            await self._redis.sadd(self._branches_key, branch_id)
+        await self._run(
+            f"init_branch {branch_id!r}", lambda: self._redis.sadd(self._branches_key, branch_id)
+        )
         await self._transact(branch_id, adopt, create=lambda: template_copy)
 
     def _recreate(self, branch_id: str) -> BranchState:
@@ -232,6 +253,7 @@ class RedisStore:
         key = self._state_key(branch_id)
         lock = self._locks.setdefault(branch_id, asyncio.Lock())
         async with self._guard(f"transaction on branch {branch_id!r}"), lock:
+            reconnected = False
             for attempt in range(MAX_ATTEMPTS):
                 try:
                     return await self._attempt(branch_id, key, fn, create)
@@ -239,6 +261,12 @@ class RedisStore:
                     self.conflicts += 1
                     delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
                     await asyncio.sleep(random.uniform(0, delay))
+                except RedisConnectionError:
+                    # Failed before EXEC was sent (after, it is _CommitUnknown): nothing was
+                    # written, so one more try on a fresh connection is safe.
+                    if reconnected:
+                        raise
+                    reconnected = True
         raise StoreUnavailable(
             f"redis transaction on branch {branch_id!r}: still conflicting after "
             f"{MAX_ATTEMPTS} attempts"
@@ -310,10 +338,16 @@ class RedisStore:
             except WatchError:
                 clean = True
                 raise
+            except RedisError as exc:
+                # The EXEC may have reached Redis and only its reply been lost: never retried,
+                # or the change could be applied twice.
+                raise _CommitUnknown() from exc
             clean = True
             self._cache[branch_id] = _Cached(token, new_raw, state)
             if created:
-                await self._redis.sadd(self._branches_key, branch_id)
+                # Committed already: a failure here must not make the caller run it again.
+                with contextlib.suppress(RedisError):
+                    await self._redis.sadd(self._branches_key, branch_id)
             return result
         finally:
             if not clean:
@@ -326,11 +360,16 @@ class RedisStore:
         """The branch's current state, for reading only (as with MemoryStore, the object may
         be the one a later transaction in this process changes: read it before awaiting)."""
         key = self._state_key(branch_id)
-        async with self._guard(f"snapshot of branch {branch_id!r}"):
-            cached = self._cache.get(branch_id)
-            if cached is not None and _bytes(await self._redis.hget(key, "rev")) == cached.rev:
+        cached = self._cache.get(branch_id)
+        if cached is not None:
+            current = await self._run(
+                f"snapshot of branch {branch_id!r}", lambda: self._redis.hget(key, "rev")
+            )
+            if _bytes(current) == cached.rev:
                 return cached.state
-            rev, raw = map(_bytes, await self._redis.hmget(key, ["rev", "json"]))
+        rev, raw = map(_bytes, await self._run(
+            f"snapshot of branch {branch_id!r}", lambda: self._redis.hmget(key, ["rev", "json"])
+        ))
         if raw is None:
             template = self._templates.get(branch_id)
             if template is None:
@@ -345,9 +384,7 @@ class RedisStore:
 
     async def branches(self) -> list[str]:
         """Every branch id any process has initialised, sorted."""
-        async with self._guard("branches"):
-            members = await self._redis.smembers(self._branches_key)
-        return sorted((_bytes(m) or b"").decode() for m in members)
+        return await self._run("branches", lambda: self._known(None))
 
     # ------------------------------------------------------------------ audit and visits
 
@@ -390,14 +427,16 @@ class RedisStore:
     async def audit(
         self, branch_id: str | None = None, *, since: float | None = None, limit: int = 1000
     ) -> list[AuditEntry]:
-        async with self._guard("audit"):
-            per_branch = [
+        async def read() -> list[list[AuditEntry]]:
+            return [
                 await self._scan_back(
                     self._audit_key(b), b"e", lambda d: AuditEntry(**d), lambda a: a.at,
                     since, limit,
                 )
                 for b in await self._known(branch_id)
             ]
+
+        per_branch = await self._run("audit", read)
         if len(per_branch) == 1:
             return per_branch[0]
         # Each branch's order is its commit order; across branches, interleave by time.
@@ -405,14 +444,16 @@ class RedisStore:
         return merged[-limit:] if limit else merged
 
     async def visits(self, branch_id: str | None = None, *, since: float = 0.0) -> list[Visit]:
-        async with self._guard("visits"):
-            per_branch = [
+        async def read() -> list[list[Visit]]:
+            return [
                 await self._scan_back(
                     self._visits_key(b), b"v", lambda d: Visit(**d), lambda v: v.ended_at,
                     since, 0,
                 )
                 for b in await self._known(branch_id)
             ]
+
+        per_branch = await self._run("visits", read)
         if len(per_branch) == 1:
             return per_branch[0]
         return list(heapq.merge(*per_branch, key=lambda v: v.ended_at))
@@ -420,19 +461,18 @@ class RedisStore:
     # ------------------------------------------------------------------ blobs
 
     async def put_blob(self, key: str, data: bytes, ttl_s: float) -> None:
-        async with self._guard("put_blob"):
-            if ttl_s <= 0:
-                await self._redis.delete(self._blob_key(key))
-                return
-            await self._redis.set(self._blob_key(key), data, px=max(1, math.ceil(ttl_s * 1000)))
+        name = self._blob_key(key)
+        if ttl_s <= 0:
+            await self._run("put_blob", lambda: self._redis.delete(name))
+            return
+        ttl_ms = max(1, math.ceil(ttl_s * 1000))
+        await self._run("put_blob", lambda: self._redis.set(name, data, px=ttl_ms))
 
     async def get_blob(self, key: str) -> bytes | None:
-        async with self._guard("get_blob"):
-            return _bytes(await self._redis.get(self._blob_key(key)))
+        return _bytes(await self._run("get_blob", lambda: self._redis.get(self._blob_key(key))))
 
     async def delete_blob(self, key: str) -> None:
-        async with self._guard("delete_blob"):
-            await self._redis.delete(self._blob_key(key))
+        await self._run("delete_blob", lambda: self._redis.delete(self._blob_key(key)))
 
     # ------------------------------------------------------------------ presence
 
@@ -441,19 +481,23 @@ class RedisStore:
         if not wanted:
             return
         ttl_ms = max(1, math.ceil(ttl_s * 1000))
-        async with self._guard("touch_presence"):
-            pipe = self._redis.pipeline(transaction=False)
-            for party_id in wanted:
-                pipe.set(self._presence_key(role, party_id), b"1", px=ttl_ms)
-            await pipe.execute()
+        async def touch() -> None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for party_id in wanted:
+                    pipe.set(self._presence_key(role, party_id), b"1", px=ttl_ms)
+                await pipe.execute()
+
+        await self._run("touch_presence", touch)
 
     async def present(self, role: str, ids: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return set()
-        async with self._guard("present"):
-            pipe = self._redis.pipeline(transaction=False)
-            for party_id in wanted:
-                pipe.exists(self._presence_key(role, party_id))
-            live = await pipe.execute()
+        async def check() -> list[Any]:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for party_id in wanted:
+                    pipe.exists(self._presence_key(role, party_id))
+                return await pipe.execute()
+
+        live = await self._run("present", check)
         return {party_id for party_id, n in zip(wanted, live, strict=True) if n}
