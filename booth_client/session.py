@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import SessionDescription
 
 from booth_client import ice, messages
 from booth_client.media import (
@@ -45,6 +46,22 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/booth"
 
 DocumentHook = Callable[[str, str], Awaitable[None] | None]
+
+
+def sdp_problem(sdp: str) -> str | None:
+    """Why ``sdp`` cannot describe a WebRTC peer, or None if it looks usable."""
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:
+        return f"unparsable ({type(exc).__name__}: {exc})"
+    if not parsed.media:
+        return "no media sections"
+    for media in parsed.media:
+        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
+            return f"media {media.kind}: no ICE credentials"
+        if media.dtls is None or not media.dtls.fingerprints:
+            return f"media {media.kind}: no DTLS fingerprint"
+    return None
 
 
 class FatalConnectError(RuntimeError):
@@ -269,7 +286,9 @@ class BoothAgent:
 
     @property
     def connected(self) -> bool:
-        return bool(self.sio.connected) and NAMESPACE in self.sio.namespaces
+        # Not ``sio.connected``: python-socketio sets that only once ``connect()`` returns,
+        # after the namespace's connect handler has already run.
+        return NAMESPACE in self.sio.namespaces
 
     # -- socket events (run in python-socketio's tasks: validate-free, just enqueue) ------
     def _enqueuer(self, event: str) -> Callable[..., Awaitable[None]]:
@@ -382,7 +401,7 @@ class BoothAgent:
             )
             self._inbox.put_nowait(("_ready_ack", (payload, ack)))
         except Exception as exc:
-            log.warning("ready failed: %s", exc)
+            log.warning("ready failed: %r", exc)
         finally:
             self._ready_inflight = False
 
@@ -462,6 +481,12 @@ class BoothAgent:
                 await self._apply_candidate(msg.candidate)
 
     async def _apply_description(self, description: messages.Description) -> None:
+        problem = sdp_problem(description.sdp)
+        if problem is not None:
+            # Checked before touching the peer connection: garbage must not end working media.
+            self.counters.invalid_messages += 1
+            log.warning("ignored an %s with unusable SDP: %s", description.type, problem)
+            return
         pc = self.pc
         if description.type == "answer":
             if pc is None or pc.signalingState != "have-local-offer":
