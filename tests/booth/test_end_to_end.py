@@ -12,7 +12,7 @@ from booth_client.screen import Phase
 from booth_client.session import BoothAgent
 from booth_client.sources import SyntheticSource
 
-from .conftest import FPS, H, W, BoothFactory, OfficerFactory
+from .conftest import BoothFactory, H, OfficerFactory, W
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
