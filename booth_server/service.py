@@ -143,6 +143,13 @@ class BoothService:
         for visit in result.visits:
             self.metrics.observe_visit(visit)
 
+    async def touch_presence(self, role: str, party_id: str, ttl_s: float = 7.0) -> None:
+        try:
+            await self.store.touch_presence(role, [party_id], ttl_s)
+        except StoreUnavailable:
+            self.metrics.store_up.set(0)
+            raise ApiError(ErrorCode.UNAVAILABLE, "store unavailable") from None
+
     async def snapshot(self, branch_id: str) -> BranchState:
         try:
             return await self.store.snapshot(branch_id)

@@ -25,6 +25,7 @@ from booth_server.transport.cso_ns import CsoNamespace
 from booth_server.transport.http_api import HttpApi, error_middleware
 from booth_server.transport.occupancy import OccupancyBroadcaster
 from booth_server.transport.ops_ns import OpsNamespace
+from booth_server.transport.presence import PresenceKeeper
 from booth_server.transport.relay import Relay
 from booth_server.turn import ice_servers_for
 
@@ -74,8 +75,10 @@ def create_app(
     # A hash to check unknown ids against, so a refusal takes as long as a wrong token.
     dummy_hash = hash_secret(secrets.token_urlsafe(16))
     relay = Relay(cfg, service, sio)
-    sio.register_namespace(BoothNamespace(cfg, service, relay, verifier, dummy_hash))
-    sio.register_namespace(CsoNamespace(cfg, service, relay))
+    booth_ns = BoothNamespace(cfg, service, relay, verifier, dummy_hash)
+    cso_ns = CsoNamespace(cfg, service, relay)
+    sio.register_namespace(booth_ns)
+    sio.register_namespace(cso_ns)
     sio.register_namespace(OpsNamespace(cfg, service))
     broadcaster = OccupancyBroadcaster(service, sio)
 
@@ -110,10 +113,12 @@ def create_app(
     _add_ui_routes(app, console_root)
 
     purge_task: list[asyncio.Task[None]] = []
+    presence = PresenceKeeper(service, {"booth": booth_ns, "officer": cso_ns})
 
     async def on_startup(_app: web.Application) -> None:
         await service.start()
         purge_task.append(asyncio.create_task(_purge_loop(store)))
+        purge_task.append(asyncio.create_task(presence.run()))
         log.info("booth server started", extra={"store": store.kind,
                                                 "branches": len(cfg.branches)})
 

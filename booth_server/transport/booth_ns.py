@@ -71,6 +71,9 @@ class BoothNamespace(GuardedNamespace):
         await self.enter_room(sid, f"booth:{booth.id}")
         self.service.metrics.connected.labels("booth").inc()
         try:
+            # Present before connected, so no sweeper in another process can see the new
+            # connection without its heartbeat.
+            await self.service.touch_presence("booth", booth.id)
             await self.service.apply(booth.branch, ev.BoothConnected(booth.id, conn=sid))
         except ApiError as exc:
             self.forget(sid)

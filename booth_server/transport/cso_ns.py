@@ -75,6 +75,7 @@ class CsoNamespace(GuardedNamespace):
         await self.enter_room(sid, f"officer:{user.id}")
         self.service.metrics.connected.labels("officer").inc()
         try:
+            await self.service.touch_presence("officer", user.id)
             await self.service.apply(user.branch, ev.OfficerConnected(user.id, conn=sid))
             await self.emit("state", await self._state_body(party), to=sid)
         except ApiError as exc:
