@@ -61,6 +61,13 @@ def build_parser(prog: str = "lapak-asik booth") -> argparse.ArgumentParser:
         action="store_true",
         help="send silence instead of the default input device",
     )
+    p.add_argument(
+        "--stats-interval",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="log sent/received frame rates every S seconds (0: never)",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -82,6 +89,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--height must be an even number from 16 to 2160, got {args.height}")
     if not 1 <= args.fps <= 60:
         parser.error(f"--fps must be from 1 to 60, got {args.fps:g}")
+    if args.stats_interval < 0:
+        parser.error("--stats-interval must be >= 0")
     if args.camera is not None and args.camera < 0:
         parser.error(f"--camera must be a camera index >= 0, got {args.camera}")
     if args.video is not None and not Path(args.video).is_file():
@@ -117,6 +126,7 @@ async def run_booth(args: argparse.Namespace) -> int:
         height=args.height,
         fps=args.fps,
         microphone=not args.no_microphone,
+        stats_interval_s=args.stats_interval,
     )
     screen = KioskScreen(headless=args.headless, size=(1280, 720))
     agent = BoothAgent(config, source, screen=screen)

@@ -91,6 +91,7 @@ class BoothConfig:
     ended_display_s: float = 5.0
     next_participant_delay_s: float = 5.0
     screen_fps: float = 15.0
+    stats_interval_s: float = 0.0  # > 0: log media statistics this often
 
 
 @dataclass
@@ -188,6 +189,8 @@ class BoothAgent:
         self._spawn(self._health_watchdog(), "health")
         if self.screen is not None and not self.screen.headless:
             self._spawn(self._screen_loop(), "screen")
+        if self.config.stats_interval_s > 0:
+            self._spawn(self._stats_logger(self.config.stats_interval_s), "stats")
         await self._connect_with_backoff()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -776,6 +779,30 @@ class BoothAgent:
             latest = self.source.latest()
             self.screen.render(self.state, self.sink.latest_bgr(), latest[0] if latest else None)
             await asyncio.sleep(interval)
+
+    async def _stats_logger(self, interval: float) -> None:
+        last_sent, last_at = 0, time.monotonic()
+        track: SourceVideoTrack | None = None
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            if self.video_track is not track:
+                track, last_sent = self.video_track, 0
+            sent = track.frames_sent if track is not None else 0
+            rx = self.sink.stats()
+            log.info(
+                "stats session=%s sent_fps=%.1f sent=%dx%d received_fps=%.1f received=%dx%d "
+                "received_frames=%d",
+                self.session_id,
+                (sent - last_sent) / (now - last_at),
+                self.config.width,
+                self.config.height,
+                rx.fps,
+                rx.width,
+                rx.height,
+                rx.video_frames,
+            )
+            last_sent, last_at = sent, now
 
     async def upload_document(
         self, kind: str, body: bytes, content_type: str = "image/jpeg"
