@@ -250,6 +250,26 @@ class Dispatcher:
         turn.send("officer", officer.id, "session_started", session_view(turn.state, session))
         turn.audit(actor, "session_started", session, previous, "active")
 
+    @staticmethod
+    def _release(
+        turn: _Turn, session: Session, reason: str, extra: dict[str, Any] | None = None
+    ) -> Officer | None:
+        """Take the session off its officer's offers or live sessions, and tell them why."""
+        officer = turn.state.officers.get(session.officer_id) if session.officer_id else None
+        if officer is None:
+            return None
+        if session.id in officer.offers:
+            officer.offers.remove(session.id)
+            turn.send("officer", officer.id, "offer_withdrawn",
+                      {"session_id": session.id, "reason": reason})
+        if session.id in officer.sessions:
+            officer.sessions.remove(session.id)
+            if officer.focus == session.id:
+                officer.focus = None
+            turn.send("officer", officer.id, "session_ended",
+                      {"session_id": session.id, "reason": reason, **(extra or {})})
+        return officer
+
     def _requeue(
         self, turn: _Turn, session: Session, *, front: bool, reason: str, actor: str
     ) -> None:
@@ -260,22 +280,7 @@ class Dispatcher:
             self._end_session(turn, session, reason="out_of_service", actor=actor)
             return
         previous = session.state
-        officer = turn.state.officers.get(session.officer_id) if session.officer_id else None
-        if officer is not None:
-            if session.id in officer.offers:
-                officer.offers.remove(session.id)
-                turn.send(
-                    "officer", officer.id, "offer_withdrawn", {"session_id": session.id,
-                                                               "reason": reason}
-                )
-            if session.id in officer.sessions:
-                officer.sessions.remove(session.id)
-                if officer.focus == session.id:
-                    officer.focus = None
-                turn.send(
-                    "officer", officer.id, "session_ended", {"session_id": session.id,
-                                                             "reason": reason}
-                )
+        officer = self._release(turn, session, reason)
         session.state = "queued"
         session.officer_id = None
         session.offer_expires_at = None
@@ -300,24 +305,7 @@ class Dispatcher:
         note: str | None = None,
     ) -> None:
         previous = session.state
-        officer = turn.state.officers.get(session.officer_id) if session.officer_id else None
-        if officer is not None:
-            if session.id in officer.offers:
-                officer.offers.remove(session.id)
-                turn.send(
-                    "officer", officer.id, "offer_withdrawn", {"session_id": session.id,
-                                                               "reason": reason}
-                )
-            if session.id in officer.sessions:
-                officer.sessions.remove(session.id)
-                if officer.focus == session.id:
-                    officer.focus = None
-                turn.send(
-                    "officer",
-                    officer.id,
-                    "session_ended",
-                    {"session_id": session.id, "reason": reason, "outcome": outcome},
-                )
+        officer = self._release(turn, session, reason, {"outcome": outcome})
         booth = turn.state.booths.get(session.booth_id)
         if booth is not None and booth.session_id == session.id:
             booth.session_id = None
@@ -673,12 +661,8 @@ class Dispatcher:
         if target.free <= 0:
             raise _fail(ErrorCode.CONFLICT, "officer_id: that officer has no free capacity")
         self._officer_acted(turn, officer)
-        officer.sessions.remove(session.id)
-        if officer.focus == session.id:
-            officer.focus = None
+        self._release(turn, session, "transferred")
         session.transfers += 1
-        turn.send("officer", officer.id, "session_ended",
-                  {"session_id": session.id, "reason": "transferred"})
         turn.audit(officer.id, "transferred", session, "active", "active",
                    f"to:{target.id}", officer_id=officer.id)
         self._start_session(turn, session, target, actor=officer.id)
