@@ -108,8 +108,8 @@ async def measure_sending(
         await asyncio.sleep(seconds)
         cpu1, t1, f1 = process_cpu_seconds(proc.pid), time.monotonic(), session.frames
         stats = [m for line in lines if (m := STATS_LINE.search(line))]
-        window = stats[-int(seconds) :] or [None]
-        sent_fps = statistics.mean(float(m.group(1)) for m in window if m) if stats else 0.0
+        window = stats[-int(seconds) :]
+        sent_fps = statistics.mean(float(m.group(1)) for m in window) if window else 0.0
         received_fps = float(stats[-1].group(2)) if stats else 0.0
         received_size = (int(stats[-1].group(3)), int(stats[-1].group(4))) if stats else (0, 0)
         await officer.complete(session.session_id)
@@ -162,7 +162,12 @@ async def measure_first_frame(url: str, sessions: int, width: int, height: int) 
             assert session.first_frame_s is not None
             results.append(session.first_frame_s)
             await officer.complete(session.session_id)
-            await officer.wait_for(lambda o, s=session: not s.live, within=5)
+            ended = session
+
+            def finished(o: OfficerPeer, s: OfficerSession = ended) -> bool:
+                return not s.live
+
+            await officer.wait_for(finished, within=5)
     finally:
         await agent.close()
         await officer.close()
