@@ -7,6 +7,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from booth_server.core.model import Visit
+from booth_server.stats import current_factor
 
 BOOTH_STATES = ("offline", "idle", "queued", "offered", "in_session", "out_of_service")
 OFFICER_STATUSES = ("offline", "available", "paused", "not_responding")
@@ -50,6 +51,19 @@ class Metrics:
         self.queue_oldest = Gauge("lapak_queue_oldest_wait_seconds", "Oldest queued wait",
                                   ["branch"], registry=r)
         self.documents = Counter("lapak_documents", "Documents uploaded", ["kind"], registry=r)
+        # One to Many: live sessions per working officer now (avg_over_time gives a period's
+        # average) and today's time-average as `GET /api/stats` computes it.
+        self.sessions = Gauge("lapak_sessions_live", "Live sessions (booths in session)",
+                              ["branch"], registry=r)
+        self.factor_now = Gauge(
+            "lapak_one_to_many_current", "Live sessions per working officer now", ["branch"],
+            registry=r,
+        )
+        self.factor_today = Gauge(
+            "lapak_one_to_many_factor",
+            "Today's time-average of live sessions per officer while working", ["branch"],
+            registry=r,
+        )
 
     def observe_visit(self, visit: Visit) -> None:
         self.visits.labels(visit.branch, visit.outcome or visit.reason).inc()
@@ -74,7 +88,12 @@ class Metrics:
             for status, count in statuses.items():
                 self.officers.labels(bid, status).set(count)
             self.queue_length.labels(bid).set(branch["queue"]["length"])
+            self.factor_now.labels(bid).set(current_factor(branch) or 0)
+            self.sessions.labels(bid).set(counts["in_session"])
             self.queue_oldest.labels(bid).set(branch["queue"]["oldest_wait_s"])
+
+    def set_factor(self, branch: str, factor: float | None) -> None:
+        self.factor_today.labels(branch).set(factor if factor is not None else 0)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -27,6 +27,7 @@ from booth_server.transport.occupancy import OccupancyBroadcaster
 from booth_server.transport.ops_ns import OpsNamespace
 from booth_server.transport.presence import PresenceKeeper
 from booth_server.transport.relay import Relay
+from booth_server.transport.stats_api import stats_routes
 from booth_server.turn import ice_servers_for
 
 log = logging.getLogger("lapak.app")
@@ -110,6 +111,7 @@ def create_app(
     app[SIO_KEY] = sio
     sio.attach(app)
     app.add_routes(api.routes())
+    app.add_routes(stats_routes(app, cfg, service, sio))
     _add_ui_routes(app, console_root)
 
     purge_task: list[asyncio.Task[None]] = []
