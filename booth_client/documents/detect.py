@@ -17,14 +17,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .geometry import Quad, corner_angles_deg, is_convex, order_corners, signed_area
+from .geometry import Quad, is_convex, order_corners, signed_area
 
 F64 = npt.NDArray[np.float64]
 
 _WORK_LONG_SIDE: Final = 320
 _MIN_AREA_FRAC: Final = 0.02
 _MAX_AREA_FRAC: Final = 0.97
-_MIN_CORNER_DEG: Final = 45.0
+_MIN_CORNER_DEG: Final = 55.0
 _MAX_ASPECT: Final = 2.6
 _SIDE_SAMPLES: Final = 24
 _MIN_SIDE_SUPPORT: Final = 0.55
@@ -32,6 +32,7 @@ _MIN_SCORE: Final = 0.6
 _MAX_CANDIDATES: Final = 40
 _EDGE_STRENGTH: Final = 40.0
 _SHORTLIST: Final = 3
+_MIN_STRAIGHT_SHARE: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -127,14 +128,17 @@ def _edge_region_hulls(edges: npt.NDArray[np.uint8], min_area: float) -> list[F6
 
 
 def _line_through(p: F64, q: F64) -> F64:
-    return np.cross(np.array([p[0], p[1], 1.0]), np.array([q[0], q[1], 1.0]))
+    return np.array([p[1] - q[1], q[0] - p[0], p[0] * q[1] - p[1] * q[0]])
 
 
 def _intersect(l1: F64, l2: F64) -> F64 | None:
-    x = np.cross(l1, l2)
-    if abs(x[2]) < 1e-9:
+    z = l1[0] * l2[1] - l1[1] * l2[0]
+    if abs(z) < 1e-9:
         return None
-    return np.array([x[0] / x[2], x[1] / x[2]])
+    return np.array([(l1[1] * l2[2] - l1[2] * l2[1]) / z, (l1[2] * l2[0] - l1[0] * l2[2]) / z])
+
+
+_COMBOS: Final = {n: np.array(list(combinations(range(n), 4))) for n in range(5, 13)}
 
 
 def _quads_from_hull(hull: F64) -> list[F64]:
@@ -142,31 +146,71 @@ def _quads_from_hull(hull: F64) -> list[F64]:
     its four longest sides (restores a corner cut off by a finger or the frame border) and the
     largest inscribed 4-gon of its simplified vertices."""
     out: list[F64] = []
-    perimeter = cv2.arcLength(hull.astype(np.float32), True)
     pts32 = hull.astype(np.float32).reshape(-1, 1, 2)
-    for eps in (0.02, 0.04, 0.07):
-        approx = cv2.approxPolyDP(pts32, eps * perimeter, True).reshape(-1, 2).astype(np.float64)
-        if len(approx) == 4:
-            out.append(approx)
-            break
+    perimeter = cv2.arcLength(pts32, True)
     poly = cv2.approxPolyDP(pts32, 0.012 * perimeter, True).reshape(-1, 2).astype(np.float64)
     n = len(poly)
-    if n > 4:
-        seg = np.linalg.norm(np.roll(poly, -1, axis=0) - poly, axis=1)
-        keep = np.sort(np.argsort(seg)[-4:])
-        lines = [_line_through(poly[i], poly[(i + 1) % n]) for i in keep]
-        corners = [_intersect(lines[i - 1], lines[i]) for i in range(4)]
-        if all(c is not None for c in corners):
-            out.append(np.array(corners, np.float64))
-        if n <= 14:
-            combos = np.array(list(combinations(range(n), 4)))
-            quads = poly[combos]
-            x, y = quads[..., 0], quads[..., 1]
-            areas = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - y * np.roll(x, -1, axis=1)).sum(1))
-            out.append(quads[int(np.argmax(areas))])
-    elif n == 4:
-        out.append(poly)
+    if n == 4:
+        return [poly]
+    if n < 4:
+        return out
+    approx = cv2.approxPolyDP(pts32, 0.04 * perimeter, True).reshape(-1, 2)
+    if len(approx) == 4:
+        out.append(approx.astype(np.float64))
+    nxt = np.roll(poly, -1, axis=0)
+    seg = np.hypot(*(nxt - poly).T)
+    keep = np.sort(np.argsort(seg)[-4:])
+    p, q = poly[keep], nxt[keep]
+    lines = np.stack([p[:, 1] - q[:, 1], q[:, 0] - p[:, 0], p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]],
+                     axis=1)
+    prev = np.roll(lines, 1, axis=0)
+    z = prev[:, 0] * lines[:, 1] - prev[:, 1] * lines[:, 0]
+    if np.all(np.abs(z) > 1e-9):
+        out.append(np.stack([(prev[:, 1] * lines[:, 2] - prev[:, 2] * lines[:, 1]) / z,
+                             (prev[:, 2] * lines[:, 0] - prev[:, 0] * lines[:, 2]) / z], axis=1))
+    combos = _COMBOS.get(n)
+    if combos is not None:
+        quads = poly[combos]
+        out.append(quads[int(np.argmax(_areas(quads)))])
     return out
+
+
+def _order_many(quads: F64) -> F64:
+    """`geometry.order_corners` for a stack of quads at once."""
+    centre = quads.mean(axis=1, keepdims=True)
+    angle = np.arctan2(quads[..., 1] - centre[..., 1], quads[..., 0] - centre[..., 0])
+    clockwise = np.take_along_axis(quads, np.argsort(angle, axis=1)[..., None], axis=1)
+    key = clockwise[..., 0] + clockwise[..., 1]
+    start = np.argmin(key - 1e-9 * clockwise[..., 1], axis=1)
+    idx = (start[:, None] + np.arange(4)[None, :]) % 4
+    return np.take_along_axis(clockwise, idx[..., None], axis=1)
+
+
+def _plausible_many(quads: F64, area_frame: float) -> npt.NDArray[np.bool_]:
+    """Convex, of document size, no corner sharper than 45 deg, aspect not beyond any document
+    seen in perspective; for ordered quads (N, 4, 2)."""
+    edge = np.roll(quads, -1, axis=1) - quads
+    following = np.roll(edge, -1, axis=1)
+    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
+    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
+    area = _areas(quads)
+    sized = (area >= _MIN_AREA_FRAC * area_frame) & (area <= _MAX_AREA_FRAC * area_frame)
+    length = np.hypot(edge[..., 0], edge[..., 1]) + 1e-9
+    cos = -(edge * np.roll(edge, 1, axis=1)).sum(axis=2) / (length * np.roll(length, 1, axis=1))
+    limit = np.cos(np.radians(_MIN_CORNER_DEG))
+    angled = np.all(np.abs(cos) <= limit, axis=1)
+    across = (length[:, 0] + length[:, 2]) / 2
+    down = (length[:, 1] + length[:, 3]) / 2
+    aspect = np.maximum(across, down) / np.maximum(np.minimum(across, down), 1e-6)
+    return np.asarray(convex & sized & angled & (aspect <= _MAX_ASPECT), np.bool_)
+
+
+def _dedupe(quads: F64, tolerance: float) -> F64:
+    if len(quads) <= 1:
+        return quads
+    diff = np.abs(quads[:, None] - quads[None, :]).reshape(len(quads), len(quads), -1).max(axis=2)
+    same = np.triu(diff < tolerance, k=1)
+    return quads[~same.any(axis=0)]
 
 
 def _support(work: _Work, quads: F64, band: tuple[float, ...]) -> F64:
@@ -204,22 +248,6 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...]) -> F64:
     return support
 
 
-def _plausible(quad: F64, area_frame: float) -> bool:
-    if not is_convex(quad):
-        return False
-    area = abs(signed_area(quad))
-    if not (_MIN_AREA_FRAC * area_frame <= area <= _MAX_AREA_FRAC * area_frame):
-        return False
-    angles = corner_angles_deg(quad)
-    if angles.min() < _MIN_CORNER_DEG or angles.max() > 180 - _MIN_CORNER_DEG:
-        return False
-    sides = np.linalg.norm(np.roll(quad, -1, axis=0) - quad, axis=1)
-    across = (sides[0] + sides[2]) / 2
-    down = (sides[1] + sides[3]) / 2
-    aspect = max(across, down) / max(min(across, down), 1e-6)
-    return bool(aspect <= _MAX_ASPECT)
-
-
 _LOOSE_BAND: Final = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 
@@ -249,17 +277,16 @@ def _candidates(work: _Work) -> list[F64]:
     edges = _canny_auto(work.gray, *work.gradients[0], 90.0)
     edges_sat = np.asarray(cv2.Canny(work.sat, 30, 90), np.uint8)
     hulls: list[F64] = []
-    for edge_map in (edges, np.asarray(cv2.bitwise_or(edges, edges_sat), np.uint8)):
+    for edge_map in (edges, cv2.bitwise_or(edges, edges_sat)):
         closed = np.asarray(cv2.dilate(edge_map, kernel), np.uint8)
         hulls += _edge_region_hulls(closed, min_area)
     # Brightness/colour segmentation finds documents whose outline is broken by glare or blur.
-    for channel in (work.gray, work.sat):
-        _, binary = cv2.threshold(channel, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        binary = np.asarray(binary, np.uint8)
-        for mask in (binary, np.asarray(cv2.bitwise_not(binary), np.uint8)):
-            opened = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel, iterations=2),
-                                np.uint8)
-            hulls += _contour_hulls(opened, cv2.RETR_EXTERNAL, min_area)
+    _, bright = cv2.threshold(work.gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    _, coloured = cv2.threshold(work.sat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    for mask in (bright, cv2.bitwise_not(bright), coloured, cv2.bitwise_not(coloured)):
+        opened = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel, iterations=2),
+                            np.uint8)
+        hulls += _contour_hulls(opened, cv2.RETR_EXTERNAL, min_area)
     hulls.sort(key=lambda hh: -cv2.contourArea(hh.astype(np.float32)))
     quads: list[F64] = []
     for hull in hulls[:_MAX_CANDIDATES]:
@@ -271,17 +298,13 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     """Score all candidates loosely (they are only roughly placed), then snap the few best to
     the edges of the shrunk image and judge them again tightly."""
     h, w = work.gray.shape
-    kept: list[F64] = []
-    for quad in _candidates(work):
-        ordered = order_corners(quad).astype(np.float64)
-        if not _plausible(ordered, h * w):
-            continue
-        if any(np.abs(ordered - q).max() < 1.5 for q in kept):
-            continue
-        kept.append(ordered)
-    if not kept:
+    raw = _candidates(work)
+    if not raw:
         return None
-    quads = np.array(kept)
+    quads = _order_many(np.array(raw, np.float64))
+    quads = _dedupe(quads[_plausible_many(quads, h * w)], 1.5)
+    if len(quads) == 0:
+        return None
     rank, _, _ = _scores(work, quads, _LOOSE_BAND)
     areas = _areas(quads)
     alive = np.flatnonzero(rank > 0)
@@ -294,14 +317,15 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     order = list(dict.fromkeys([int(i) for i in (*by_rank, *by_area)]))
     snapped = []
     for i in order:
-        full = (kept[i] + 0.5) * work.factor - 0.5
+        full = (quads[i] + 0.5) * work.factor - 0.5
         refined, _ = _refine(image, full, 1.5 * work.factor + 2.0, 1.5)
         if _accept_refined(full, refined):
             small = (refined + 0.5) / work.factor - 0.5
-            if _plausible(small, h * w):
-                snapped.append(order_corners(small).astype(np.float64))
+            ordered = _order_many(small[None])
+            if _plausible_many(ordered, h * w)[0]:
+                snapped.append(ordered[0])
                 continue
-        snapped.append(kept[i])
+        snapped.append(quads[i])
     quads = np.array(snapped)
     rank, confidence, support = _scores(work, quads, _TIGHT_BAND)
     ok = np.flatnonzero((rank > 0) & (confidence >= _MIN_SCORE))
@@ -446,7 +470,87 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
         refined, _ = _refine(image, quad, reach, tolerance)
         if _accept_refined(quad, refined):
             quad = refined
+    quad = _grow_to_outline(image, quad)
+    if not _straight_sides(image, quad):
+        return None
     return Detection(order_corners(quad), found.score, found.side_support)
+
+
+_DOCUMENT_ASPECTS: Final = np.array([85.6 / 54.0, 297.0 / 210.0, 125.0 / 88.0])
+
+
+def _aspect_error(quad: F64) -> float:
+    """How far the apparent aspect is from the nearest document aspect (log ratio)."""
+    sides = np.hypot(*(np.roll(quad, -1, axis=0) - quad).T)
+    across, down = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
+    aspect = max(across, down) / max(min(across, down), 1e-6)
+    return float(np.abs(np.log(aspect / _DOCUMENT_ASPECTS)).min())
+
+
+def _grow_to_outline(image: npt.NDArray[np.uint8], quad: F64) -> F64:
+    """Push a side outward onto a parallel straight edge when that brings the quad to a
+    document's proportions: a printed band along a card's edge (a green KPJ header on a green
+    desk) can out-contrast the card's own outline, so the first quad found is the panel inside."""
+    h, w = image.shape[:2]
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        d = b - a
+        length = float(np.hypot(d[0], d[1]))
+        depth = float(np.linalg.norm(quad[(i + 2) % 4] - b) + np.linalg.norm(quad[i - 1] - a)) / 2
+        reach = int(min(0.4 * depth, 160.0))
+        if length < 1e-6 or reach < 6:
+            continue
+        normal = np.array([d[1], -d[0]]) / length
+        t = np.linspace(0.1, 0.9, _REFINE_SAMPLES)
+        offsets = np.arange(-1.0, reach + 1.0)
+        base = a[None, :] + t[:, None] * d[None, :]
+        grid = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
+        prof = np.asarray(cv2.remap(image, grid[..., 0].astype(np.float32),
+                                    grid[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE), np.float32)
+        deriv = np.abs(prof[:, 2:, :] - prof[:, :-2, :]).sum(axis=2) / 2.0
+        inner = deriv[:, :4].max(axis=1)
+        # First clear edge beyond the current one, per station.
+        beyond = deriv[:, 5:]
+        peak = (beyond >= np.maximum(10.0, 0.3 * inner)[:, None]) & (
+            beyond >= np.roll(beyond, 1, axis=1)) & (beyond >= np.roll(beyond, -1, axis=1))
+        found = peak.any(axis=1)
+        if found.sum() < _REFINE_SAMPLES * 0.6:
+            continue
+        k = np.argmax(peak, axis=1) + 5
+        pts = base + offsets[1:-1][k][:, None] * normal[None, :]
+        inside = found & (pts[:, 0] > 1) & (pts[:, 0] < w - 2) & (pts[:, 1] > 1) & (
+            pts[:, 1] < h - 2)
+        lines, share = _robust_lines(np.repeat(pts[None], 4, axis=0),
+                                     np.repeat(inside[None], 4, axis=0), 1.5)
+        if share[0] < 0.6:
+            continue
+        side = lines[0]
+        prev_line = _line_through(quad[i - 1], quad[i])
+        next_line = _line_through(quad[(i + 1) % 4], quad[(i + 2) % 4])
+        c1, c2 = _intersect(prev_line, side), _intersect(side, next_line)
+        if c1 is None or c2 is None:
+            continue
+        grown = quad.copy()
+        grown[i], grown[(i + 1) % 4] = c1, c2
+        if not is_convex(grown):
+            continue
+        if _aspect_error(grown) < _aspect_error(quad) - 0.05 and _aspect_error(grown) < 0.2:
+            quad = grown
+    return quad
+
+
+def _straight_sides(image: npt.NDArray[np.uint8], quad: F64) -> bool:
+    """Final check at full resolution: the outline must run along straight lines. Curved
+    things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
+    but their edge points do not line up within a pixel."""
+    pts, strength = _edge_points(image, quad, 3.0)
+    seen = strength > 0
+    usable = seen & (strength >= 6.0)
+    _, share = _robust_lines(pts, usable, 1.2)
+    visible = seen.mean(axis=1) >= 0.3
+    straight = visible & (share >= _MIN_STRAIGHT_SHARE)
+    return bool(visible.sum() >= 2 and straight.sum() >= min(3, int(visible.sum())))
 
 
 def _as_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

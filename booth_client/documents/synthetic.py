@@ -104,9 +104,11 @@ def _room(rng: np.random.Generator, h: int, w: int) -> FloatImage:
                 0, 0, 360, shirt, -1)
     head = (cx + int(rng.integers(-30, 30)), int(h * rng.uniform(0.2, 0.45)))
     axes = (int(h * rng.uniform(0.13, 0.2)), int(h * rng.uniform(0.18, 0.26)))
-    cv2.ellipse(img, head, axes, 0, 0, 360, skin.tolist(), -1)
-    cv2.ellipse(img, (head[0], head[1] - axes[1] // 3), (axes[0] + 6, axes[1] * 3 // 4), 0, 180,
-                360, _colour(rng, 5, 60).tolist(), -1)
+    # Hair first, as a larger ellipse behind the face, so no straight hairline appears.
+    cv2.ellipse(img, (head[0], head[1] - axes[1] // 4), (axes[0] + 8, axes[1]), 0, 0, 360,
+                _colour(rng, 5, 60).tolist(), -1, cv2.LINE_AA)
+    cv2.ellipse(img, (head[0], head[1] + axes[1] // 8), axes, 0, 0, 360, skin.tolist(), -1,
+                cv2.LINE_AA)
     return img
 
 
