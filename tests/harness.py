@@ -118,7 +118,7 @@ class Client:
 
     async def connect(self, url: str) -> None:
         await self.sio.connect(url, namespaces=[self.namespace], auth=self.auth,
-                               transports=["websocket"], wait_timeout=5)
+                               transports=["websocket"], wait_timeout=20)
 
     async def call(self, event: str, data: Any = None, timeout: float = 5.0) -> dict[str, Any]:
         if data is None:

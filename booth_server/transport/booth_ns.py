@@ -35,15 +35,7 @@ class BoothNamespace(GuardedNamespace):
         verifier: SecretVerifier,
         dummy_hash: str,
     ) -> None:
-        super().__init__(
-            "/booth",
-            metrics=service.metrics,
-            max_event_bytes=cfg.limits.max_event_bytes,
-            rate_per_s=cfg.limits.rate_per_s,
-            rate_burst=cfg.limits.rate_burst,
-        )
-        self.cfg = cfg
-        self.service = service
+        super().__init__("/booth", cfg, service)
         self.relay = relay
         self.verifier = verifier
         self.dummy_hash = dummy_hash

@@ -18,11 +18,9 @@ from booth_server.payloads import (
     SessionPayload,
     SetStatusPayload,
     SignalPayload,
-    TokenAuth,
     TransferPayload,
     parse,
 )
-from booth_server.security import verify_token
 from booth_server.service import BoothService, ack
 from booth_server.transport.guard import GuardedNamespace, Party, refuse
 from booth_server.transport.relay import Relay
@@ -32,15 +30,7 @@ class CsoNamespace(GuardedNamespace):
     role = "officer"
 
     def __init__(self, cfg: AppConfig, service: BoothService, relay: Relay) -> None:
-        super().__init__(
-            "/cso",
-            metrics=service.metrics,
-            max_event_bytes=cfg.limits.max_event_bytes,
-            rate_per_s=cfg.limits.rate_per_s,
-            rate_burst=cfg.limits.rate_burst,
-        )
-        self.cfg = cfg
-        self.service = service
+        super().__init__("/cso", cfg, service)
         self.relay = relay
         self.handlers = {
             "set_status": self._set_status,
@@ -56,20 +46,9 @@ class CsoNamespace(GuardedNamespace):
         }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        try:
-            creds = parse(TokenAuth, auth)
-        except ApiError:
-            raise refuse(ErrorCode.UNAUTHORIZED, "auth: expected {token}") from None
-        claims = verify_token(
-            self.cfg.server.secret.get_secret_value(), creds.token, self.service.clock()
-        )
-        if claims is None:
-            raise refuse(ErrorCode.UNAUTHORIZED, "auth: invalid or expired token")
-        user = self.cfg.user(claims.subject)
-        if user is None:
-            raise refuse(ErrorCode.UNAUTHORIZED, "auth: unknown user")
-        if user.role != "officer" or user.branch is None:
-            raise refuse(ErrorCode.FORBIDDEN, "role: the /cso namespace is for officers")
+        user = self.authenticate_user(auth, "officer")
+        if user.branch is None:
+            raise refuse(ErrorCode.FORBIDDEN, "branch: this officer has no branch")
         party = Party(sid, "officer", user.id, user.branch)
         self.parties[sid] = party
         await self.enter_room(sid, f"officer:{user.id}")

@@ -15,10 +15,11 @@ from typing import Any
 
 import socketio
 
+from booth_server.config import AppConfig, UserConfig
 from booth_server.errors import ApiError, ErrorCode, error_ack
-from booth_server.metrics import Metrics
-from booth_server.payloads import payload_size
-from booth_server.security import RateLimiter
+from booth_server.payloads import TokenAuth, parse, payload_size
+from booth_server.security import RateLimiter, verify_token
+from booth_server.service import BoothService
 
 log = logging.getLogger("lapak.transport")
 
@@ -36,21 +37,32 @@ class Party:
 class GuardedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     role = "client"
 
-    def __init__(
-        self,
-        namespace: str,
-        *,
-        metrics: Metrics,
-        max_event_bytes: int,
-        rate_per_s: float,
-        rate_burst: int,
-    ) -> None:
+    def __init__(self, namespace: str, cfg: AppConfig, service: BoothService) -> None:
         super().__init__(namespace)
-        self.metrics = metrics
-        self.max_event_bytes = max_event_bytes
-        self.limiter = RateLimiter(rate_per_s, rate_burst)
+        self.cfg = cfg
+        self.service = service
+        self.metrics = service.metrics
+        self.max_event_bytes = cfg.limits.max_event_bytes
+        self.limiter = RateLimiter(cfg.limits.rate_per_s, cfg.limits.rate_burst)
         self.parties: dict[str, Party] = {}
         self.handlers: dict[str, Handler] = {}
+
+    def authenticate_user(self, auth: Any, role: str) -> UserConfig:
+        """The configured user behind a bearer token in `auth`, if it has `role`."""
+        try:
+            creds = parse(TokenAuth, auth)
+        except ApiError:
+            raise refuse(ErrorCode.UNAUTHORIZED, "auth: expected {token}") from None
+        claims = verify_token(
+            self.cfg.server.secret.get_secret_value(), creds.token, self.service.clock()
+        )
+        user = self.cfg.user(claims.subject) if claims else None
+        if user is None:
+            raise refuse(ErrorCode.UNAUTHORIZED, "auth: invalid or expired token")
+        if user.role != role:
+            raise refuse(ErrorCode.FORBIDDEN, f"role: the {self.namespace} namespace is for "
+                                              f"{role} users")
+        return user
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):

@@ -7,8 +7,7 @@ from typing import Any
 from booth_server.config import AppConfig
 from booth_server.core import events as ev
 from booth_server.errors import ApiError, ErrorCode
-from booth_server.payloads import OfficerStatusPayload, OutOfServicePayload, TokenAuth, parse
-from booth_server.security import verify_token
+from booth_server.payloads import OfficerStatusPayload, OutOfServicePayload, parse
 from booth_server.service import BoothService, ack
 from booth_server.transport.guard import GuardedNamespace, Party, refuse
 from booth_server.transport.occupancy import occupancy, ops_room
@@ -18,15 +17,7 @@ class OpsNamespace(GuardedNamespace):
     role = "ops"
 
     def __init__(self, cfg: AppConfig, service: BoothService) -> None:
-        super().__init__(
-            "/ops",
-            metrics=service.metrics,
-            max_event_bytes=cfg.limits.max_event_bytes,
-            rate_per_s=cfg.limits.rate_per_s,
-            rate_burst=cfg.limits.rate_burst,
-        )
-        self.cfg = cfg
-        self.service = service
+        super().__init__("/ops", cfg, service)
         self.handlers = {
             "set_out_of_service": self._set_out_of_service,
             "set_officer_status": self._set_officer_status,
@@ -34,18 +25,7 @@ class OpsNamespace(GuardedNamespace):
         }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        try:
-            creds = parse(TokenAuth, auth)
-        except ApiError:
-            raise refuse(ErrorCode.UNAUTHORIZED, "auth: expected {token}") from None
-        claims = verify_token(
-            self.cfg.server.secret.get_secret_value(), creds.token, self.service.clock()
-        )
-        user = self.cfg.user(claims.subject) if claims else None
-        if user is None:
-            raise refuse(ErrorCode.UNAUTHORIZED, "auth: invalid or expired token")
-        if user.role != "ops":
-            raise refuse(ErrorCode.FORBIDDEN, "role: the /ops namespace is for ops staff")
+        user = self.authenticate_user(auth, "ops")
         self.parties[sid] = Party(sid, "ops", user.id, user.branch)
         await self.enter_room(sid, ops_room(user.branch))
         self.service.metrics.connected.labels("ops").inc()

@@ -130,7 +130,7 @@ async def _refused(url: str, namespace: str, auth: Any) -> dict[str, Any]:
     sio = socketio.AsyncClient(reconnection=False)
     try:
         await sio.connect(url, namespaces=[namespace], auth=auth, transports=["websocket"],
-                          wait_timeout=5)
+                          wait_timeout=20)
     except socketio.exceptions.ConnectionError as exc:
         data = exc.args[0] if exc.args else None
         return {"refused": True, "data": data}

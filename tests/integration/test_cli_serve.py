@@ -93,7 +93,7 @@ async def test_https_and_wss(tmp_path: Path) -> None:
                 sio = socketio.AsyncClient(http_session=tls)
                 await sio.connect(url, namespaces=["/booth"], transports=["websocket"],
                                   auth={"booth_id": "langsa-01",
-                                        "token": "demo-token-langsa-01"})
+                                        "token": "demo-token-langsa-01"}, wait_timeout=20)
                 reply = await sio.call("ready", {}, namespace="/booth")
                 assert reply["ok"] is True
                 await sio.disconnect()
