@@ -31,10 +31,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from booth_client.documents import detect_document  # noqa: E402
-from booth_client.documents.baseline import detect_document_baseline  # noqa: E402
-from booth_client.documents.geometry import Quad, quad_iou_in_frame  # noqa: E402
-from booth_client.documents.synthetic import scenes  # noqa: E402
+from booth_client.documents import detect_document
+from booth_client.documents.baseline import detect_document_baseline
+from booth_client.documents.geometry import Quad, quad_iou_in_frame
+from booth_client.documents.synthetic import scenes
 
 Detector = Callable[[npt.NDArray[np.uint8]], Quad | None]
 
@@ -49,7 +49,7 @@ class Tally:
 
     def row(self, name: str) -> list[str]:
         ms = sorted(s * 1000 for s in self.seconds)
-        p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+        p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
         ious = np.array(self.ious)
         return [name, f"{ious.mean():.3f}", f"{(ious >= 0.9).mean():.1%}",
                 f"{(ious == 0).mean():.1%}", f"{self.false_detections}/{self.negatives}",

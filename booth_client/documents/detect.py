@@ -210,7 +210,7 @@ def _dedupe(quads: F64, tolerance: float) -> F64:
         return quads
     diff = np.abs(quads[:, None] - quads[None, :]).reshape(len(quads), len(quads), -1).max(axis=2)
     same = np.triu(diff < tolerance, k=1)
-    return quads[~same.any(axis=0)]
+    return np.asarray(quads[~same.any(axis=0)], np.float64)
 
 
 def _support(work: _Work, quads: F64, band: tuple[float, ...]) -> F64:

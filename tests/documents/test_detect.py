@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from booth_client.documents import detect_document
+from booth_client.documents.baseline import detect_document_baseline
+from booth_client.documents.detect import find_document
+from booth_client.documents.geometry import quad_iou_in_frame, signed_area
+from booth_client.documents.synthetic import make_scene, paste_document
+from booth_client.documents.templates import render_document
+
+POSITIVE_SEEDS = range(1000, 1024)
+NEGATIVE_SEEDS = range(2000, 2012)
+
+
+def test_contract_path_exports_detect_document() -> None:
+    import booth_client.documents as documents
+
+    assert documents.detect_document is detect_document
+
+
+def test_clean_card_on_plain_desk_is_found_precisely() -> None:
+    frame = np.full((720, 1280, 3), (70, 90, 110), np.uint8)
+    card = render_document("ktp", 3)
+    corners = np.array([[400, 200], [860, 230], [840, 520], [380, 480]], np.float64)
+    image = paste_document(frame, card, corners)
+    quad = detect_document(image)
+    assert quad is not None
+    assert quad.shape == (4, 2) and quad.dtype == np.float32
+    assert np.abs(quad - corners.astype(np.float32)).max() < 3.0
+    assert signed_area(quad) > 0  # clockwise on screen, top-left first
+
+
+def test_synthetic_positives_mean_iou_and_baseline_comparison() -> None:
+    ious, base = [], []
+    for seed in POSITIVE_SEEDS:
+        scene = make_scene(seed)
+        assert scene.quad is not None
+        quad = detect_document(scene.image)
+        ious.append(0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, 1280, 720))
+        b = detect_document_baseline(scene.image)
+        base.append(0.0 if b is None else quad_iou_in_frame(b, scene.quad, 1280, 720))
+    # Thresholds sit below what the evaluation measures on these seeds, to catch regressions.
+    assert np.mean(ious) >= 0.7
+    assert np.mean(np.array(ious) >= 0.9) >= 0.35
+    assert np.mean(ious) > np.mean(base) + 0.3
+
+
+def test_negatives_are_mostly_none() -> None:
+    false = sum(detect_document(make_scene(s, negative=True).image) is not None
+                for s in NEGATIVE_SEEDS)
+    assert false <= 1
+
+
+@pytest.mark.parametrize("shape", [(720, 1280), (480, 640), (1080, 1920)])
+def test_blank_frames_have_no_document(shape: tuple[int, int]) -> None:
+    assert detect_document(np.full((*shape, 3), 128, np.uint8)) is None
+    noise = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    assert detect_document(noise) is None
+
+
+def test_grey_and_bgra_input_are_accepted() -> None:
+    frame = np.full((720, 1280, 3), 40, np.uint8)
+    corners = np.array([[300, 150], [900, 150], [900, 530], [300, 530]], np.float64)
+    image = paste_document(frame, render_document("kpj", 1), corners)
+    import cv2
+
+    for variant in (cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.cvtColor(image,
+                                                                           cv2.COLOR_BGR2BGRA)):
+        quad = detect_document(variant)
+        assert quad is not None
+        assert quad_iou_in_frame(quad, corners, 1280, 720) > 0.95
+
+
+def test_find_document_reports_evidence() -> None:
+    scene = make_scene(1003)
+    found = find_document(scene.image)
+    if found is not None:
+        assert 0.0 <= found.score <= 1.0
+        assert len(found.side_support) == 4

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from booth_client.documents.geometry import (
+    is_convex,
+    order_corners,
+    polygon_iou,
+    quad_iou_in_frame,
+    signed_area,
+)
+
+coords = st.floats(min_value=-2000, max_value=2000, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def convex_quads(draw: st.DrawFn) -> np.ndarray:
+    cx, cy = draw(coords), draw(coords)
+    w = draw(st.floats(20, 800))
+    h = draw(st.floats(20, 800))
+    angle = draw(st.floats(0, 2 * np.pi))
+    jitter = np.array(draw(st.lists(st.floats(-0.2, 0.2), min_size=8, max_size=8))).reshape(4, 2)
+    base = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]]) + jitter * 0.5
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    pts = (base * [w, h]) @ rot.T + [cx, cy]
+    order = draw(st.permutations(range(4)))
+    return np.asarray(pts[list(order)], np.float64)
+
+
+def test_axis_aligned_rectangle_order() -> None:
+    pts = np.array([[10, 50], [10, 10], [90, 50], [90, 10]], np.float32)
+    assert order_corners(pts).tolist() == [[10, 10], [90, 10], [90, 50], [10, 50]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(convex_quads())
+def test_order_is_a_clockwise_permutation_starting_top_left(quad: np.ndarray) -> None:
+    ordered = order_corners(quad)
+    assert sorted(map(tuple, np.round(ordered, 2).tolist())) == sorted(
+        map(tuple, np.round(quad.astype(np.float32), 2).tolist()))
+    assert is_convex(ordered)
+    assert signed_area(ordered) > 0
+    sums = ordered[:, 0] + ordered[:, 1]
+    assert sums[0] <= sums.min() + 1e-3
+
+
+@settings(max_examples=100, deadline=None)
+@given(convex_quads())
+def test_order_is_idempotent_and_input_order_free(quad: np.ndarray) -> None:
+    once = order_corners(quad)
+    assert np.array_equal(order_corners(once), once)
+    assert np.array_equal(order_corners(quad[::-1]), once)
+
+
+def test_iou_identity_disjoint_and_half() -> None:
+    a = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], np.float32)
+    assert polygon_iou(a, a) == 1.0
+    assert polygon_iou(a, a + 100) == 0.0
+    half = np.array([[0, 0], [5, 0], [5, 10], [0, 10]], np.float32)
+    assert abs(polygon_iou(a, half) - 0.5) < 1e-6
+
+
+def test_iou_in_frame_clips_what_the_camera_cannot_see() -> None:
+    truth = np.array([[-100, 100], [300, 100], [300, 300], [-100, 300]], np.float32)
+    visible_only = np.array([[0, 100], [300, 100], [300, 300], [0, 300]], np.float32)
+    assert abs(quad_iou_in_frame(visible_only, truth, 640, 480) - 1.0) < 1e-6
+    assert polygon_iou(visible_only, truth) < 0.8
