@@ -52,6 +52,7 @@ class BoothService:
         *,
         clock: Clock = time.time,
         tick_interval_s: float = 1.0,
+        run_timers: bool = True,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -70,6 +71,8 @@ class BoothService:
         self._wake = asyncio.Event()
         self._deadlines: dict[str, float | None] = {}
         self._tick_interval_s = tick_interval_s
+        # Off only where the caller drives time itself (a replay sends its own Ticks).
+        self._run_timers = run_timers
         self._timer_task: asyncio.Task[None] | None = None
         # When each queued session was readied, for the ready → offer latency histogram.
         self._ready_at: dict[str, float] = {}
@@ -86,7 +89,8 @@ class BoothService:
         await self.store.start()
         for template in branch_templates(self.cfg):
             await self.store.init_branch(template)
-        self._timer_task = asyncio.create_task(self._timer_loop(), name="lapak-timers")
+        if self._run_timers:
+            self._timer_task = asyncio.create_task(self._timer_loop(), name="lapak-timers")
 
     async def stop(self) -> None:
         if self._timer_task is not None:

@@ -58,9 +58,9 @@ class RunningServer:
 
 async def start_server(
     cfg: AppConfig, *, store: Store | None = None, redis_url: str | None = None,
-    port: int | None = None,
+    port: int | None = None, **app_options: Any,
 ) -> RunningServer:
-    app = create_app(cfg, store=store, redis_url=redis_url)
+    app = create_app(cfg, store=store, redis_url=redis_url, **app_options)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     port = port or free_port()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from booth_server.core.dispatcher import Outbound
 from booth_server.documents.vault import DocumentVault
 from booth_server.metrics import Metrics
 from booth_server.security import SecretVerifier, hash_secret
-from booth_server.service import BoothService
+from booth_server.service import BoothService, Clock
 from booth_server.store.base import Store
 from booth_server.store.memory import MemoryStore
 from booth_server.transport.booth_ns import BoothNamespace
@@ -55,11 +56,13 @@ def create_app(
     store: Store | None = None,
     redis_url: str | None = None,
     console_root: Path = CONSOLE_ROOT,
+    clock: Clock = time.time,
+    run_timers: bool = True,
 ) -> web.Application:
     url = redis_url or cfg.redis.url
     store = store if store is not None else make_store(cfg, url)
     metrics = Metrics()
-    service = BoothService(cfg, store, metrics)
+    service = BoothService(cfg, store, metrics, clock=clock, run_timers=run_timers)
     manager = socketio.AsyncRedisManager(url, channel="lapak-socketio") if url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
