@@ -18,6 +18,9 @@ const signIn = new SignIn("lapak.console.signin");
 const VIEW_KEY = "lapak.console.view"; // focus and slot layout, restored after a reload
 const AUTO_ACCEPT_KEY = "lapak.console.autoaccept";
 const MAX_SLOTS = 6;
+const OWN_OFFER_AFTER_RESTORE_MS = 1500;
+const OWN_OFFER_AFTER_START_MS = 5000;
+const RECONNECT_STUCK_MS = 10000;
 const $ = (id) => document.getElementById(id);
 
 let app = null;
@@ -136,7 +139,8 @@ class ConsoleApp {
   onKey(event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target;
-    if (target && target.closest && target.closest("input, select, textarea, dialog[open]")) return;
+    const typing = 'input:not([type="checkbox"]):not([type="radio"]):not([type="button"]), select, textarea';
+    if (target && target.closest && target.closest(`${typing}, dialog[open]`)) return;
     if (document.querySelector("dialog[open]")) return;
     if (/^[1-6]$/.test(event.key)) {
       const session = this.sessionInSlot(Number(event.key));
@@ -299,7 +303,13 @@ class ConsoleApp {
     if (payload.description) {
       const desc = payload.description;
       if (desc.type === "offer") this.answerOffer(session, desc);
-      else console.warn(`session ${session.id}: unexpected ${desc.type} description`);
+      else if (desc.type === "answer" && session.peer && session.peer.awaitingAnswer) {
+        const peer = session.peer;
+        peer.acceptAnswer(desc).catch((err) => {
+          this.reportError("signal", err);
+          this.retirePeer(session, peer);
+        });
+      } else console.warn(`session ${session.id}: ignored ${desc.type} description`);
     }
     if ("candidate" in payload) {
       if (session.peer) session.peer.addCandidate(payload.candidate);
@@ -350,6 +360,8 @@ class ConsoleApp {
       createdAt: now,
       acceptedAt: this.acceptClicks?.get(id) ?? null,
       firstFrameAt: null,
+      waitingSince: now,
+      lastOwnOfferAt: null,
       endingLocally: false,
       hasVideo: false,
     };
@@ -409,22 +421,53 @@ class ConsoleApp {
   }
 
   answerOffer(session, description) {
-    // A fresh offer means the booth (re)built its connection: start a new peer for it
-    // rather than renegotiating, since its ICE and DTLS identity are new.
-    if (session.peer && (session.peer.hasRemoteOffer || session.peer.closed)) {
-      session.peer.close();
-      session.peer = null;
-    }
-    if (!session.peer) this.makePeer(session);
-    const peer = session.peer;
+    // A booth offer means the booth (re)built its connection: always answer on a new peer
+    // rather than renegotiating, since its ICE and DTLS identity are new. If our own
+    // fallback offer is outstanding, the console yields (the booth's offer wins the glare).
+    if (session.peer) this.retirePeer(session, session.peer);
+    const peer = this.makePeer(session);
     peer.acceptOffer(description).catch((err) => {
       this.reportError("signal", err);
-      if (session.peer === peer) {
-        peer.close();
-        session.peer = null;
-        this.updateTile(session);
-      }
+      this.retirePeer(session, peer);
     });
+  }
+
+  /** The console offers when the booth has not within a grace time (see peer.makeOffer). */
+  offerFromConsole(session) {
+    if (session.peer) this.retirePeer(session, session.peer);
+    const peer = this.makePeer(session);
+    session.lastOwnOfferAt = Date.now();
+    peer.makeOffer().catch((err) => {
+      this.reportError("signal", err);
+      this.retirePeer(session, peer);
+    });
+  }
+
+  retirePeer(session, peer) {
+    peer.close();
+    if (session.peer === peer) {
+      session.peer = null;
+      session.waitingSince = Date.now();
+      this.updateTile(session);
+    }
+  }
+
+  /**
+   * Media watchdog, once a second: a session without a live peer gets the console's own
+   * offer after a grace time (shorter after a reload, when the booth may think its old
+   * connection is still up), and a peer stuck connecting is rebuilt.
+   */
+  watchMedia(session, now) {
+    const peer = session.peer;
+    if (peer && !peer.closed) {
+      const stuck = peer.connectionState !== "connected" && now - peer.createdAt > RECONNECT_STUCK_MS;
+      if (!stuck) return;
+    }
+    const grace = session.restored ? OWN_OFFER_AFTER_RESTORE_MS : OWN_OFFER_AFTER_START_MS;
+    if (now - session.waitingSince < grace) return;
+    if (session.lastOwnOfferAt && now - session.lastOwnOfferAt < RECONNECT_STUCK_MS) return;
+    if (!this.connected) return;
+    this.offerFromConsole(session);
   }
 
   makePeer(session) {
@@ -453,8 +496,9 @@ class ConsoleApp {
       onState: () => {
         if (session.peer !== peer) return;
         if (peer.connectionState === "failed") {
-          // Closed on failure (the booth re-offers when it notices); the tile says so.
-          peer.close();
+          // Closed on failure; the booth re-offers when it notices, or the watchdog offers.
+          this.retirePeer(session, peer);
+          return;
         }
         this.updateTile(session);
       },
@@ -464,6 +508,7 @@ class ConsoleApp {
     session.hasVideo = false;
     for (const candidate of session.earlyCandidates.splice(0)) peer.addCandidate(candidate);
     this.updateTile(session);
+    return peer;
   }
 
   watchFirstFrame(session, peer, generation) {
@@ -690,6 +735,8 @@ class ConsoleApp {
   // ---- rendering -----------------------------------------------------------------------
 
   async tick() {
+    const now = Date.now();
+    for (const session of this.sessions.values()) this.watchMedia(session, now);
     await Promise.all([...this.sessions.values()].map((s) => (s.peer ? s.peer.refreshStats() : null)));
     this.render();
   }

@@ -27,6 +27,16 @@ export function describeQuality(quality) {
   return String(quality);
 }
 
+function qualityRows(quality) {
+  if (quality && typeof quality === "object") {
+    return Object.entries(quality).flatMap(([name, value]) => [
+      el("dt", {}, tMaybe(`doc.quality.${name}`, name)),
+      el("dd", {}, typeof value === "number" ? String(Math.round(value * 100) / 100) : String(value)),
+    ]);
+  }
+  return [el("dt", {}, t("doc.viewer.quality")), el("dd", {}, describeQuality(quality))];
+}
+
 export class DocumentViewer {
   /** actions: {review(documentId, status, reason) → Promise} */
   constructor(actions) {
@@ -86,8 +96,7 @@ export class DocumentViewer {
       el(
         "dl",
         {},
-        el("dt", {}, t("doc.viewer.quality")),
-        el("dd", {}, describeQuality(doc.quality)),
+        ...qualityRows(doc.quality),
         el("dt", {}, "ID"),
         el("dd", { class: "mono" }, doc.id),
         el("dt", {}, "px"),

@@ -81,6 +81,37 @@ export class SessionPeer {
     for (const candidate of queued) await this.addCandidate(candidate);
   }
 
+  /**
+   * Offers from the console side. The booth is normally the offerer; this is the fallback
+   * when a reloaded console finds a booth whose old connection still looks alive to it and
+   * so does not offer again. The booth answers on a fresh connection.
+   */
+  async makeOffer() {
+    this.ownOffer = true;
+    const audio = this.pc.addTransceiver("audio", { direction: this.micClone ? "sendrecv" : "recvonly" });
+    if (this.micClone) await audio.sender.replaceTrack(this.micClone);
+    const video = this.pc.addTransceiver("video", { direction: this.local.camTrack ? "sendrecv" : "recvonly" });
+    if (this.local.camTrack) {
+      this.videoSender = video.sender;
+      await video.sender.replaceTrack(this.focused ? this.local.camTrack : null);
+    }
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    this.sendSignal({
+      session_id: this.sessionId,
+      description: { type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp },
+    });
+  }
+
+  get awaitingAnswer() {
+    return this.pc.signalingState === "have-local-offer";
+  }
+
+  async acceptAnswer(description) {
+    await this.pc.setRemoteDescription(description);
+    const queued = this.pendingCandidates.splice(0);
+    for (const candidate of queued) await this.addCandidate(candidate);
+  }
+
   /** A trickled booth candidate; null (or empty) marks the end of its candidates. */
   async addCandidate(candidate) {
     if (!this.pc.remoteDescription) {

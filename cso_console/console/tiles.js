@@ -36,6 +36,7 @@ export class Tile {
     );
     this.requestButton = el("button", {
       class: "btn btn-small",
+      dataset: { action: "request" },
       type: "button",
       onclick: (e) => {
         stop(e);
@@ -44,6 +45,7 @@ export class Tile {
     });
     this.completeButton = el("button", {
       class: "btn btn-small btn-primary",
+      dataset: { action: "complete" },
       type: "button",
       onclick: (e) => {
         stop(e);
@@ -51,7 +53,8 @@ export class Tile {
       },
     });
     this.transferButton = el("button", {
-      class: "btn btn-small btn-ghost",
+      class: "btn btn-small btn-ghost btn-square",
+      dataset: { action: "transfer" },
       type: "button",
       onclick: (e) => {
         stop(e);
@@ -74,10 +77,9 @@ export class Tile {
         this.focusBadge,
         this.timer,
       ),
-      el("div", { class: "tile-media" }, this.video, this.audio, this.overlay, this.audioState),
+      el("div", { class: "tile-media" }, this.video, this.audio, this.overlay, this.docs, this.audioState),
       el("div", { class: "tile-quality" }, this.qualityDot, this.qualityText, this.stateText),
       this.attention,
-      this.docs,
       el(
         "footer",
         { class: "tile-actions" },
@@ -97,7 +99,9 @@ export class Tile {
     this.requestButton.replaceChildren(icon("doc"), el("span", {}, t("tile.request.go")));
     this.requestButton.title = t("tile.request");
     this.completeButton.replaceChildren(icon("check"), el("span", {}, t("tile.complete")));
-    this.transferButton.replaceChildren(icon("transfer"), el("span", {}, t("tile.transfer")));
+    this.transferButton.replaceChildren(icon("transfer"));
+    this.transferButton.title = t("tile.transfer");
+    this.transferButton.setAttribute("aria-label", t("tile.transfer"));
     this.focusBadge.textContent = t("tile.focused");
     this.root.title = t("tile.focus_hint");
   }
@@ -149,7 +153,7 @@ export class Tile {
     this.qualityDot.title = t(`tile.quality.${view.qualityLevel}`);
     this.stateText.textContent = t(`tile.state.${view.phase}`);
 
-    this.attention.replaceChildren(
+    const chips = [
       ...view.reasons.map((reason) => {
         let text;
         if (reason.code === "waiting") text = t("attention.waiting", { time: formatDuration(reason.seconds) });
@@ -162,7 +166,8 @@ export class Tile {
       ...view.requested.map((kind) =>
         el("li", { class: "chip chip-requested" }, t("tile.requested", { kind: t(`doc.kind.${kind}`) })),
       ),
-    );
+    ].filter(Boolean);
+    this.attention.replaceChildren(...chips);
     this.updateDocuments(view.documents);
   }
 

@@ -177,6 +177,7 @@ class Booths:
             "--synthetic", "--headless", "--auto-ready",
             "--ice-host", "127.0.0.1",
             "--width", str(self.width), "--height", str(self.height), "--fps", str(self.fps),
+            "--log-level", "DEBUG",  # the kiosk logs each state change (focus, review)
         ]  # fmt: skip
         if ticket:
             cmd += ["--ticket", ticket]
@@ -279,7 +280,8 @@ class ConsolePage:
             wait_until(check, timeout, 0.2, what)
         except AssertionError:
             self.screenshot(f"timeout-{what.replace(' ', '-')[:40]}")
-            raise AssertionError(f"timed out waiting for {what}; last state: {holder.get('s')}") from None
+            last = holder.get("s")
+            raise AssertionError(f"timed out waiting for {what}; last state: {last}") from None
         return holder["s"]
 
     def screenshot(self, name: str) -> Path:

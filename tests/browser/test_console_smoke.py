@@ -112,7 +112,7 @@ def test_sign_in_offers_focus_complete(console: ConsolePage, server: Server) -> 
         assert page.inner_text("#logout") == "Keluar"
 
         # A request the server rejects shows its message (a completed session is unknown).
-        page.click(".tile[data-session-id] .tile-actions .btn-primary")
+        page.click(".tile[data-session-id] [data-action='complete']")
         page.select_option("#complete-dialog select[name='outcome']", "referred")
         page.fill("#complete-dialog textarea[name='note']", "dirujuk ke kantor cabang")
         console.screenshot("complete-dialog")
