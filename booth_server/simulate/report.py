@@ -38,7 +38,7 @@ def _pct(value: float) -> str:
 SWEEP_NOTE = (
     "wait = lobby + booth queue; idle in visit = mean wait for the officer inside a session; "
     "util = officer attention busy; 1:N = live sessions per officer; overrun = serving after "
-    "closing; cap./off-h = visits per officer-hour with a lobby that never empties; gain = "
+    "closing; cap/off-h = visits per officer-hour with a lobby that never empties; gain = "
     "that over N=1; B = booths."
 )
 
