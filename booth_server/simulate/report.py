@@ -105,24 +105,24 @@ def share_table(rows: Sequence[ShareRow]) -> Table:
     return table
 
 
-def _eval_row(table: Table, label: str, e: Evaluation | None) -> None:
+def _eval_row(table: Table, n: int, label: str, e: Evaluation | None) -> None:
     if e is None:
-        table.add_row(label, "–", "–", "–", "–", "–", "–")
+        table.add_row(str(n), label, "–", "–", "–", "–", "–", "–")
         return
-    table.add_row(label, str(e.officers), str(e.booths), _s(e.wait_median_s), _s(e.wait_p95_s),
-                  _pct(e.utilisation), "yes" if e.meets_target else "no")
+    table.add_row(str(n), label, str(e.officers), str(e.booths), _s(e.wait_median_s),
+                  _s(e.wait_p95_s), _pct(e.utilisation), "yes" if e.meets_target else "no")
 
 
 def plan_table(plans: Sequence[Plan]) -> Table:
     target = plans[0].target_p95_wait_s if plans else 0.0
     table = Table(title=f"Fewest officers and booths for a p95 wait ≤ {_s(target)}",
-                  title_justify="left")
-    for name in ("", "officers", "booths", "wait median", "wait p95", "utilisation", "meets"):
-        table.add_column(name, justify="right")
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("N", "", "officers", "booths", "wait med", "wait p95", "util", "meets"):
+        table.add_column(name, justify="left" if name == "" else "right", no_wrap=True)
     for p in plans:
-        _eval_row(table, f"N={p.capacity}: plan", p.chosen)
-        _eval_row(table, "one officer fewer", p.one_officer_fewer)
-        _eval_row(table, "one booth fewer", p.one_booth_fewer)
+        _eval_row(table, p.capacity, "plan", p.chosen)
+        _eval_row(table, p.capacity, "one officer fewer", p.one_officer_fewer)
+        _eval_row(table, p.capacity, "one booth fewer", p.one_booth_fewer)
     return table
 
 
