@@ -716,6 +716,7 @@ class Dispatcher:
                 and officer.lost_at + self.policy.officer_grace_s <= now
             ):
                 officer.lost_at = None
+                turn.result.changed = True
                 for session_id in list(officer.sessions):
                     session = turn.state.sessions[session_id]
                     self._requeue(turn, session, front=True, reason="officer_lost",
@@ -723,6 +724,7 @@ class Dispatcher:
         for booth in turn.state.booths.values():
             if booth.lost_at is not None and booth.lost_at + self.policy.booth_grace_s <= now:
                 booth.lost_at = None
+                turn.result.changed = True
                 turn.touched_booths.add(booth.id)
                 lost = turn.state.sessions.get(booth.session_id) if booth.session_id else None
                 if lost is not None:

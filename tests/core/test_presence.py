@@ -221,3 +221,20 @@ def test_officer_and_booth_lost_together() -> None:
     b.advance(5)  # booth's grace over
     assert sid not in b.state.sessions
     assert [v.reason for v in b.visits] == ["booth_lost"]
+
+
+def test_a_grace_period_that_ends_with_nothing_left_to_do_is_still_a_change() -> None:
+    # The timer sleeps until next_deadline; the turn that clears a spent grace period must be
+    # saved (the store persists changed turns only), or the deadline would stay in the past.
+    b = Branch(officers=[("o1", 3, True)])
+    b.connect_officers("o1")
+    sid = b.serve("o1", "b1")
+    b.do(ev.BoothDisconnected("b1"))
+    b.do(ev.OfficerDisconnected("o1"))
+    b.advance(5)
+    b.do(ev.Complete("o1", sid, "claim_submitted"))
+    assert b.dispatcher.next_deadline(b.state) == T0 + 20
+    result = b.at(20)
+    assert b.state.booths["b1"].lost_at is None and b.state.officers["o1"].lost_at is None
+    assert result.changed
+    assert b.dispatcher.next_deadline(b.state) is None
