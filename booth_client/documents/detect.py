@@ -91,6 +91,9 @@ def _contour_hulls(mask: npt.NDArray[np.uint8], mode: int, min_area: float) -> l
     for contour in contours:
         if len(contour) < 4:
             continue
+        _, _, bw, bh = cv2.boundingRect(contour)
+        if bw * bh < min_area:
+            continue
         hull = cv2.convexHull(contour)
         if cv2.contourArea(hull) >= min_area:
             hulls.append(np.asarray(hull, np.float64).reshape(-1, 2))
@@ -108,6 +111,10 @@ def _edge_region_hulls(edges: npt.NDArray[np.uint8], min_area: float) -> list[F6
     holes: dict[int, list[tuple[float, F64]]] = {}
     for i, contour in enumerate(contours):
         if len(contour) < 4:
+            continue
+        _, _, bw, bh = cv2.boundingRect(contour)
+        if bw * bh < 0.15 * min_area:
+            # The hull cannot be larger than the bounding box; most contours end here.
             continue
         hull = np.asarray(cv2.convexHull(contour), np.float64).reshape(-1, 2)
         area = float(cv2.contourArea(hull.astype(np.float32)))
@@ -213,14 +220,14 @@ def _dedupe(quads: F64, tolerance: float) -> F64:
     return np.asarray(quads[~same.any(axis=0)], np.float64)
 
 
-def _support(work: _Work, quads: F64, band: tuple[float, ...]) -> F64:
+def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> F64:
     """Per candidate and side, the share of stations where an edge of one consistent polarity
     runs across the side within `band` px of it; NaN for a side mostly outside the frame.
 
     All candidates are scored in one vectorised pass; shape (N, 4)."""
     h, w = work.gray.shape
     n = len(quads)
-    t = np.linspace(0.08, 0.92, _SIDE_SAMPLES)
+    t = np.linspace(0.08, 0.92, samples)
     a = quads
     d = np.roll(quads, -1, axis=1) - quads
     length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
@@ -244,7 +251,7 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...]) -> F64:
         neg = (proj < -_EDGE_STRENGTH).any(axis=3) & inside
         share = np.maximum(pos.sum(axis=2), neg.sum(axis=2)) / np.maximum(inside_count, 1)
         support = np.maximum(support, share)
-    support[inside_count < _SIDE_SAMPLES * 0.3] = np.nan
+    support[inside_count < samples * 0.3] = np.nan
     return support
 
 
@@ -252,9 +259,10 @@ _LOOSE_BAND: Final = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 
 
-def _scores(work: _Work, quads: F64, band: tuple[float, ...]) -> tuple[F64, F64, F64]:
+def _scores(work: _Work, quads: F64, band: tuple[float, ...],
+            samples: int = _SIDE_SAMPLES) -> tuple[F64, F64, F64]:
     """Ranking score, confidence (mean support of the visible sides) and per-side support."""
-    support = _support(work, quads, band)
+    support = _support(work, quads, band, samples)
     seen = ~np.isnan(support)
     n_seen = seen.sum(axis=1)
     filled = np.where(seen, support, 0.0)
@@ -305,7 +313,7 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     quads = _dedupe(quads[_plausible_many(quads, h * w)], 1.5)
     if len(quads) == 0:
         return None
-    rank, _, _ = _scores(work, quads, _LOOSE_BAND)
+    rank, _, _ = _scores(work, quads, _LOOSE_BAND, samples=16)
     areas = _areas(quads)
     alive = np.flatnonzero(rank > 0)
     if alive.size == 0:
@@ -315,12 +323,12 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     by_rank = alive[np.argsort(-rank[alive])][:_SHORTLIST]
     by_area = alive[np.argsort(-areas[alive])][:_SHORTLIST]
     order = list(dict.fromkeys([int(i) for i in (*by_rank, *by_area)]))
+    full = (quads[order] + 0.5) * work.factor - 0.5
+    refined_all, _ = _refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)
     snapped = []
-    for i in order:
-        full = (quads[i] + 0.5) * work.factor - 0.5
-        refined, _ = _refine(image, full, 1.5 * work.factor + 2.0, 1.5)
-        if _accept_refined(full, refined):
-            small = (refined + 0.5) / work.factor - 0.5
+    for j, i in enumerate(order):
+        if _accept_refined(full[j], refined_all[j]):
+            small = (refined_all[j] + 0.5) / work.factor - 0.5
             ordered = _order_many(small[None])
             if _plausible_many(ordered, h * w)[0]:
                 snapped.append(ordered[0])
@@ -355,19 +363,22 @@ _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES -
                                                2)))
 
 
-def _edge_points(image: npt.NDArray[np.uint8], quad: F64, reach: float) -> tuple[F64, F64]:
-    """For each side and evenly spaced station along it, the outline edge crossing the side
-    within +-reach px along its outward normal. Returns points (4, S, 2) and strengths (4, S)."""
+def _edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple[F64, F64]:
+    """For each side of each quad (K, 4, 2) and evenly spaced stations along it, the outline
+    edge crossing the side within +-reach px along its outward normal, all in one remap.
+    Returns points (K*4, S, 2) and strengths (K*4, S); strength 0 where nothing was seen."""
     samples = _REFINE_SAMPLES
-    d = np.roll(quad, -1, axis=0) - quad
+    a = quads.reshape(-1, 2)
+    d = (np.roll(quads, -1, axis=1) - quads).reshape(-1, 2)
+    rows_n = len(a)
     length = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
     normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / length[:, None]
     t = np.linspace(0.05, 0.95, samples)
     offsets = np.arange(-reach, reach + 1.0, 1.0)
-    base = quad[:, None, :] + t[None, :, None] * d[:, None, :]
+    base = a[:, None, :] + t[None, :, None] * d[:, None, :]
     grid = base[:, :, None, :] + offsets[None, None, :, None] * normal[:, None, None, :]
-    map_x = grid[..., 0].reshape(4 * samples, -1).astype(np.float32)
-    map_y = grid[..., 1].reshape(4 * samples, -1).astype(np.float32)
+    map_x = grid[..., 0].reshape(rows_n * samples, -1).astype(np.float32)
+    map_y = grid[..., 1].reshape(rows_n * samples, -1).astype(np.float32)
     prof = np.asarray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE), np.float32)
     h, w = image.shape[:2]
@@ -391,15 +402,16 @@ def _edge_points(image: npt.NDArray[np.uint8], quad: F64, reach: float) -> tuple
     safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
     sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
     sub = np.clip(sub, -0.5, 0.5) * (kc == k)
-    offset = (offsets[1:-1][k] + sub).reshape(4, samples)
+    offset = (offsets[1:-1][k] + sub).reshape(rows_n, samples)
     pts = base + offset[:, :, None] * normal[:, None, :]
     inside = (pts[..., 0] > 1) & (pts[..., 0] < w - 2) & (pts[..., 1] > 1) & (pts[..., 1] < h - 2)
-    return pts, np.where(inside, strength.reshape(4, samples), 0.0)
+    return pts, np.where(inside, strength.reshape(rows_n, samples), 0.0)
 
 
 def _robust_lines(pts: F64, usable: npt.NDArray[np.bool_], tolerance: float) -> tuple[F64, F64]:
-    """Per side, the line (a, b, c), a^2 + b^2 = 1, through the largest consistent subset of
-    its usable points (a thumb or glare spoils a minority), and the share of stations on it."""
+    """Per row of points (M, S, 2), the line (a, b, c), a^2 + b^2 = 1, through the largest
+    consistent subset of its usable points (a thumb or glare spoils a minority), and the share
+    of stations on it."""
     p, q = pts[:, _PAIR_INDEX[:, 0]], pts[:, _PAIR_INDEX[:, 1]]
     pair_ok = usable[:, _PAIR_INDEX[:, 0]] & usable[:, _PAIR_INDEX[:, 1]]
     d = q - p
@@ -411,7 +423,7 @@ def _robust_lines(pts: F64, usable: npt.NDArray[np.bool_], tolerance: float) -> 
     close = (resid < tolerance) & usable[:, None, :]
     counts = np.where(pair_ok, close.sum(axis=2), -1)
     best = np.argmax(counts, axis=1)
-    inlier = close[np.arange(4), best]
+    inlier = close[np.arange(len(pts)), best]
     weight = inlier.astype(np.float64)
     total = np.maximum(weight.sum(axis=1), 1e-9)
     centre = (pts * weight[..., None]).sum(axis=1) / total[:, None]
@@ -426,27 +438,41 @@ def _robust_lines(pts: F64, usable: npt.NDArray[np.bool_], tolerance: float) -> 
     return lines, weight.sum(axis=1) / pts.shape[1]
 
 
-def _refine(image: npt.NDArray[np.uint8], quad: F64, reach: float,
-            tolerance: float) -> tuple[F64, F64]:
-    """Snap each side to the outline edge near it and intersect neighbouring sides. A side with
-    too little evidence (hidden, or outside the frame) keeps its current position."""
-    pts, strength = _edge_points(image, quad, reach)
+def _refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float,
+                 tolerance: float) -> tuple[F64, F64]:
+    """Snap each side of each quad (K, 4, 2) to the outline edge near it and intersect
+    neighbouring sides. A side with too little evidence (hidden, or outside the frame) keeps
+    its current position. Returns quads (K, 4, 2) and per-side shares of stations on the line."""
+    n = len(quads)
+    pts, strength = _edge_points(image, quads, reach)
     seen = strength > 0
-    floor = np.array([np.median(strength[i][seen[i]]) if seen[i].any() else 0.0
-                      for i in range(4)])
+    counts = np.maximum(seen.sum(axis=1), 1)
+    floor = np.where(seen.any(axis=1),
+                     np.sort(np.where(seen, strength, np.inf), axis=1)[
+                         np.arange(len(strength)), counts // 2], 0.0)
     usable = seen & (strength >= np.maximum(6.0, 0.25 * floor)[:, None])
     lines, share = _robust_lines(pts, usable, tolerance)
     keep = share >= 0.3
-    for i in range(4):
-        if not keep[i]:
-            lines[i] = _line_through(quad[i], quad[(i + 1) % 4])
-    corners = []
-    for i in range(4):
-        c = _intersect(lines[i - 1], lines[i])
-        if c is None:
-            return quad, np.where(keep, share, 0.0)
-        corners.append(c)
-    return np.array(corners, np.float64), np.where(keep, share, 0.0)
+    a = quads.reshape(-1, 2)
+    b = np.roll(quads, -1, axis=1).reshape(-1, 2)
+    current = np.stack(
+        [a[:, 1] - b[:, 1], b[:, 0] - a[:, 0], a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+    lines = np.where(keep[:, None], lines, current).reshape(n, 4, 3)
+    prev = np.roll(lines, 1, axis=1)
+    z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
+    ok = np.all(np.abs(z) > 1e-9, axis=1)
+    zs = np.where(np.abs(z) > 1e-9, z, 1.0)
+    corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
+                        (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs],
+                       axis=-1)
+    corners = np.where(ok[:, None, None], corners, quads)
+    return corners, np.where(keep, share, 0.0).reshape(n, 4)
+
+
+def _refine(image: npt.NDArray[np.uint8], quad: F64, reach: float,
+            tolerance: float) -> tuple[F64, F64]:
+    refined, share = _refine_many(image, quad[None], reach, tolerance)
+    return refined[0], share[0]
 
 
 def _accept_refined(before: F64, after: F64) -> bool:
@@ -492,6 +518,9 @@ def _grow_to_outline(image: npt.NDArray[np.uint8], quad: F64) -> F64:
     document's proportions: a printed band along a card's edge (a green KPJ header on a green
     desk) can out-contrast the card's own outline, so the first quad found is the panel inside."""
     h, w = image.shape[:2]
+    if _aspect_error(quad) < 0.07:
+        # Already shaped like a document; growing could only reach a shadow or the desk.
+        return quad
     for i in range(4):
         a, b = quad[i], quad[(i + 1) % 4]
         d = b - a
@@ -521,8 +550,7 @@ def _grow_to_outline(image: npt.NDArray[np.uint8], quad: F64) -> F64:
         pts = base + offsets[1:-1][k][:, None] * normal[None, :]
         inside = found & (pts[:, 0] > 1) & (pts[:, 0] < w - 2) & (pts[:, 1] > 1) & (
             pts[:, 1] < h - 2)
-        lines, share = _robust_lines(np.repeat(pts[None], 4, axis=0),
-                                     np.repeat(inside[None], 4, axis=0), 1.5)
+        lines, share = _robust_lines(pts[None], inside[None], 1.5)
         if share[0] < 0.6:
             continue
         side = lines[0]
@@ -544,7 +572,7 @@ def _straight_sides(image: npt.NDArray[np.uint8], quad: F64) -> bool:
     """Final check at full resolution: the outline must run along straight lines. Curved
     things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
     but their edge points do not line up within a pixel."""
-    pts, strength = _edge_points(image, quad, 3.0)
+    pts, strength = _edge_points(image, quad[None], 3.0)
     seen = strength > 0
     usable = seen & (strength >= 6.0)
     _, share = _robust_lines(pts, usable, 1.2)

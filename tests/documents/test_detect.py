@@ -68,7 +68,7 @@ def test_grey_and_bgra_input_are_accepted() -> None:
 
     for variant in (cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.cvtColor(image,
                                                                            cv2.COLOR_BGR2BGRA)):
-        quad = detect_document(variant)
+        quad = detect_document(np.asarray(variant, np.uint8))
         assert quad is not None
         assert quad_iou_in_frame(quad, corners, 1280, 720) > 0.95
 

@@ -74,7 +74,7 @@ def test_quality_prompts_dark_and_glare() -> None:
     cv2.ellipse(glare, (640, 360), (120, 80), 0, 0, 360, (255, 255, 255), -1)
     guide.update(glare, GOOD, 2)
     assert guide.update(glare, GOOD, 3).state is GuidanceState.GLARE
-    blurred = cv2.GaussianBlur(_frame(), (0, 0), 3.0)
+    blurred = np.asarray(cv2.GaussianBlur(_frame(), (0, 0), 3.0), np.uint8)
     assert guide.update(blurred, GOOD, 4).state is GuidanceState.HOLD_STILL
 
 
