@@ -563,6 +563,12 @@ class Dispatcher:
             target.last_focus_at = turn.now
             turn.send("booth", target.booth_id, "focus", {"session_id": target.id,
                                                            "focused": True})
+        if previous is not target:
+            # Focus changes are audited so a branch can measure the officer's real attention
+            # share (and calibrate the simulator) from its own log.
+            turn.audit(officer.id, "focus", target or previous,
+                       previous.id if previous else None, target.id if target else None,
+                       officer_id=officer.id)
         turn.result.changed = True
         turn.result.reply = {"focus": officer.focus}
 
