@@ -1051,4 +1051,11 @@ Object.defineProperty(window, "__consoleState", {
   },
 });
 
+// For tests: cut the signaling connection as a network drop would (Socket.IO reconnects).
+window.__consoleTest = Object.freeze({
+  dropConnection() {
+    if (app && app.socket) app.socket.socket.io.engine.close();
+  },
+});
+
 boot();

@@ -74,7 +74,7 @@ def wait_until(
         time.sleep(interval)
 
 
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
     if proc.poll() is not None:
         return
     proc.send_signal(signal.SIGINT)
@@ -151,7 +151,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        _stop(srv.proc)
+        stop_process(srv.proc)
 
 
 @dataclass
@@ -196,7 +196,7 @@ class Booths:
                 proc.send_signal(signal.SIGINT)
         for proc in self.procs.values():
             with contextlib.suppress(Exception):
-                _stop(proc, timeout=5)
+                stop_process(proc, timeout=5)
 
 
 @pytest.fixture

@@ -182,4 +182,25 @@ def test_five_live_booths(console: ConsolePage, server: Server, booths: Booths) 
     )
     assert max(first_frames) <= 5000, f"video restored after {max(first_frames):.0f} ms"
     assert all(s["restored"] for s in restored["sessions"])
+
+    # --- a network drop: signaling reconnects, `state` comes again, video keeps playing ------
+    count = restored["stateCount"]
+    page.context.set_offline(True)
+    page.evaluate("() => window.__consoleTest.dropConnection()")
+    console.wait(lambda s: not s["connected"], 5, "the drop noticed")
+    assert page.inner_text("#conn") != "Terhubung"
+    time.sleep(1.5)
+    page.context.set_offline(False)
+    started = time.monotonic()
+    state = console.wait(
+        lambda s: s["connected"] and s["stateCount"] > count and live(s, LIVE), 10, "reconnected"
+    )
+    frames = {s["session_id"]: s["framesDecoded"] for s in state["sessions"]}
+    time.sleep(1.5)
+    state = console.state()
+    assert {s["session_id"] for s in state["sessions"]} == ids
+    assert all(s["framesDecoded"] > frames[s["session_id"]] for s in state["sessions"])
+    print(f"network drop: reconnected with {LIVE} live tiles {time.monotonic() - started:.2f}s")
+    # Chromium itself logs the refused reconnection attempts made while offline.
+    console.errors = [e for e in console.errors if "ERR_INTERNET_DISCONNECTED" not in e]
     console.assert_no_errors()

@@ -3,13 +3,24 @@ accept / decline, focus, language, complete; and no JavaScript errors along the 
 
 from __future__ import annotations
 
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 
-from tests.browser.conftest import ConsolePage, Server, booth_id, booth_token, wait_until
+from tests.browser.conftest import (
+    ROOT,
+    ConsolePage,
+    Server,
+    booth_id,
+    booth_token,
+    start_server,
+    stop_process,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -141,6 +152,49 @@ def test_reload_keeps_sign_in_and_sessions(console: ConsolePage, server: Server)
         )
         assert state["sessions"][0]["session_id"] == session_id
         assert state["officer"]["id"] == "cso2"
+
+        # Transfer back to the queue: the tile goes, the kiosk is queued again.
+        page = console.page
+        page.click(f".tile[data-session-id='{session_id}'] [data-action='transfer']")
+        page.wait_for_selector("#transfer-dialog select[name='officer_id']")
+        console.screenshot("transfer-dialog")
+        page.select_option("#transfer-dialog select[name='officer_id']", "")
+        page.click("#transfer-dialog button[type='submit']")
+        console.wait(lambda s: not any(x["session_id"] == session_id for x in s["sessions"]), 5,
+                     "transferred away")  # fmt: skip
+        wait_until(lambda: len(booth.received("queued")) >= 1, 5, what="kiosk queued again")
+    finally:
+        booth.close()
+    console.assert_no_errors()
+
+
+def test_unfocused_booth_is_highlighted(
+    console: ConsolePage, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """With the server's unfocused_alert_s at 2 s, a booth left alone gets the overdue mark."""
+    text = (ROOT / "config" / "default.toml").read_text()
+    text, n = re.subn(r"unfocused_alert_s = \d+", "unfocused_alert_s = 2", text)
+    assert n == 1
+    config = tmp_path / "alert.toml"
+    config.write_text(text)
+    server = start_server(tmp_path, config)
+    request.addfinalizer(lambda: stop_process(server.proc))
+    console.server = server
+    console.open()
+    console.login("cso3")
+    assert console.state()["unfocusedAlertS"] == 2
+    booth = SignalingBooth(server, 4)
+    try:
+        booth.ready("C-004")
+        console.wait(lambda s: len(s["offers"]) == 1, 10, "an offer")
+        console.page.click(".offer-card [data-action='accept']")
+        state = console.wait(lambda s: s["sessions"] and s["sessions"][0]["overdue"], 8, "overdue")
+        assert "new" in state["sessions"][0]["attention"]
+        assert state["next"] == state["sessions"][0]["session_id"]
+        console.page.wait_for_selector(".tile.overdue")
+        console.screenshot("overdue")
+        console.page.click("#next-go")
+        console.wait(lambda s: s["focused"] and not s["sessions"][0]["overdue"], 5, "served")
     finally:
         booth.close()
     console.assert_no_errors()
