@@ -707,13 +707,24 @@ class OpsApp {
       queueHost.replaceChildren();
       return;
     }
+    // The day before the first activity is empty: start an hour before it (at least 2 h shown).
+    const firstActive = series.at.findIndex((_, i) => series.in_session[i] > 0 || series.queue[i] > 0);
+    const end = series.at.length ? series.at[series.at.length - 1] : 0;
+    let from = 0;
+    if (firstActive >= 0) {
+      const start = Math.min(Math.floor(series.at[firstActive] / 3600) * 3600 - 3600, end - 2 * 3600);
+      from = Math.max(0, series.at.findIndex((t) => t >= start));
+    } else {
+      from = Math.max(0, series.at.findIndex((t) => t >= end - 2 * 3600));
+    }
+    const at = series.at.slice(from);
     const booths = this.branches().reduce((n, b) => n + b.booths.length, 0);
-    const occ = drawStepChart(occHost, series.at, series.in_session, {
+    const occ = drawStepChart(occHost, at, series.in_session.slice(from), {
       color: "#3b82f6",
       yMax: booths,
       label: t("ops.charts.occupancy"),
     });
-    const queue = drawStepChart(queueHost, series.at, series.queue, {
+    const queue = drawStepChart(queueHost, at, series.queue.slice(from), {
       color: "#f59e0b",
       yMax: 2,
       label: t("ops.charts.queue"),

@@ -56,7 +56,7 @@ export function drawStepChart(host, at, values, { color, yMax = 0, label = "" } 
   }
   const span = t1 - t0;
   const hour = 3600;
-  const every = span > 12 * hour ? 3 * hour : span > 6 * hour ? 2 * hour : span > 2 * hour ? hour : 15 * 60;
+  const every = span > 12 * hour ? 3 * hour : span > 6 * hour ? 2 * hour : span > 3 * hour ? hour : 30 * 60;
   const firstTick = Math.ceil(t0 / every) * every;
   for (let t = firstTick; t <= t1; t += every) {
     const tx = x(t);

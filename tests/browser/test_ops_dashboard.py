@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.harness import Client, RunningServer, clients, make_config, start_server
+from tests.ops.conftest import two_branch_config
 
 pytestmark = pytest.mark.browser
 
@@ -62,8 +63,10 @@ async def page(tmp_path: Path) -> AsyncIterator[Any]:
             tab = context.pages[0] if context.pages else await context.new_page()
             errors: list[str] = []
             tab.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            tab.on("console", lambda msg: errors.append(f"console: {msg.text}")
-                   if msg.type == "error" else None)
+            tab.on(
+                "console",
+                lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+            )
             tab.errors = errors
             yield tab
         finally:
@@ -80,8 +83,9 @@ async def state(page: Any) -> dict[str, Any]:
     return value
 
 
-async def until(page: Any, predicate: Callable[[dict[str, Any]], Any], what: str,
-                timeout: float = 10.0) -> dict[str, Any]:
+async def until(
+    page: Any, predicate: Callable[[dict[str, Any]], Any], what: str, timeout: float = 10.0
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -104,8 +108,9 @@ async def kpi(page: Any, key: str) -> str:
     return text
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, page: Any,
-                     timeout: float = 10.0) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, page: Any, timeout: float = 10.0
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await check():
@@ -133,8 +138,13 @@ async def test_ops_dashboard_live_floor_figures_alerts_and_actions(
     await page.fill("#login-username", "ops")
     await page.fill("#login-password", "demo")
     await page.click("#login-submit")
-    await until(page, lambda s: s.get("connected") and s.get("occupancyCount", 0) > 0
-                and s.get("statsCount", 0) > 0, "dashboard connected")
+    await until(
+        page,
+        lambda s: (
+            s.get("connected") and s.get("occupancyCount", 0) > 0 and s.get("statsCount", 0) > 0
+        ),
+        "dashboard connected",
+    )
     assert await tile_state(page, "langsa-01") == "offline"
     assert await page.locator("article.booth").count() == 12
     assert await kpi(page, "completed") == "0"
@@ -156,12 +166,14 @@ async def test_ops_dashboard_live_floor_figures_alerts_and_actions(
         await shot(page, "in-session")
 
         # A visit ends: the tile is idle again and today's figures count it.
-        done = await officer.call("complete", {"session_id": first,
-                                               "outcome": "claim_submitted"})
+        done = await officer.call("complete", {"session_id": first, "outcome": "claim_submitted"})
         assert done["ok"], done
         await eventually(lambda: _is(page, "langsa-01", "idle"), "booth 1 idle again", page)
-        await until(page, lambda s: (s.get("totals") or {}).get("visits_completed") == 1,
-                    "one visit completed")
+        await until(
+            page,
+            lambda s: (s.get("totals") or {}).get("visits_completed") == 1,
+            "one visit completed",
+        )
         assert await kpi(page, "completed") == "1"
         assert await kpi(page, "factor") != "—"
         assert await page.locator("#chart-occupancy svg path").count() >= 2
@@ -170,8 +182,12 @@ async def test_ops_dashboard_live_floor_figures_alerts_and_actions(
         await booths[2].close()
         status = await until(
             page,
-            lambda s: any(a["kind"] == "booth_offline" and a["booth_id"] == "langsa-02"
-                          and a["severity"] == "critical" for a in s.get("alerts", [])),
+            lambda s: any(
+                a["kind"] == "booth_offline"
+                and a["booth_id"] == "langsa-02"
+                and a["severity"] == "critical"
+                for a in s.get("alerts", [])
+            ),
             "alert for the dropped booth",
         )
         assert status["booths"]["langsa-02"] == "in_session"  # its grace period runs
@@ -218,8 +234,9 @@ async def test_ops_dashboard_live_floor_figures_alerts_and_actions(
         # English on request, everything re-rendered.
         await page.click('.topbar [data-lang="en"]')
         assert "In session" in await page.inner_text("#legend")
-        assert await page.text_content('.kpi[data-kpi="completed"] .kpi-label') \
-            == "Visits completed"
+        assert (
+            await page.text_content('.kpi[data-kpi="completed"] .kpi-label') == "Visits completed"
+        )
         await shot(page, "english")
         with contextlib.suppress(Exception):
             await page.click('.topbar [data-lang="id"]')
@@ -233,3 +250,38 @@ async def _is(page: Any, booth_id: str, wanted: str) -> bool:
 
 async def _kpi_is(page: Any, key: str, wanted: str) -> bool:
     return await kpi(page, key) == wanted
+
+
+async def test_ops_dashboard_switches_and_aggregates_branches(tmp_path: Path, page: Any) -> None:
+    server = await start_server(two_branch_config(tmp_path))
+    try:
+        async with clients() as opened:
+            officer = await Client.officer(server.url, "kcso1")
+            booth = await Client.booth(server.url, "kuala-01", "demo-token-langsa-01")
+            opened += [officer, booth]
+            await serve(officer, booth, "K-001")
+            await page.goto(server.url + "/ops/")
+            await page.fill("#login-username", "ops")
+            await page.fill("#login-password", "demo")
+            await page.click("#login-submit")
+            await until(page, lambda s: s.get("connected") and s.get("statsCount", 0) > 0,
+                        "dashboard connected")
+            assert await page.locator("section.branch").count() == 2
+            assert await page.locator("article.booth").count() == 14
+            await eventually(lambda: _kpi_is(page, "now", "1/14"), "aggregate 1/14", page)
+            await page.select_option("#branch-select", "kuala")
+            await until(page, lambda s: s["branch"] == "kuala", "kuala selected")
+            assert await page.locator("section.branch").count() == 1
+            assert await page.get_attribute("section.branch", "data-branch") == "kuala"
+            await eventually(lambda: _kpi_is(page, "now", "1/2"), "kuala 1/2", page)
+            names = await page.locator("li.officer").all_inner_texts()
+            assert len(names) == 1 and "Petugas Kuala" in names[0]
+            await shot(page, "branch-kuala")
+            await page.select_option("#branch-select", "langsa")
+            await eventually(lambda: _kpi_is(page, "now", "0/12"), "langsa 0/12", page)
+            await page.select_option("#branch-select", "all")
+            await eventually(lambda: _kpi_is(page, "now", "1/14"), "back to all", page)
+        assert not page.errors, page.errors
+    finally:
+        await page.goto("about:blank")  # no reconnecting page while the server stops
+        await server.stop()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
-from tests.harness import Client, RunningServer, clients, login
+from booth_server.transport.app import SERVICE_KEY
+from tests.harness import Client, RunningServer, clients, login, start_server
+from tests.ops.conftest import two_branch_config
 
 
 async def get(server: RunningServer, path: str, token: str | None) -> tuple[int, Any]:
@@ -111,3 +115,60 @@ async def test_alerts_in_stats_and_pushed_to_ops(server: RunningServer) -> None:
         while not any(a["kind"] == "booth_offline" and a["booth_id"] == "langsa-03"
                       and a["severity"] == "critical" for a in pushed["alerts"]):
             pushed = await ops.next("alerts", timeout=10)
+
+
+async def test_branches_aggregate_and_switch(tmp_path: Path) -> None:
+    server = await start_server(two_branch_config(tmp_path))
+    try:
+        async with clients() as opened:
+            for officer_name, booth_id in (("cso1", "langsa-01"), ("kcso1", "kuala-01")):
+                officer = await Client.officer(server.url, officer_name)
+                booth = await Client.booth(server.url, booth_id, "demo-token-langsa-01")
+                opened += [officer, booth]
+                ready = await booth.call("ready", {})
+                offer = await officer.next_matching("offer", session_id=ready["session_id"])
+                assert offer["booth"]["branch"] == booth_id.split("-")[0]
+                assert (await officer.call("accept", {"session_id": ready["session_id"]}))["ok"]
+                done = await officer.call("complete", {"session_id": ready["session_id"],
+                                                       "outcome": "claim_submitted"})
+                assert done["ok"], done
+        token = await login(server.url, "ops")
+        status, both = await get(server, "/api/stats?branch=all", token)
+        assert status == 200
+        assert [b["id"] for b in both["branches"]] == ["langsa", "kuala"]
+        assert both["totals"]["visits_completed"] == 2
+        assert [b["figures"]["visits_completed"] for b in both["branches"]] == [1, 1]
+        assert both["totals"]["working_officer_hours"] == pytest.approx(
+            sum(b["figures"]["working_officer_hours"] for b in both["branches"]), abs=0.002)
+        assert max(both["series"]["in_session"]) >= 1
+        status, one = await get(server, "/api/stats?branch=kuala", token)
+        assert status == 200 and one["branch"] == "kuala"
+        assert [b["id"] for b in one["branches"]] == ["kuala"]
+        assert one["totals"]["visits_completed"] == 1
+        assert [o["id"] for o in one["branches"][0]["officers"]] == ["kcso1"]
+        # An ops user bound to a branch sees that branch only.
+        local = await login(server.url, "ops-kuala")
+        status, mine = await get(server, "/api/stats", local)
+        assert status == 200 and mine["branch"] == "kuala" and len(mine["branches"]) == 1
+        assert all(a["branch"] in ("kuala", "*") for a in mine["alerts"])
+        status, body = await get(server, "/api/stats?branch=langsa", local)
+        assert status == 403 and body["error"]["code"] == "forbidden"
+    finally:
+        await server.stop()
+
+
+async def test_store_down_is_a_critical_alert(server: RunningServer) -> None:
+    service = server.app[SERVICE_KEY]
+
+    async def down() -> bool:
+        return False
+
+    async with clients() as opened:
+        ops = await Client.ops(server.url)
+        opened.append(ops)
+        service.store.healthy = down  # type: ignore[method-assign]
+        pushed = await ops.next("alerts", timeout=10)
+        while not pushed["alerts"] or pushed["alerts"][0]["kind"] != "store_unavailable":
+            pushed = await ops.next("alerts", timeout=10)
+        assert pushed["alerts"][0]["severity"] == "critical"
+        assert [a["kind"] for a in pushed["alerts"]] == ["store_unavailable"]
