@@ -163,6 +163,8 @@ async def test_ops_dashboard_live_floor_figures_alerts_and_actions(
         await eventually(lambda: _kpi_is(page, "now", "2/12"), "now 2/12", page)
         load = await page.get_attribute('li.officer[data-officer="cso1"] .loadbar', "data-load")
         assert load == "2"
+        await until(page, lambda s: ((s.get("totals") or {}).get("one_to_many_factor") or 0) > 0,
+                    "figures caught up")
         await shot(page, "in-session")
 
         # A visit ends: the tile is idle again and today's figures count it.
