@@ -466,8 +466,6 @@ class Dispatcher:
             self._resume_booths(turn, officer)
             return
         officer.since = turn.now
-        if officer.mode != "paused":
-            officer.working_since = turn.now
         turn.audit(officer.id, "officer_connected", None, "offline", officer.mode,
                    "returned" if returning else None, officer_id=officer.id)
         self._resume_booths(turn, officer)
@@ -491,7 +489,6 @@ class Dispatcher:
             return
         officer.connected = False
         officer.conn = None
-        officer.working_since = None
         officer.since = turn.now
         turn.audit(officer.id, "officer_disconnected", None, officer.mode, "offline",
                    officer_id=officer.id)
@@ -511,10 +508,6 @@ class Dispatcher:
         officer.mode = event.status
         if previous != officer.mode:
             officer.since = turn.now
-            if officer.mode == "paused":
-                officer.working_since = None
-            elif officer.connected and officer.working_since is None:
-                officer.working_since = turn.now
             turn.audit(event.actor or officer.id, "officer_status", None, previous, officer.mode,
                        officer_id=officer.id)
         turn.result.reply = {"status": officer.display_status}
@@ -713,7 +706,6 @@ class Dispatcher:
                               actor="server")
                 if officer.mode == "available":
                     officer.mode = "not_responding"
-                    officer.working_since = None
                     turn.audit("server", "officer_status", None, "available",
                                "not_responding", "offer_expired", officer_id=officer.id)
         for officer in turn.state.officers.values():

@@ -7,7 +7,7 @@ officer's load) are computed, never stored, so they cannot drift from the facts 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 BoothDisplayState = Literal["offline", "idle", "queued", "offered", "in_session", "out_of_service"]
@@ -50,9 +50,6 @@ class Officer:
     last_assigned_at: float = 0.0
     focus: str | None = None
     since: float = 0.0
-    # When the officer last became "working" (connected and not paused), for the One-to-Many
-    # factor; None while not working.
-    working_since: float | None = None
 
     @property
     def load(self) -> int:
@@ -129,12 +126,12 @@ class BranchState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BranchState:
-        booths = {k: Booth(**v) for k, v in data.get("booths", {}).items()}
-        officers = {k: Officer(**v) for k, v in data.get("officers", {}).items()}
+        booths = {k: Booth(**_known(Booth, v)) for k, v in data.get("booths", {}).items()}
+        officers = {k: Officer(**_known(Officer, v)) for k, v in data.get("officers", {}).items()}
         sessions: dict[str, Session] = {}
         for key, raw in data.get("sessions", {}).items():
             docs = {d: DocumentRecord(**rec) for d, rec in raw.get("documents", {}).items()}
-            sessions[key] = Session(**{**raw, "documents": docs})
+            sessions[key] = Session(**{**_known(Session, raw), "documents": docs})
         return cls(
             id=data["id"],
             name=data["name"],
@@ -146,6 +143,12 @@ class BranchState:
             completed=data.get("completed", 0),
             version=data.get("version", 0),
         )
+
+
+def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The fields `cls` has: state saved by an older or newer version still loads."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def booth_display_state(state: BranchState, booth: Booth) -> BoothDisplayState:
