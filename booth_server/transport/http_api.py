@@ -126,8 +126,16 @@ class HttpApi:
             raise ApiError(ErrorCode.UNAUTHORIZED, "Authorization: unknown booth or wrong token")
         return booth.id
 
-    def _branches_for(self, user: UserConfig) -> list[str]:
-        return self.service.branch_ids if user.branch is None else [user.branch]
+    def _branch_param(self, request: web.Request, user: UserConfig) -> str | None:
+        """The `branch` query parameter (`all` or absent: every branch the user sees)."""
+        branch = request.query.get("branch", "all")
+        if branch == "all":
+            return user.branch
+        if branch not in self.service.branch_ids:
+            raise ApiError(ErrorCode.INVALID, f"branch: no branch {branch[:32]!r}")
+        if user.branch is not None and branch != user.branch:
+            raise ApiError(ErrorCode.FORBIDDEN, "branch: not one of your branches")
+        return branch
 
     # ------------------------------------------------------------------ endpoints
 
@@ -182,15 +190,13 @@ class HttpApi:
 
     async def audit(self, request: web.Request) -> web.Response:
         user = self._user(request, "ops")
-        branch = request.query.get("branch")
-        if branch is not None and branch not in self._branches_for(user):
-            raise ApiError(ErrorCode.FORBIDDEN, "branch: not one of your branches")
+        branch = self._branch_param(request, user)
         try:
             since = float(request.query["since"]) if "since" in request.query else None
             limit = min(10_000, int(request.query.get("limit", "1000")))
         except ValueError:
             raise ApiError(ErrorCode.INVALID, "since, limit: expected numbers") from None
-        rows = await self.service.store.audit(branch or user.branch, since=since, limit=limit)
+        rows = await self.service.store.audit(branch, since=since, limit=limit)
         return web.json_response({"entries": [r.to_dict() for r in rows]})
 
     async def _visits(self, request: web.Request) -> list[dict[str, Any]]:
@@ -199,7 +205,8 @@ class HttpApi:
             since = float(request.query.get("since", "0"))
         except ValueError:
             raise ApiError(ErrorCode.INVALID, "since: expected a number") from None
-        rows = await self.service.store.visits(user.branch, since=since)
+        branch = self._branch_param(request, user)
+        rows = await self.service.store.visits(branch, since=since)
         out = []
         for v in rows:
             d = v.to_dict()

@@ -282,7 +282,8 @@ class OpsApp {
     const button = $("export-csv");
     button.disabled = true;
     try {
-      const response = await request(`/api/visits.csv?since=${localMidnight()}`, { token: this.auth.token });
+      const branch = encodeURIComponent(this.branch);
+      const response = await request(`/api/visits.csv?since=${localMidnight()}&branch=${branch}`, { token: this.auth.token });
       const blob = await response.blob();
       const url = URL.createObjectURL(blob);
       const day = new Date().toISOString().slice(0, 10);

@@ -224,3 +224,23 @@ async def test_login_and_health(server: RunningServer) -> None:
             assert body["role"] == "officer" and body["officer_id"] == "cso3"
         async with http.get(f"{server.url}/api/health") as r:
             assert await r.json() == {"status": "ok", "store": "memory", "store_ok": True}
+
+
+async def test_ops_queries_validate_branch(server: RunningServer) -> None:
+    from tests.harness import login
+
+    token = await login(server.url, "ops")
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http:
+        for path in ("/api/visits.csv", "/api/visits", "/api/audit"):
+            async with http.get(f"{server.url}{path}?branch=nowhere", headers=headers) as r:
+                assert r.status == 400, path
+                assert "branch" in (await r.json())["error"]["message"]
+            async with http.get(f"{server.url}{path}?branch=langsa", headers=headers) as r:
+                assert r.status == 200, path
+        async with http.get(f"{server.url}/api/visits?since=yesterday", headers=headers) as r:
+            assert r.status == 400
+        officer = await login(server.url, "cso1")
+        async with http.get(f"{server.url}/api/visits",
+                            headers={"Authorization": f"Bearer {officer}"}) as r:
+            assert r.status == 403
