@@ -6,15 +6,23 @@ of one branch lives in one slot and a transaction never spans slots):
     lapak:{langsa}:state    hash: ``json`` (BranchState as JSON) and ``rev`` (random per write)
     lapak:{langsa}:audit    stream of audit entries, field ``e`` (JSON), MAXLEN ~ AUDIT_LIMIT
     lapak:{langsa}:visits   stream of finished visits, field ``v`` (JSON), MAXLEN ~ VISIT_LIMIT
+    lapak:{langsa}:lease    which process is writing the branch now (token, expiring)
     lapak:branches          set of branch ids
     lapak:blob:KEY          document blob, expiring (PX)
     lapak:presence:ROLE:ID  heartbeat, expiring (PX)
 
-``transact`` is optimistic: WATCH the state on the pipeline's own connection, read it, run the
-dispatcher, then MULTI/EXEC the new state with its audit entries and visits. If another process
-wrote in between, EXEC fails and the whole thing runs again on the fresh state (bounded, with a
-short jittered backoff), so an assignment is never made on a stale view. Inside one process a
-lock per branch queues transactions, so conflicts come only from other processes.
+``transact`` runs the dispatcher on the branch between a WATCH and a MULTI/EXEC on the
+pipeline's own connection: WATCH the state (and the lease, below), read it, run the dispatcher,
+then write the new state with its audit entries and visits in one MULTI/EXEC. If anything
+watched changed in between, EXEC fails and the whole thing runs again on the fresh state, so an
+assignment is never made on a stale view. That WATCH is the only thing correctness rests on.
+
+For throughput under contention there is also a per-branch lease (``lapak:{b}:lease``, SET NX
+PX, at most 1 s): the first attempt is optimistic; once a process meets a conflict or a held
+lease it queues for the lease (polling) for a while, so processes take turns instead of all
+decoding the state and losing the race. The lease is released inside the committing MULTI
+(WATCHed, so it is a compare-and-delete); a killed holder blocks its branch at most the lease
+time. Inside one process an asyncio lock per branch queues transactions.
 
 Every call is bounded by ``socket_timeout``: a Redis that is down, paused or unreachable turns
 into `StoreUnavailable` within that time, never a hang. redis-py's own retries are off (a retry
@@ -59,8 +67,9 @@ T = TypeVar("T")
 AUDIT_LIMIT = 200_000  # per branch, approximate (MAXLEN ~)
 VISIT_LIMIT = 200_000
 MAX_ATTEMPTS = 50
-BACKOFF_BASE_S = 0.001
-BACKOFF_CAP_S = 0.02
+CONTENDED_S = 2.0
+LEASE_POLL_MIN_S = 0.0005
+LEASE_POLL_MAX_S = 0.002
 # Audit and visit streams are in commit order; each entry's time is the clock of the process
 # that made it, so neighbours can be out of order by about one transaction. Reading backwards,
 # the scan stops once entries are this much older than `since`.
@@ -103,6 +112,30 @@ def _check_branch_id(branch_id: str) -> str:
     return branch_id
 
 
+class _LeaseHeld(Exception):
+    """Another process holds the branch's lease: wait for it instead of racing."""
+
+
+@dataclass(frozen=True)
+class _BranchKeys:
+    state: str
+    lease: str
+
+
+@dataclass
+class _Lease:
+    wanted: bool = False
+    token: bytes | None = None
+
+
+# Read the lease holder and the state's rev in one round trip, under the WATCH.
+_PEEK_LUA = "return {redis.call('GET', KEYS[2]), redis.call('HGET', KEYS[1], 'rev')}"
+_RELEASE_LUA = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0"
+)
+
+
 class _CommitUnknown(Exception):
     """The connection failed after EXEC was sent: the outcome is unknown."""
 
@@ -132,6 +165,9 @@ class RedisStore:
         # a single stalled round trip already ends at socket_timeout.
         self._deadline_s = socket_timeout * 1.5
         self._health_timeout_s = min(1.0, socket_timeout)
+        # How long a process may hold a branch's lease; a holder that was killed blocks the
+        # branch at most this long. Correctness never depends on it (the WATCH does that).
+        self._lease_ms = max(50, int(min(1.0, self._deadline_s) * 1000))
         self._redis: Redis = Redis.from_url(
             url,
             socket_timeout=socket_timeout,
@@ -140,14 +176,21 @@ class RedisStore:
             decode_responses=False,
         )
         self._locks: dict[str, asyncio.Lock] = {}
+        self._contended_until: dict[str, float] = {}
         self._cache: dict[str, _Cached] = {}
         self._templates: dict[str, BranchState] = {}
-        self.conflicts = 0  # WATCH conflicts retried, for the curious (tests, benchmarks)
+        # For the curious (tests, benchmarks): WATCH conflicts retried, and transactions that
+        # found another process holding the branch's lease and queued for it.
+        self.conflicts = 0
+        self.lease_waits = 0
 
     # ------------------------------------------------------------------ keys
 
     def _state_key(self, branch_id: str) -> str:
         return f"{self.prefix}:{{{_check_branch_id(branch_id)}}}:state"
+
+    def _lease_key(self, branch_id: str) -> str:
+        return f"{self.prefix}:{{{branch_id}}}:lease"
 
     def _audit_key(self, branch_id: str) -> str:
         return f"{self.prefix}:{{{branch_id}}}:audit"
@@ -250,34 +293,74 @@ class RedisStore:
         *,
         create: Callable[[], BranchState],
     ) -> R:
-        key = self._state_key(branch_id)
-        lock = self._locks.setdefault(branch_id, asyncio.Lock())
-        async with self._guard(f"transaction on branch {branch_id!r}"), lock:
+        keys = _BranchKeys(self._state_key(branch_id), self._lease_key(branch_id))
+        local = self._locks.setdefault(branch_id, asyncio.Lock())
+        async with self._guard(f"transaction on branch {branch_id!r}"), local:
+            loop = asyncio.get_running_loop()
+            # Recently contended: queue for the lease at once instead of racing first (a lost
+            # race on a big branch costs a whole decode).
+            lease = _Lease(wanted=self._contended_until.get(branch_id, 0.0) > loop.time())
             reconnected = False
-            for attempt in range(MAX_ATTEMPTS):
+            for _attempt in range(MAX_ATTEMPTS):
+                if lease.wanted and lease.token is None:
+                    await self._acquire_lease(keys.lease, lease)
                 try:
-                    return await self._attempt(branch_id, key, fn, create)
+                    result = await self._attempt(branch_id, keys, fn, create, lease)
+                except _LeaseHeld:
+                    self.lease_waits += 1
+                    lease.wanted = True  # another process is writing: queue for the lease
+                    self._contended_until[branch_id] = loop.time() + CONTENDED_S
+                    continue
                 except WatchError:
                     self.conflicts += 1
-                    delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
-                    await asyncio.sleep(random.uniform(0, delay))
+                    self._contended_until[branch_id] = loop.time() + CONTENDED_S
+                    # Holding the lease, a conflict means it expired (this process stalled):
+                    # take it again. Without it, stop racing and take it.
+                    lease.wanted = True
+                    lease.token = None
+                    continue
                 except RedisConnectionError:
                     # Failed before EXEC was sent (after, it is _CommitUnknown): nothing was
                     # written, so one more try on a fresh connection is safe.
                     if reconnected:
                         raise
                     reconnected = True
+                    continue
+                except (RedisError, _CommitUnknown, asyncio.CancelledError):
+                    raise  # Redis is failing: the lease expires by itself
+                except BaseException:
+                    if lease.token is not None:
+                        await self._release_lease(keys.lease, lease)  # fn refused the event
+                    raise
+                if lease.token is not None:
+                    await self._release_lease(keys.lease, lease)  # nothing was written
+                return result
         raise StoreUnavailable(
             f"redis transaction on branch {branch_id!r}: still conflicting after "
             f"{MAX_ATTEMPTS} attempts"
         )
 
+    async def _acquire_lease(self, lease_key: str, lease: _Lease) -> None:
+        """Wait until this process holds the branch's lease (bounded by the call's deadline)."""
+        token = os.urandom(8).hex().encode()
+        delay = LEASE_POLL_MIN_S
+        while not await self._redis.set(lease_key, token, nx=True, px=self._lease_ms):
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            delay = min(LEASE_POLL_MAX_S, delay * 1.5)
+        lease.token = token
+
+    async def _release_lease(self, lease_key: str, lease: _Lease) -> None:
+        token, lease.token = lease.token, None
+        with contextlib.suppress(RedisError):  # it expires by itself anyway
+            await self._redis.eval(_RELEASE_LUA, 1, lease_key, token or b"")
+
     async def _attempt(
         self,
         branch_id: str,
-        key: str,
+        keys: _BranchKeys,
         fn: Callable[[BranchState], R],
         create: Callable[[], BranchState],
+        lease: _Lease,
     ) -> R:
         pipe: Pipeline = self._redis.pipeline(transaction=True)
         # Whether the connection is in a known state; if not (an error or a cancellation in
@@ -288,15 +371,20 @@ class RedisStore:
         # process never sees a state that is being changed and may not be committed.
         cached = self._cache.pop(branch_id, None)
         try:
-            await pipe.watch(key)
-            rev = _bytes(await pipe.hget(key, "rev"))
+            # Watching the lease too: a process that takes it invalidates every optimistic
+            # attempt in flight, so the holder's own attempt is not raced.
+            await pipe.watch(keys.state, keys.lease)
+            holder, rev = map(_bytes, await pipe.eval(_PEEK_LUA, 2, keys.state, keys.lease))
+            if holder is not None and holder != lease.token:
+                clean = True
+                raise _LeaseHeld()
             state: BranchState
             raw: bytes | None
             created = False
             if cached is not None and rev is not None and cached.rev == rev:
                 state, raw = cached.state, cached.raw
             else:
-                rev, raw = map(_bytes, await pipe.hmget(key, ["rev", "json"]))
+                rev, raw = map(_bytes, await pipe.hmget(keys.state, ["rev", "json"]))
                 if raw is None:
                     try:
                         state = create()
@@ -320,7 +408,7 @@ class RedisStore:
                 return result
             token = os.urandom(8).hex().encode()
             pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.hset(key, mapping={"json": new_raw, "rev": token})
+            pipe.hset(keys.state, mapping={"json": new_raw, "rev": token})
             audit_key = self._audit_key(branch_id)
             for entry in result.audit:
                 pipe.xadd(
@@ -333,6 +421,10 @@ class RedisStore:
                     visits_key, {"v": json.dumps(visit.to_dict(), separators=(",", ":"))},
                     maxlen=VISIT_LIMIT, approximate=True,
                 )
+            if lease.token is not None:
+                # Released with the commit; the WATCH makes it a compare-and-delete (if the
+                # lease expired or changed hands, the whole EXEC fails).
+                pipe.delete(keys.lease)
             try:
                 await pipe.execute()
             except WatchError:
@@ -343,6 +435,7 @@ class RedisStore:
                 # or the change could be applied twice.
                 raise _CommitUnknown() from exc
             clean = True
+            lease.token = None
             self._cache[branch_id] = _Cached(token, new_raw, state)
             if created:
                 # Committed already: a failure here must not make the caller run it again.
