@@ -823,7 +823,8 @@ class ConsoleApp {
       button.setAttribute("aria-pressed", String(button.dataset.status === this.officer.status));
     }
     $("status-switch").dataset.status = this.officer.status;
-    const load = Math.max(this.officer.load ?? 0, this.sessions.size);
+    // The server sends load only with `state`; sessions plus pending offers is the live figure.
+    const load = this.sessions.size + this.offers.ids().length;
     $("load").textContent = `${load}/${this.officer.capacity ?? "?"}`;
     const conn = $("conn");
     const state = this.connected ? "online" : this.everConnected ? "offline" : "connecting";
