@@ -61,6 +61,7 @@ def build_parser(prog: str = "lapak-asik booth") -> argparse.ArgumentParser:
         action="store_true",
         help="send silence instead of the default input device",
     )
+    p.add_argument("--no-speaker", action="store_true", help="do not play the officer's audio")
     p.add_argument(
         "--stats-interval",
         type=float,
@@ -126,6 +127,7 @@ async def run_booth(args: argparse.Namespace) -> int:
         height=args.height,
         fps=args.fps,
         microphone=not args.no_microphone,
+        speaker=not args.no_speaker,
         stats_interval_s=args.stats_interval,
     )
     screen = KioskScreen(headless=args.headless, size=(1280, 720))

@@ -19,7 +19,7 @@ import av
 import cv2
 import numpy as np
 from aiortc import MediaStreamTrack, VideoStreamTrack
-from aiortc.contrib.media import MediaPlayer, MediaRelay
+from aiortc.contrib.media import MediaPlayer, MediaRecorder, MediaRelay
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
 from booth_client.sources import DEFAULT_STALL_TIMEOUT_S, Frame, FrameSource
@@ -183,6 +183,52 @@ async def open_microphone(timeout_s: float = 5.0) -> Microphone | None:
     except (TimeoutError, Exception) as exc:
         log.info("microphone probe gave up: %s", exc)
         return None
+
+
+def _alsa_playback_available() -> bool:
+    try:
+        return "playback" in Path("/proc/asound/pcm").read_text()
+    except OSError:
+        return False
+
+
+class Speaker:
+    """Plays the officer's audio on the default output device (pulse, else ALSA).
+
+    One FFmpeg output per incoming audio track: a renegotiation brings a new track and the
+    previous output is closed first.
+    """
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._recorder: MediaRecorder | None = None
+
+    async def play(self, track: MediaStreamTrack) -> bool:
+        await self.stop()
+        try:
+            recorder = await asyncio.to_thread(MediaRecorder, "default", format=self.backend)
+            recorder.addTrack(track)
+            await recorder.start()
+        except Exception as exc:
+            log.warning("cannot play the officer's audio through %s: %s", self.backend, exc)
+            return False
+        self._recorder = recorder
+        return True
+
+    async def stop(self) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            with contextlib.suppress(Exception):
+                await recorder.stop()
+
+
+def find_speaker() -> Speaker | None:
+    """The default output device's backend, if one is visibly present (None: no playback)."""
+    if _pulse_available():
+        return Speaker("pulse")
+    if _alsa_playback_available():
+        return Speaker("alsa")
+    return None
 
 
 def silence_track() -> MediaStreamTrack:

@@ -203,6 +203,15 @@ class OfficerPeer:
         if session is not None:
             await self._close_pc(session)
 
+    async def cut_media(self, session_id: str) -> None:
+        """Stop this side's ICE transport without any goodbye: packets simply stop, as when
+        a network link dies. The peer connection object stays, broken."""
+        session = self.sessions.get(session_id)
+        if session is None or session.pc is None:
+            return
+        for transceiver in session.pc.getTransceivers():
+            await transceiver.receiver.transport.transport.stop()
+
     # -- waiting helpers for tests --------------------------------------------------------
     async def wait_for(self, predicate: Callable[[OfficerPeer], bool], within: float) -> bool:
         loop = asyncio.get_running_loop()

@@ -34,7 +34,9 @@ from booth_client import ice, messages
 from booth_client.media import (
     Microphone,
     SourceVideoTrack,
+    Speaker,
     TrackSink,
+    find_speaker,
     open_microphone,
     silence_track,
 )
@@ -80,6 +82,7 @@ class BoothConfig:
     height: int = 480
     fps: float = 30.0
     microphone: bool = True
+    speaker: bool = True
     reconnect_delay_s: float = 0.5
     reconnect_delay_max_s: float = 5.0
     connect_timeout_s: float = 10.0
@@ -87,6 +90,9 @@ class BoothConfig:
     replay_wait_s: float = 1.0
     negotiation_timeout_s: float = 15.0
     renegotiate_delay_max_s: float = 10.0
+    # No audio or video from the officer for this long on a "connected" peer connection is
+    # a network blip that ICE consent checks would only notice after ~30 s: renegotiate.
+    media_stall_s: float = 6.0
     health_interval_s: float = 0.5
     ended_display_s: float = 5.0
     next_participant_delay_s: float = 5.0
@@ -151,6 +157,9 @@ class BoothAgent:
         self._inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._microphone: Microphone | None = None
+        self._speaker: Speaker | None = None
+        self._media_seen = (0, time.monotonic())
+        self._media_at_pc_start = 0
         self._closing = False
         self._closed = asyncio.Event()
         self._state_changed = asyncio.Event()
@@ -185,6 +194,8 @@ class BoothAgent:
         self.source.start()
         if self.config.microphone:
             self._microphone = await open_microphone()
+        if self.config.speaker:
+            self._speaker = find_speaker()
         self._spawn(self._dispatch(), "dispatch")
         self._spawn(self._health_watchdog(), "health")
         if self.screen is not None and not self.screen.headless:
@@ -223,6 +234,8 @@ class BoothAgent:
             await self.sink.stop()
             if self._microphone is not None:
                 self._microphone.close()
+            if self._speaker is not None:
+                await self._speaker.stop()
             await asyncio.to_thread(self.source.stop)
             with contextlib.suppress(Exception):
                 await self.sio.disconnect()
@@ -356,7 +369,6 @@ class BoothAgent:
 
     async def _handle_connected(self, _: Any) -> None:
         log.info("booth %s connected to %s", self.config.booth_id, self.config.server_url)
-        self._replayed_since_connect = False
         if self.state.phase in (Phase.CONNECTING, Phase.RECONNECTING) and self.session_id is None:
             self._set_state(phase=Phase.IDLE)
         self.health_reported = None  # report afresh: the server may have restarted
@@ -368,6 +380,9 @@ class BoothAgent:
 
     async def _handle_disconnected(self, reason: Any) -> None:
         log.warning("booth %s lost the server (%s); reconnecting", self.config.booth_id, reason)
+        # Reset here, not on connect: the server replays state during its connect handler,
+        # so a replayed event can arrive before our own connect event does.
+        self._replayed_since_connect = False
         if self.session_id is None and not self._closing:
             self._set_state(phase=Phase.CONNECTING)
 
@@ -377,7 +392,8 @@ class BoothAgent:
         # The server said nothing about our session: ask again (idempotent on the server).
         log.info("no state replayed for session %s; sending ready again", self.session_id)
         self._start_ready()
-        if self.pc is not None and self.pc.connectionState != "connected":
+        live = self.state.phase in (Phase.ASSIGNED, Phase.IN_SESSION, Phase.RECONNECTING)
+        if live and (self.pc is None or self.pc.connectionState != "connected"):
             await self._renegotiate_now("reconnected with media down")
 
     # -- ready ----------------------------------------------------------------------------
@@ -610,6 +626,7 @@ class BoothAgent:
         generation = self._generation
         pc = RTCPeerConnection(ice.rtc_configuration(self._ice_servers))
         self.pc = pc
+        self._media_at_pc_start = self.sink.video_frames + self.sink.audio_frames
         self._remote_description_set = False
         self.video_track = SourceVideoTrack(
             self.source, fps=self.config.fps, width=self.config.width, height=self.config.height
@@ -619,7 +636,10 @@ class BoothAgent:
 
         @pc.on("track")
         def on_track(track: Any) -> None:
-            self.sink.add(track)
+            if track.kind == "audio" and self._speaker is not None:
+                self._spawn(self._play_or_consume(track), "speaker")
+            else:
+                self.sink.add(track)
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
@@ -630,6 +650,11 @@ class BoothAgent:
             self.config.negotiation_timeout_s, ("_pc_state", (generation, "timeout"))
         )
         return pc
+
+    async def _play_or_consume(self, track: Any) -> None:
+        assert self._speaker is not None
+        if not await self._speaker.play(track):
+            self.sink.add(track)  # no output device after all: still read it
 
     async def _negotiate(self, reason: str) -> None:
         """A new peer connection and a new offer for the current session."""
@@ -692,19 +717,23 @@ class BoothAgent:
             self._set_state(phase=Phase.RECONNECTING)
             self._schedule_renegotiate("not connected in time")
 
-    def _schedule_renegotiate(self, reason: str) -> None:
+    def _schedule_renegotiate(self, reason: str, force: bool = False) -> None:
+        """Renegotiate soon (at once the first time, then with backoff). Unless ``force``d,
+        it is skipped if the connection has come back meanwhile."""
         if self._renegotiate_timer is not None and not self._renegotiate_timer.done():
             return
         attempt = self._renegotiate_attempts
         self._renegotiate_attempts += 1
         delay = 0.0 if attempt == 0 else min(self.config.renegotiate_delay_max_s, 0.5 * 2**attempt)
-        self._renegotiate_timer = self._later(delay, ("_renegotiate", (self.session_id, reason)))
+        self._renegotiate_timer = self._later(
+            delay, ("_renegotiate", (self.session_id, reason, force))
+        )
 
-    async def _handle_renegotiate(self, data: tuple[str | None, str]) -> None:
-        session_id, reason = data
+    async def _handle_renegotiate(self, data: tuple[str | None, str, bool]) -> None:
+        session_id, reason, force = data
         if session_id is None or session_id != self.session_id:
             return
-        if self.pc is not None and self.pc.connectionState == "connected":
+        if not force and self.pc is not None and self.pc.connectionState == "connected":
             return
         await self._renegotiate_now(reason)
 
@@ -768,9 +797,29 @@ class BoothAgent:
         started = time.monotonic()
         while True:
             await asyncio.sleep(self.config.health_interval_s)
+            self._check_media_stall()
             if not self.source.healthy and time.monotonic() - started < 3.0:
                 continue
             await self._report_health()
+
+    def _check_media_stall(self) -> None:
+        now = time.monotonic()
+        received = self.sink.video_frames + self.sink.audio_frames
+        if received != self._media_seen[0] or self.pc is None:
+            self._media_seen = (received, now)
+            return
+        if (
+            self.pc.connectionState == "connected"
+            and self.session_id is not None
+            # Only a connection that has carried media can stall; an officer who sends
+            # nothing at all must not cause a renegotiation loop.
+            and received > self._media_at_pc_start
+            and now - self._media_seen[1] > self.config.media_stall_s
+        ):
+            log.warning("no media from the officer for %.0f s", now - self._media_seen[1])
+            self._media_seen = (received, now)
+            self._set_state(phase=Phase.RECONNECTING)
+            self._schedule_renegotiate("media stalled", force=True)
 
     async def _screen_loop(self) -> None:
         assert self.screen is not None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +20,8 @@ from .conftest import BoothFactory, H, OfficerFactory, W
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 async def _live(officer: OfficerPeer, agent: BoothAgent, frames: int = 15) -> OfficerSession:
     """Wait until the booth's session is live with video both ways; return it."""
@@ -29,10 +35,22 @@ async def _live(officer: OfficerPeer, agent: BoothAgent, frames: int = 15) -> Of
     return session
 
 
+def _media_report(session: OfficerSession, agent: BoothAgent) -> str:
+    return (
+        f"officer got {session.sink.stats()} pc={session.pc and session.pc.connectionState}; "
+        f"booth got {agent.sink.stats()} pc={agent.pc and agent.pc.connectionState} "
+        f"sent={agent.video_track and agent.video_track.frames_sent} {agent.counters}"
+    )
+
+
 async def _more_frames(session: OfficerSession, agent: BoothAgent, n: int = 15) -> None:
     at_officer, at_booth = session.frames, agent.sink.video_frames
-    assert await session.sink.wait_video(frames=at_officer + n, within=15, size=(W, H))
-    assert await agent.sink.wait_video(frames=at_booth + n, within=15, size=(W, H))
+    assert await session.sink.wait_video(frames=at_officer + n, within=15, size=(W, H)), (
+        _media_report(session, agent)
+    )
+    assert await agent.sink.wait_video(frames=at_booth + n, within=15, size=(W, H)), _media_report(
+        session, agent
+    )
 
 
 async def test_booth_and_officer_see_each_other_at_the_requested_size(
@@ -82,55 +100,79 @@ async def test_socket_drop_keeps_the_session_and_the_media(
     assert await agent.wait_for(lambda a: a.state.focused, within=5)
 
 
-async def _serve(cfg: Any, store: Any, port: int | None = None) -> Any:
-    """The production app on loopback, like tests.harness.start_server, but one that stops
-    at once (a crash) instead of waiting for open WebSockets to wind down."""
-    from aiohttp import web
+class ServerProcess:
+    """``lapak-asik serve`` as a real process on Redis, so it can crash (SIGKILL) and come
+    back on the same port with its state, as a production restart does."""
 
-    from booth_server.transport.app import create_app
-    from tests.harness import RunningServer, free_port
+    def __init__(self, workdir: Path, redis_url: str) -> None:
+        from tests.harness import free_port
 
-    app = create_app(cfg, store=store)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.2)
-    await runner.setup()
-    port = port or free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return RunningServer(f"http://127.0.0.1:{port}", port, app, runner, cfg)
+        self.workdir = workdir  # var/documents lands here, not in the repository
+        self.redis_url = redis_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "booth_server", "serve",
+            "--config", str(REPO / "config" / "default.toml"),
+            "--port", str(self.port), "--redis", self.redis_url, "--log-level", "WARNING",
+            cwd=self.workdir,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        async with aiohttp.ClientSession() as http:
+            while loop.time() < deadline:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{self.url}/api/health") as response:
+                        if response.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise RuntimeError("lapak-asik serve did not come up")
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
 
 
+@pytest.mark.redis
 async def test_server_restart_keeps_the_session(
-    tmp_path: Any, make_booth: BoothFactory, make_officer: OfficerFactory
+    tmp_path: Path, make_booth: BoothFactory, make_officer: OfficerFactory
 ) -> None:
-    from booth_server.transport.app import make_store
-    from tests.harness import make_config
+    from tests.redis_server import available, redis_server
 
-    cfg = make_config(tmp_path, offer_timeout_s=5.0, officer_grace_s=8.0, booth_grace_s=8.0)
-    store = make_store(cfg)  # the state outlives the process, as Redis would
-    running = await _serve(cfg, store)
-    try:
-        officer = await make_officer(running.url)
-        agent = await make_booth(running.url, auto_ready=False, ticket="A-1")
-        session = await _live(officer, agent)
-        session_id = agent.session_id
+    if not available():
+        pytest.skip("needs redis-server")
+    with redis_server() as redis:
+        server = ServerProcess(tmp_path, redis.url)
+        await server.start()
+        try:
+            officer = await make_officer(server.url)
+            agent = await make_booth(server.url, auto_ready=False, ticket="A-1")
+            session = await _live(officer, agent)
+            session_id = agent.session_id
 
-        await running.stop()
-        assert await agent.wait_for(lambda a: not a.connected, within=5)
-        await _more_frames(session, agent)  # the media does not need the server
-        running = await _serve(cfg, store, port=running.port)
+            await server.kill()  # a crash: no goodbye to anyone
+            assert await agent.wait_for(lambda a: not a.connected, within=10)
+            await _more_frames(session, agent)  # the media does not need the server
+            await server.start()
 
-        assert await agent.wait_for(lambda a: a.connected, within=10)
-        assert await officer.wait_for(lambda o: "/cso" in o.sio.namespaces, within=10)
-        await _more_frames(session, agent)
-        assert agent.session_id == session_id
-        assert agent.state.phase is Phase.IN_SESSION
-        assert agent.counters.offers_sent == 1
-        await officer.focus(session_id)
-        assert await agent.wait_for(lambda a: a.state.focused, within=5)
-        ack = await officer.complete(session_id)
-        assert ack.get("ok"), ack
-        assert await agent.wait_for(lambda a: a.state.phase is Phase.ENDED, within=5)
-    finally:
-        await running.stop()
+            assert await agent.wait_for(lambda a: a.connected, within=15)
+            assert await officer.wait_for(lambda o: "/cso" in o.sio.namespaces, within=15)
+            await _more_frames(session, agent)
+            assert agent.session_id == session_id
+            assert agent.state.phase is Phase.IN_SESSION
+            assert agent.counters.offers_sent == 1  # the media was never torn down
+            await officer.focus(session_id)
+            assert await agent.wait_for(lambda a: a.state.focused, within=5)
+            ack = await officer.complete(session_id)
+            assert ack.get("ok"), ack
+            assert await agent.wait_for(lambda a: a.state.phase is Phase.ENDED, within=5)
+        finally:
+            await server.kill()
 
 
 async def test_peer_connection_failure_renegotiates_the_same_session(
@@ -143,6 +185,22 @@ async def test_peer_connection_failure_renegotiates_the_same_session(
 
     await officer.drop_media(session.session_id)  # the console's connection dies
     assert await agent.wait_for(lambda a: a.counters.renegotiations >= 1, within=10)
+    assert await officer.wait_for(lambda o: o.sessions[session_id].offers_answered >= 2, within=10)
+    await _more_frames(session, agent)
+    assert agent.session_id == session_id
+    assert await agent.wait_for(lambda a: a.state.phase is Phase.IN_SESSION, within=5)
+
+
+async def test_network_blip_renegotiates_after_the_media_stalls(
+    server: Any, make_booth: BoothFactory, make_officer: OfficerFactory
+) -> None:
+    officer = await make_officer(server.url)
+    agent = await make_booth(server.url, media_stall_s=2.0)
+    session = await _live(officer, agent)
+    session_id = agent.session_id
+
+    await officer.cut_media(session.session_id)  # packets stop; nobody says goodbye
+    assert await agent.wait_for(lambda a: a.counters.renegotiations >= 1, within=8)
     assert await officer.wait_for(lambda o: o.sessions[session_id].offers_answered >= 2, within=10)
     await _more_frames(session, agent)
     assert agent.session_id == session_id
