@@ -24,6 +24,7 @@ from booth_server.payloads import (
 from booth_server.service import BoothService, ack
 from booth_server.transport.guard import GuardedNamespace, Party, refuse
 from booth_server.transport.relay import Relay
+from booth_server.turn import ice_servers_for
 
 
 class CsoNamespace(GuardedNamespace):
@@ -74,8 +75,12 @@ class CsoNamespace(GuardedNamespace):
     async def _state_body(self, party: Party) -> dict[str, Any]:
         assert party.branch is not None
         state = await self.service.snapshot(party.branch)
-        body = officer_state(state, party.id, self.service.clock())
+        now = self.service.clock()
+        body = officer_state(state, party.id, now)
         body["unfocused_alert_s"] = self.cfg.dispatch.unfocused_alert_s
+        for session in body["sessions"]:
+            # A reloaded console reconnects its peers through TURN too: fresh credentials.
+            session["ice_servers"] = ice_servers_for(self.cfg.ice, f"officer-{party.id}", now)
         return body
 
     async def _apply(self, party: Party, event: ev.Event) -> dict[str, Any]:

@@ -173,6 +173,7 @@ async def test_officer_loss_and_return(server: RunningServer) -> None:
         opened.append(back)
         state = await back.next("state")
         assert [s["session_id"] for s in state["sessions"]] == [sid]
+        assert isinstance(state["sessions"][0]["ice_servers"], list)
         resumed = await booth.next("assigned")
         assert resumed["session_id"] == sid and resumed.get("resumed") is True
 
