@@ -136,6 +136,23 @@ def check_step(
             session = after.sessions.get(entry.session_id)
             assert session is None or session.front or session.state == "active"
 
+    # Only routable booths are offered: connected, camera working, in service.
+    for entry in result.audit:
+        if entry.session_id and (
+            entry.event == "offered"
+            or (entry.event == "session_started" and entry.from_state == "queued")
+        ):
+            booth = after.booths[entry.booth_id or ""]
+            assert booth.connected and booth.healthy and not booth.out_of_service, (
+                f"session {entry.session_id} offered to unroutable booth {booth.id}"
+            )
+            # ... and never to an officer who declined (or handed back) that one a moment ago.
+            was = before.sessions.get(entry.session_id)
+            until = was.declined_until.get(entry.officer_id or "") if was else None
+            assert until is None or until <= entry.at, (
+                f"session {entry.session_id} offered again to {entry.officer_id} in cooldown"
+            )
+
     # Nothing is lost: whatever left the state ended on the record, with a reason.
     ended = set(before.sessions) - set(after.sessions)
     visits = Counter(v.session_id for v in result.visits)

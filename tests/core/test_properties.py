@@ -264,6 +264,9 @@ class BranchMachine(RuleBasedStateMachine):
     @invariant()
     def holds(self) -> None:
         check_state(self.state, self.now)
+        # Whatever was due by now has been done: no timer is left overdue.
+        deadline = self.dispatcher.next_deadline(self.state)
+        assert deadline is None or deadline > self.now, f"overdue since {deadline}"
         # Every session that ever existed is still here, or ended on the record, not both.
         live = set(self.state.sessions)
         assert live | set(self.ended) == self.created
