@@ -175,6 +175,7 @@ async def measure_first_frame(url: str, sessions: int, width: int, height: int) 
 
 
 async def run(args: argparse.Namespace) -> int:
+    from tests.booth.support import stop_server
     from tests.harness import make_config, start_server
 
     ice.restrict_host_candidates("127.0.0.1")
@@ -200,7 +201,7 @@ async def run(args: argparse.Namespace) -> int:
             print(f"measuring accept → first frame over {args.sessions} sessions …", flush=True)
             first = await measure_first_frame(server.url, args.sessions, 640, 480)
         finally:
-            await server.stop()
+            await stop_server(server)
 
     cores = os.cpu_count() or 1
     print()

@@ -14,6 +14,8 @@ from booth_client.officer_peer import OfficerPeer
 from booth_client.session import BoothAgent, BoothConfig
 from booth_client.sources import SyntheticSource
 
+from .support import stop_server
+
 W, H, FPS = 320, 240, 15.0
 
 
@@ -40,7 +42,7 @@ async def server(tmp_path: Path) -> AsyncIterator[Any]:
     try:
         yield running
     finally:
-        await running.stop()
+        await stop_server(running)
 
 
 def booth_config(url: str, booth_id: str = "langsa-01", **changes: Any) -> BoothConfig:
