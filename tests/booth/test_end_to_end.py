@@ -67,8 +67,16 @@ async def test_booth_and_officer_see_each_other_at_the_requested_size(
 
     await officer.focus(session.session_id)
     assert await agent.wait_for(lambda a: a.state.focused, within=5)
+    requested: list[tuple[str, str]] = []
+
+    async def capture_pipeline(session_id: str, kind: str) -> None:  # the documents hook
+        requested.append((session_id, kind))
+
+    agent.on_document_requested = capture_pipeline
     await officer.request_document(session.session_id, "ktp")
     assert await agent.wait_for(lambda a: a.state.document_kind == "ktp", within=5)
+    assert await agent.wait_for(lambda a: bool(requested), within=5)
+    assert requested == [(session.session_id, "ktp")]
     assert isinstance(agent.source, SyntheticSource) and agent.source.document_kind == "ktp"
 
     ack = await officer.complete(session.session_id)
