@@ -68,3 +68,16 @@ async def test_sigterm_releases_everything_and_exits_0(
     frames = session.frames
     await asyncio.sleep(1.0)
     assert session.frames - frames <= 2
+
+
+async def test_wrong_token_exits_3(server: Any) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "booth_server", "booth",
+        "--server", server.url, "--booth-id", "langsa-06", "--token", "wrong-token",
+        "--synthetic", "--headless", "--ice-host", "127.0.0.1", "--no-microphone",
+        cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 3, stderr.decode()
+    assert "unauthorized" in stderr.decode()
+    assert "wrong-token" not in stderr.decode()  # the secret is not logged
