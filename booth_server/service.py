@@ -192,8 +192,8 @@ class BoothService:
             if deadline is not None and deadline <= self.clock():
                 with contextlib.suppress(ApiError):
                     await self.apply(branch_id, ev.Tick())
-                state = await self.store.snapshot(branch_id)
-                self._deadlines[branch_id] = self.dispatcher.next_deadline(state)
+                    state = await self.snapshot(branch_id)
+                    self._deadlines[branch_id] = self.dispatcher.next_deadline(state)
 
     def wake(self) -> None:
         self._wake.set()

@@ -55,9 +55,30 @@ class PresenceKeeper:
                     await self.service.apply(branch_id,
                                              ev.OfficerDisconnected(officer_id, conn=conn))
                     swept += 1
+            swept += await self._reassert(branch_id)
         if swept:
-            log.info("presence sweep", extra={"disconnected": swept})
+            log.info("presence sweep", extra={"changed": swept})
         return swept
+
+    async def _reassert(self, branch_id: str) -> int:
+        """Clients on this process that the state thinks offline are connected again.
+
+        That happens when the store lost its data (Redis restarted empty) and the branch was
+        rebuilt from the configuration: the sockets are still here, so say so."""
+        state = await self.service.snapshot(branch_id)
+        booths = {b.id for b in state.booths.values() if b.connected}
+        officers = {o.id for o in state.officers.values() if o.connected}
+        changed = 0
+        for party in list(self.namespaces["booth"].parties.values()):
+            if party.branch == branch_id and party.id not in booths:
+                await self.service.apply(branch_id, ev.BoothConnected(party.id, conn=party.sid))
+                changed += 1
+        for party in list(self.namespaces["officer"].parties.values()):
+            if party.branch == branch_id and party.id not in officers:
+                await self.service.apply(branch_id,
+                                         ev.OfficerConnected(party.id, conn=party.sid))
+                changed += 1
+        return changed
 
     async def run(self) -> None:
         if self.service.store.kind == "memory":
