@@ -278,6 +278,169 @@ def _scores(work: _Work, quads: F64, band: tuple[float, ...],
     return rank, np.where(ok, confidence, 0.0), support
 
 
+_FOCAL_PER_WIDTH: Final = 1.0
+_OPTION_STATIONS: Final = np.linspace(0.1, 0.9, 32)
+_OPTION_TILTS: Final = np.arange(-6.0, 7.0, 1.0)
+
+
+def _true_aspects(quads: F64, width: float, height: float) -> F64:
+    """Long/short aspect of the rectangles seen as ordered quads (N, 4, 2), undoing perspective
+    with a pinhole camera of focal length about the frame width, principal point at the centre
+    (Zhang and He, whiteboard scanning). Falls back to the mean side ratio where that fails."""
+    u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_WIDTH * width
+    ones = np.ones(quads.shape[:2] + (1,))
+    # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right.
+    m = np.concatenate([quads, ones], axis=2)
+    m1, m2, m3, m4 = m[:, 0], m[:, 1], m[:, 3], m[:, 2]
+    c14 = np.cross(m1, m4)
+    k2 = (c14 * m3).sum(axis=1) / np.where(
+        np.abs(d2 := (np.cross(m2, m4) * m3).sum(axis=1)) > 1e-12, d2, 1e-12)
+    k3 = (c14 * m2).sum(axis=1) / np.where(
+        np.abs(d3 := (np.cross(m3, m4) * m2).sum(axis=1)) > 1e-12, d3, 1e-12)
+    n2 = k2[:, None] * m2 - m1
+    n3 = k3[:, None] * m3 - m1
+
+    def norm2(n: F64) -> F64:
+        x = (n[:, 0] - u0 * n[:, 2]) / f
+        y = (n[:, 1] - v0 * n[:, 2]) / f
+        return np.asarray(x * x + y * y + n[:, 2] ** 2, np.float64)
+
+    ratio = np.sqrt(np.maximum(norm2(n2), 1e-12) / np.maximum(norm2(n3), 1e-12))
+    sides = np.hypot(*(np.roll(quads, -1, axis=1) - quads).transpose(2, 0, 1))
+    naive = (sides[:, 0] + sides[:, 2]) / np.maximum(sides[:, 1] + sides[:, 3], 1e-9)
+    ratio = np.where(np.isfinite(ratio) & (ratio > 0.2) & (ratio < 5.0), ratio, naive)
+    return np.asarray(np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9)), np.float64)
+
+
+def _aspect_errors(quads: F64, width: float, height: float) -> F64:
+    """|log| distance of the perspective-corrected aspect to the nearest document aspect."""
+    aspect = _true_aspects(quads, width, height)
+    return np.asarray(np.abs(np.log(aspect[:, None] / _DOCUMENT_ASPECTS[None, :])).min(axis=1),
+                      np.float64)
+
+
+def _side_options(work: _Work, quad: F64) -> list[F64]:
+    """Per side of an ordered quad, the lines (a, b, c) it could really lie on: its own, and
+    straight edges running along it further out. A card's printed band or panel can out-contrast
+    its outline (a green header on a green shirt), so the first quad found is often inside."""
+    h, w = work.gray.shape
+    t = _OPTION_STATIONS
+    stations = len(t)
+    a = quad
+    d = np.roll(quad, -1, axis=0) - quad
+    length = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
+    depth = (np.linalg.norm(np.roll(quad, -2, axis=0) - np.roll(quad, -1, axis=0), axis=1)
+             + np.linalg.norm(np.roll(quad, 1, axis=0) - quad, axis=1)) / 2
+    reach = np.minimum(0.6 * depth, 80.0).astype(int)
+    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / length[:, None]
+    offsets = np.arange(-2, int(reach.max()) + 3)
+    pts = (a[:, None, None, :] + t[None, :, None, None] * d[:, None, None, :]
+           + offsets[None, None, :, None] * normal[:, None, None, :])  # (4, S, K, 2)
+    xi = np.rint(pts[..., 0]).astype(np.intp)
+    yi = np.rint(pts[..., 1]).astype(np.intp)
+    valid = (xi >= 1) & (xi < w - 1) & (yi >= 1) & (yi < h - 1)
+    valid &= offsets[None, None, :] <= reach[:, None, None]
+    xi, yi = np.clip(xi, 0, w - 1), np.clip(yi, 0, h - 1)
+    nx, ny = normal[:, 0, None, None], normal[:, 1, None, None]
+    hits = []
+    for gxc, gyc in work.gradients:
+        gx, gy = gxc[yi, xi], gyc[yi, xi]
+        proj = gx * nx + gy * ny
+        proj = np.where(np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy)), proj, 0.0)
+        hits += [(proj > _EDGE_STRENGTH) & valid, (proj < -_EDGE_STRENGTH) & valid]
+    raw = np.stack(hits)  # (4 maps, 4 sides, S, K)
+    # Edges of a side seen in perspective drift a little against it; 2 px either way.
+    wide = raw.copy()
+    for shift in (1, 2):
+        wide[..., shift:] |= raw[..., :-shift]
+        wide[..., :-shift] |= raw[..., shift:]
+    n_valid = valid.sum(axis=1)  # (4 sides, K)
+    share = wide.sum(axis=2) / np.maximum(n_valid, 1)[None]
+    share = np.where((n_valid >= 0.6 * stations)[None], share, 0.0)
+    best_map = share.argmax(axis=0)  # (4, K)
+    profile = share.max(axis=0)
+    options: list[F64] = []
+    first = 6  # offsets[first] = 4 px: further out than the side's own edge
+    for i in range(4):
+        own = _line_through(quad[i], quad[(i + 1) % 4])
+        found = [own]
+        prof = profile[i]
+        peaks = [j for j in range(first, len(offsets))
+                 if prof[j] >= 0.55 and prof[j] >= prof[max(0, j - 2):j + 3].max()
+                 and prof[j] > prof[j - 1]]
+        chosen = set()
+        if peaks:
+            chosen.add(peaks[-1])
+            chosen.add(max(peaks, key=lambda j: prof[j]))
+        for j in sorted(chosen):
+            m = raw[best_map[i, j], i][:, max(0, j - 2):j + 3]  # (S, 5)
+            has = m.any(axis=1)
+            if has.sum() < 0.4 * stations:
+                continue
+            # The hit nearest the peak offset at each station, then a robust line through them.
+            dist = np.where(m, np.abs(np.arange(m.shape[1]) - min(2, j)), 99)
+            k = j - min(2, j) + dist.argmin(axis=1)
+            p = pts[i, np.arange(stations), k]
+            lines, frac = _robust_lines(p[None], has[None], 1.0)
+            if frac[0] < 0.4:
+                continue
+            line = lines[0]
+            # Same orientation convention as `_line_through` (normal pointing inward).
+            if line[0] * (quad[(i + 2) % 4][0]) + line[1] * quad[(i + 2) % 4][1] + line[2] < 0:
+                line = -line
+            found.append(line)
+        options.append(np.array(found))
+    return options
+
+
+def _outer_variants(work: _Work, quad: F64) -> F64:
+    """All quads made of one option per side (see `_side_options`); the first is `quad`."""
+    options = _side_options(work, quad)
+    if all(len(o) == 1 for o in options):
+        return quad[None]
+    grids = np.meshgrid(*[np.arange(len(o)) for o in options], indexing="ij")
+    choice = np.stack([g.ravel() for g in grids], axis=1)
+    lines = np.stack([options[i][choice[:, i]] for i in range(4)], axis=1)  # (M, 4, 3)
+    prev = np.roll(lines, 1, axis=1)
+    z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
+    zs = np.where(np.abs(z) > 1e-9, z, 1e-9)
+    corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
+                        (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs],
+                       axis=-1)
+    corners[0] = quad
+    return np.asarray(corners, np.float64)
+
+
+_ASPECT_SLACK: Final = 0.05
+_ASPECT_WEIGHT: Final = 1.0
+_AREA_WEIGHT: Final = 0.1
+
+
+def _selection_value(quads: F64, confidence: F64, width: float, height: float) -> F64:
+    aspect = np.maximum(_aspect_errors(quads, width, height) - _ASPECT_SLACK, 0.0)
+    size = np.log(np.maximum(_areas(quads), 1e-9) / (width * height))
+    return np.asarray(confidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size, np.float64)
+
+
+def _prefer_outline(work: _Work, quad: F64) -> tuple[F64, F64, F64]:
+    """Among `quad` and its variants with sides moved out onto parallel edges, the one best
+    supported and shaped like a document; returned first, with its confidence and support."""
+    h, w = work.gray.shape
+    variants = _outer_variants(work, quad)
+    keep = _plausible_many(variants, h * w)
+    keep[0] = True
+    variants = variants[keep]
+    rank, confidence, support = _scores(work, variants, _LOOSE_BAND)
+    value = _selection_value(variants, confidence, w, h)
+    value = np.where((rank > 0) & (confidence >= _MIN_SCORE), value, -np.inf)
+    value[0] = max(value[0], -1e9)
+    i = int(np.argmax(value))
+    order = [i] + [j for j in range(len(variants)) if j != i]
+    tight_rank, tight_conf, tight_support = _scores(work, variants[order[:1]], _TIGHT_BAND)
+    del tight_rank
+    return variants[order[:1]], tight_conf, tight_support
+
+
 def _candidates(work: _Work) -> list[F64]:
     h, w = work.gray.shape
     min_area = _MIN_AREA_FRAC * h * w
@@ -339,11 +502,13 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     ok = np.flatnonzero((rank > 0) & (confidence >= _MIN_SCORE))
     if ok.size == 0:
         return None
-    top = float(confidence[ok].max())
-    # The most prominent document is the largest well-supported quad; nested ones (panels,
-    # photo boxes) lose to it unless its outline is much weaker.
-    contenders = ok[confidence[ok] >= top - 0.25]
-    best = int(contenders[np.argmax(_areas(quads[contenders]))])
+    # The most prominent document: well supported, shaped like a document, and large; nested
+    # panels and photo boxes lose on size and shape, a document merged with a hand or a shadow
+    # loses on support. A quad inside the outline is pushed out in `_prefer_outline`.
+    value = _selection_value(quads[ok], confidence[ok], w, h)
+    best = int(ok[int(np.argmax(value))])
+    quads, confidence, support = _prefer_outline(work, quads[best])
+    best = 0
     return Detection(quads[best].astype(np.float32), float(confidence[best]),
                      tuple(float(v) for v in np.nan_to_num(support[best], nan=-1.0)))
 
@@ -496,7 +661,6 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
         refined, _ = _refine(image, quad, reach, tolerance)
         if _accept_refined(quad, refined):
             quad = refined
-    quad = _grow_to_outline(image, quad)
     if not _straight_sides(image, quad):
         return None
     return Detection(order_corners(quad), found.score, found.side_support)
