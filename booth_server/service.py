@@ -177,8 +177,11 @@ class BoothService:
             if due:
                 timeout = max(0.01, min(timeout, min(due) - now + 0.005))
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races a wake-up, and the server's shutdown would wait for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _tick_due(self) -> None:
         for branch_id in self.branch_ids:
