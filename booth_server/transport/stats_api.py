@@ -213,8 +213,10 @@ class AlertPusher:
         loop = asyncio.get_running_loop()
         last_figures = loop.time()
         while True:
+            # asyncio.timeout, not wait_for: see BoothService._timer_loop (shutdown hang).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                async with asyncio.timeout(self.interval_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.push()
