@@ -153,6 +153,30 @@ def check_step(
                 f"session {entry.session_id} offered again to {entry.officer_id} in cooldown"
             )
 
+    # No overtaking: a session offered this turn had nobody routable still waiting ahead of it
+    # whom that officer could have taken.
+    waiting = after.queue()
+    for entry in result.audit:
+        if entry.event != "offered" and not (
+            entry.event == "session_started" and entry.from_state == "queued"
+        ):
+            continue
+        taken = after.sessions.get(entry.session_id or "")
+        if taken is None or taken.state == "queued":
+            continue
+        # Its place when it was taken: starting a session clears `front`, so rebuild it.
+        was = before.sessions.get(taken.id)
+        front = bool(was and was.state != "active" and was.front) or any(
+            a.event == "requeued" and a.session_id == taken.id and a.from_state == "active"
+            for a in result.audit
+        )
+        place = (0 if front else 1, -taken.priority, taken.seq)
+        for ahead in waiting:
+            if ahead.queue_key() < place and routable(after, ahead):
+                assert entry.officer_id in ahead.declined_until, (
+                    f"{entry.session_id} went to {entry.officer_id} ahead of {ahead.id}"
+                )
+
     # Nothing is lost: whatever left the state ended on the record, with a reason.
     ended = set(before.sessions) - set(after.sessions)
     visits = Counter(v.session_id for v in result.visits)

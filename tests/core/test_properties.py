@@ -287,6 +287,12 @@ TestBranch = BranchMachine.TestCase
 
 # ---------------------------------------------------------------------------- long days
 
+def busy(machine: BranchMachine, offers: bool = False) -> st.SearchStrategy[str]:
+    """Mostly an officer with offers (or live sessions) in hand; sometimes anyone."""
+    holders = [o for o in OFFICERS if machine.own(o, offers=offers)]
+    return st.sampled_from([*holders, *holders, *holders, *OFFICERS, "o-unknown"])
+
+
 def _draw_action(machine: BranchMachine, data: st.DataObject) -> None:
     """One step of a busy day: arrivals, answers and completions outnumber the mishaps."""
     m, d = machine, data
@@ -298,11 +304,13 @@ def _draw_action(machine: BranchMachine, data: st.DataObject) -> None:
     if kind == "ready":
         m.ready(d.draw(booth_ids), d.draw(st.sampled_from([0, 0, 0, 1, 5, 9, 10])), False)
     elif kind == "answer" and m.own_any_offer():
-        m.answer_offer(d.draw(officer_ids), d, d.draw(st.sampled_from([True] * 4 + [False])))
+        officer = d.draw(busy(m, offers=True))
+        m.answer_offer(officer, d, d.draw(st.sampled_from([True, True, False])))
     elif kind == "complete" and m.live():
-        m.complete(d.draw(officer_ids), d, d.draw(st.sampled_from(OUTCOMES)))
+        m.complete(d.draw(busy(m)), d, d.draw(st.sampled_from(OUTCOMES)))
     elif kind == "tick":
-        m.tick(d.draw(steps))
+        # Mostly short waits, so that offers live long enough to be answered.
+        m.tick(d.draw(st.sampled_from([0.5, 1.0, 2.0, 5.0, 5.0, 10.0, 14.99, 15.0, 20.0, 61.0])))
     elif kind == "deadline":
         m.tick_at_deadline(d.draw(st.sampled_from([-0.01, 0.0, 0.01])))
     elif kind == "booth_presence":
@@ -317,17 +325,17 @@ def _draw_action(machine: BranchMachine, data: st.DataObject) -> None:
     elif kind == "cancel" and m.state.sessions:
         m.cancel(d.draw(booth_ids), d)
     elif kind == "focus" and m.live():
-        m.focus(d.draw(officer_ids), d, d.draw(st.booleans()))
+        m.focus(d.draw(busy(m)), d, d.draw(st.booleans()))
     elif kind == "paperwork" and m.live():
         step = d.draw(st.sampled_from(["request", "upload", "review"]))
         if step == "request":
-            m.request_document(d.draw(officer_ids), d, d.draw(st.sampled_from(DOCUMENT_KINDS)))
+            m.request_document(d.draw(busy(m)), d, d.draw(st.sampled_from(DOCUMENT_KINDS)))
         elif step == "upload":
             m.upload(d.draw(booth_ids), d, d.draw(st.sampled_from(DOCUMENT_KINDS)))
         else:
-            m.review(d.draw(officer_ids), d, d.draw(st.sampled_from(["approved", "rejected"])))
+            m.review(d.draw(busy(m)), d, d.draw(st.sampled_from(["approved", "rejected"])))
     elif kind == "transfer" and m.live():
-        m.transfer(d.draw(officer_ids), d, d.draw(st.one_of(st.none(), officer_ids)))
+        m.transfer(d.draw(busy(m)), d, d.draw(st.one_of(st.none(), officer_ids)))
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
