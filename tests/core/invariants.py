@@ -147,8 +147,8 @@ def check_step(
                 f"session {entry.session_id} offered to unroutable booth {booth.id}"
             )
             # ... and never to an officer who declined (or handed back) that one a moment ago.
-            was = before.sessions.get(entry.session_id)
-            until = was.declined_until.get(entry.officer_id or "") if was else None
+            declined = before.sessions.get(entry.session_id)
+            until = declined.declined_until.get(entry.officer_id or "") if declined else None
             assert until is None or until <= entry.at, (
                 f"session {entry.session_id} offered again to {entry.officer_id} in cooldown"
             )
@@ -165,8 +165,8 @@ def check_step(
         if taken is None or taken.state == "queued":
             continue
         # Its place when it was taken: starting a session clears `front`, so rebuild it.
-        was = before.sessions.get(taken.id)
-        front = bool(was and was.state != "active" and was.front) or any(
+        earlier = before.sessions.get(taken.id)
+        front = bool(earlier and earlier.state != "active" and earlier.front) or any(
             a.event == "requeued" and a.session_id == taken.id and a.from_state == "active"
             for a in result.audit
         )
@@ -192,22 +192,22 @@ def check_step(
         a.session_id for a in result.audit if a.event == "session_ended" and a.reason
     }
     assert ended == ended_on_record, (ended, ended_on_record)
-    for sid in set(after.sessions) - set(before.sessions):
-        assert any(a.event == "ready" and a.session_id == sid for a in result.audit), sid
+    for new_id in set(after.sessions) - set(before.sessions):
+        assert any(a.event == "ready" and a.session_id == new_id for a in result.audit), new_id
 
     # Messages reach only the two parties of the session they are about.
     for message in result.outbound:
-        sid = message.data.get("session_id")
-        assert isinstance(sid, str), f"a {message.event} that names no session"
-        session = after.sessions.get(sid) or before.sessions.get(sid)
-        assert session is not None, f"{message.event} about unknown session {sid}"
+        about = message.data.get("session_id")
+        assert isinstance(about, str), f"a {message.event} that names no session"
+        session = after.sessions.get(about) or before.sessions.get(about)
+        assert session is not None, f"{message.event} about unknown session {about}"
         if message.role == "booth":
             assert message.to == session.booth_id, (message, session.booth_id)
         else:
             assert message.role == "officer", message
             parties = {
-                s.officer_id for s in (before.sessions.get(sid), after.sessions.get(sid)) if s
-            } | {a.officer_id for a in result.audit if a.session_id == sid}
+                s.officer_id for s in (before.sessions.get(about), after.sessions.get(about)) if s
+            } | {a.officer_id for a in result.audit if a.session_id == about}
             assert message.to in parties, (message, parties)
 
     # The store persists a turn when it says it changed: every change must say so.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -29,6 +30,10 @@ from booth_server.errors import ApiError
 
 from .invariants import check_state, check_step
 from .support import T0, snapshot
+
+# Hypothesis gives up shrinking after five minutes; let it, so that a failure is reported as
+# itself rather than as the suite's 300 s timeout.
+pytestmark = pytest.mark.timeout(900)
 
 BOOTHS = [f"b{i}" for i in range(1, 6)]
 OFFICERS = ["o1", "o2", "o3"]
