@@ -21,6 +21,9 @@ from .geometry import Quad, is_convex, order_corners, signed_area
 
 F64 = npt.NDArray[np.float64]
 
+_NEXT: Final = np.array([1, 2, 3, 0])
+_PREV: Final = np.array([3, 0, 1, 2])
+
 _WORK_LONG_SIDE: Final = 320
 _MIN_AREA_FRAC: Final = 0.02
 _MAX_AREA_FRAC: Final = 0.97
@@ -57,6 +60,12 @@ class _Work:
 
 def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
     small, factor = image, 1.0
+    while max(small.shape[:2]) >= 4 * _WORK_LONG_SIDE and False:
+        # Halving by bilinear resize averages 2x2 blocks, at a third of pyrDown's cost.
+        h, w = small.shape[:2]
+        small = np.asarray(cv2.resize(small, ((w + 1) // 2, (h + 1) // 2),
+                                      interpolation=cv2.INTER_LINEAR), np.uint8)
+        factor *= 2.0
     # pyrDown blurs before it decimates, so Canny later sees fewer noise and JPEG edges.
     while max(small.shape[:2]) >= 2 * _WORK_LONG_SIDE:
         small = np.asarray(cv2.pyrDown(small), np.uint8)
@@ -80,8 +89,9 @@ def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
 
 def _canny_auto(channel: npt.NDArray[np.uint8], gx: npt.NDArray[np.float32],
                 gy: npt.NDArray[np.float32], percentile: float) -> npt.NDArray[np.uint8]:
-    mag = np.abs(gx) + np.abs(gy)
-    high = float(np.clip(np.percentile(mag[::2, ::2], percentile), 40.0, 400.0))
+    mag = np.abs(gx[::3, ::3]) + np.abs(gy[::3, ::3])
+    k = int(percentile / 100.0 * (mag.size - 1))
+    high = float(np.clip(np.partition(mag.ravel(), k)[k], 40.0, 400.0))
     return np.asarray(cv2.Canny(channel, high * 0.4, high), np.uint8)
 
 
@@ -196,14 +206,14 @@ def _order_many(quads: F64) -> F64:
 def _plausible_many(quads: F64, area_frame: float) -> npt.NDArray[np.bool_]:
     """Convex, of document size, no corner sharper than 45 deg, aspect not beyond any document
     seen in perspective; for ordered quads (N, 4, 2)."""
-    edge = np.roll(quads, -1, axis=1) - quads
-    following = np.roll(edge, -1, axis=1)
+    edge = quads[:, _NEXT] - quads
+    following = edge[:, _NEXT]
     cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
     convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
     area = _areas(quads)
     sized = (area >= _MIN_AREA_FRAC * area_frame) & (area <= _MAX_AREA_FRAC * area_frame)
     length = np.hypot(edge[..., 0], edge[..., 1]) + 1e-9
-    cos = -(edge * np.roll(edge, 1, axis=1)).sum(axis=2) / (length * np.roll(length, 1, axis=1))
+    cos = -(edge * edge[:, _PREV]).sum(axis=2) / (length * length[:, _PREV])
     limit = np.cos(np.radians(_MIN_CORNER_DEG))
     angled = np.all(np.abs(cos) <= limit, axis=1)
     across = (length[:, 0] + length[:, 2]) / 2
@@ -229,7 +239,7 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> 
     n = len(quads)
     t = np.linspace(0.08, 0.92, samples)
     a = quads
-    d = np.roll(quads, -1, axis=1) - quads
+    d = quads[:, _NEXT] - quads
     length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
     normal = np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
     pts = a[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]
@@ -283,6 +293,13 @@ _OPTION_STATIONS: Final = np.linspace(0.1, 0.9, 32)
 _OPTION_TILTS: Final = np.arange(-6.0, 7.0, 1.0)
 
 
+def _cross3(p: F64, q: F64) -> F64:
+    """Row-wise cross product of (N, 3) arrays (np.cross is slow on small arrays)."""
+    return np.stack([p[..., 1] * q[..., 2] - p[..., 2] * q[..., 1],
+                     p[..., 2] * q[..., 0] - p[..., 0] * q[..., 2],
+                     p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]], axis=-1)
+
+
 def _true_aspects(quads: F64, width: float, height: float) -> F64:
     """Long/short aspect of the rectangles seen as ordered quads (N, 4, 2), undoing perspective
     with a pinhole camera of focal length about the frame width, principal point at the centre
@@ -292,11 +309,11 @@ def _true_aspects(quads: F64, width: float, height: float) -> F64:
     # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right.
     m = np.concatenate([quads, ones], axis=2)
     m1, m2, m3, m4 = m[:, 0], m[:, 1], m[:, 3], m[:, 2]
-    c14 = np.cross(m1, m4)
-    k2 = (c14 * m3).sum(axis=1) / np.where(
-        np.abs(d2 := (np.cross(m2, m4) * m3).sum(axis=1)) > 1e-12, d2, 1e-12)
-    k3 = (c14 * m2).sum(axis=1) / np.where(
-        np.abs(d3 := (np.cross(m3, m4) * m2).sum(axis=1)) > 1e-12, d3, 1e-12)
+    c14 = _cross3(m1, m4)
+    d2 = (_cross3(m2, m4) * m3).sum(axis=1)
+    d3 = (_cross3(m3, m4) * m2).sum(axis=1)
+    k2 = (c14 * m3).sum(axis=1) / np.where(np.abs(d2) > 1e-12, d2, 1e-12)
+    k3 = (c14 * m2).sum(axis=1) / np.where(np.abs(d3) > 1e-12, d3, 1e-12)
     n2 = k2[:, None] * m2 - m1
     n3 = k3[:, None] * m3 - m1
 
@@ -306,7 +323,7 @@ def _true_aspects(quads: F64, width: float, height: float) -> F64:
         return np.asarray(x * x + y * y + n[:, 2] ** 2, np.float64)
 
     ratio = np.sqrt(np.maximum(norm2(n2), 1e-12) / np.maximum(norm2(n3), 1e-12))
-    sides = np.hypot(*(np.roll(quads, -1, axis=1) - quads).transpose(2, 0, 1))
+    sides = np.hypot(*(quads[:, _NEXT] - quads).transpose(2, 0, 1))
     naive = (sides[:, 0] + sides[:, 2]) / np.maximum(sides[:, 1] + sides[:, 3], 1e-9)
     ratio = np.where(np.isfinite(ratio) & (ratio > 0.2) & (ratio < 5.0), ratio, naive)
     return np.asarray(np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9)), np.float64)
@@ -401,7 +418,7 @@ def _outer_variants(work: _Work, quad: F64) -> F64:
     grids = np.meshgrid(*[np.arange(len(o)) for o in options], indexing="ij")
     choice = np.stack([g.ravel() for g in grids], axis=1)
     lines = np.stack([options[i][choice[:, i]] for i in range(4)], axis=1)  # (M, 4, 3)
-    prev = np.roll(lines, 1, axis=1)
+    prev = lines[:, _PREV]
     z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
     zs = np.where(np.abs(z) > 1e-9, z, 1e-9)
     corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
@@ -441,6 +458,84 @@ def _prefer_outline(work: _Work, quad: F64) -> tuple[F64, F64, F64]:
     return variants[order[:1]], tight_conf, tight_support
 
 
+_MAX_LINES: Final = 14
+_MAX_LINE_QUADS: Final = 160
+
+
+def _merged_lines(edges: npt.NDArray[np.uint8]) -> F64:
+    """Long straight edges as lines (cos t, sin t, -rho) with x cos t + y sin t = rho, the
+    strongest first: Hough segments merged when they lie on one line."""
+    h, w = edges.shape
+    found = cv2.HoughLinesP(edges, 1.0, np.pi / 180, threshold=18,
+                            minLineLength=max(10.0, 0.06 * max(h, w)), maxLineGap=4.0)
+    if found is None:
+        return np.zeros((0, 4))
+    seg = np.asarray(found, np.float64).reshape(-1, 4)
+    d = seg[:, 2:] - seg[:, :2]
+    length = np.hypot(d[:, 0], d[:, 1])
+    order = np.argsort(-length)[:100]
+    seg, d, length = seg[order], d[order], length[order]
+    theta = np.arctan2(d[:, 0], -d[:, 1]) % np.pi  # angle of the normal
+    cos, sin = np.cos(theta), np.sin(theta)
+    mid = (seg[:, :2] + seg[:, 2:]) / 2
+    rho = mid[:, 0] * cos + mid[:, 1] * sin
+    dt = np.abs(theta[:, None] - theta[None, :])
+    # Row i: the segments lying on the line of segment i.
+    same = (np.minimum(dt, np.pi - dt) < np.radians(4.0)) & (
+        np.abs(mid[None, :, 0] * cos[:, None] + mid[None, :, 1] * sin[:, None] - rho[:, None])
+        < 2.5)
+    free = np.ones(len(seg), np.bool_)
+    rows: list[tuple[float, float, float, float]] = []
+    for i in range(len(seg)):
+        if not free[i]:
+            continue
+        members = same[i] & free
+        free &= ~members
+        rows.append((float(cos[i]), float(sin[i]), float(-rho[i]), float(length[members].sum())))
+        if len(rows) >= 3 * _MAX_LINES:
+            break
+    rows.sort(key=lambda r: -r[3])
+    return np.array(rows[:_MAX_LINES], np.float64).reshape(-1, 4)
+
+
+def _line_quads(edges: npt.NDArray[np.uint8]) -> F64:
+    """Quads bounded by two pairs of roughly parallel long lines: the outline of a card held
+    with fingers over its edges, or with its printed bands inside, is such a pair of pairs."""
+    lines = _merged_lines(edges)
+    n = len(lines)
+    if n < 4:
+        return np.zeros((0, 4, 2))
+    angle = np.arctan2(lines[:, 1], lines[:, 0]) % np.pi
+    diff = np.abs(angle[:, None] - angle[None, :])
+    diff = np.minimum(diff, np.pi - diff)
+    ii, jj = np.triu_indices(n, 1)
+    parallel = diff[ii, jj] < np.radians(25.0)
+    pi_, pj = ii[parallel], jj[parallel]
+    if len(pi_) < 2:
+        return np.zeros((0, 4, 2))
+    a, b = np.triu_indices(len(pi_), 1)
+    l1, l2, l3, l4 = pi_[a], pj[a], pi_[b], pj[b]
+    mean_a = angle[l1]
+    mean_b = angle[l3]
+    cross = np.abs(mean_a - mean_b)
+    cross = np.minimum(cross, np.pi - cross)
+    distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
+    l1, l2, l3, l4 = l1[distinct], l2[distinct], l3[distinct], l4[distinct]
+    if len(l1) == 0:
+        return np.zeros((0, 4, 2))
+    weight = lines[l1, 3] + lines[l2, 3] + lines[l3, 3] + lines[l4, 3]
+    keep = np.argsort(-weight)[:_MAX_LINE_QUADS]
+    homog = lines[:, :3]
+    order = np.stack([l1[keep], l3[keep], l2[keep], l4[keep]], axis=1)  # around the quad
+    ls = homog[order]  # (M, 4, 3)
+    nxt = ls[:, _NEXT]
+    pts = _cross3(ls, nxt)
+    z = pts[..., 2]
+    ok = np.all(np.abs(z) > 1e-9, axis=1)
+    corners = pts[ok, :, :2] / pts[ok, :, 2:]
+    return np.asarray(corners, np.float64)
+
+
 def _candidates(work: _Work) -> list[F64]:
     h, w = work.gray.shape
     min_area = _MIN_AREA_FRAC * h * w
@@ -458,10 +553,20 @@ def _candidates(work: _Work) -> list[F64]:
         opened = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel, iterations=2),
                             np.uint8)
         hulls += _contour_hulls(opened, cv2.RETR_EXTERNAL, min_area)
-    hulls.sort(key=lambda hh: -cv2.contourArea(hh.astype(np.float32)))
+    # The same region often comes from several sources; one hull per bounding box is enough.
+    boxes = np.array([[*hh.min(axis=0), *hh.max(axis=0)] for hh in hulls]).reshape(-1, 4)
+    spans = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept: list[int] = []
+    for i in np.argsort(-spans, kind="stable"):
+        if len(kept) >= _MAX_CANDIDATES:
+            break
+        if kept and np.abs(boxes[kept] - boxes[i]).max(axis=1).min() <= 1.5:
+            continue
+        kept.append(int(i))
     quads: list[F64] = []
-    for hull in hulls[:_MAX_CANDIDATES]:
-        quads += _quads_from_hull(hull)
+    for i in kept:
+        quads += _quads_from_hull(hulls[i])
+    quads += list(_line_quads(cv2.bitwise_or(edges, edges_sat)))
     return quads
 
 
@@ -516,7 +621,7 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
 def _areas(quads: F64) -> F64:
     x, y = quads[..., 0], quads[..., 1]
     return np.asarray(
-        0.5 * np.abs((x * np.roll(y, -1, axis=-1) - y * np.roll(x, -1, axis=-1)).sum(axis=-1)),
+        0.5 * np.abs((x * y[..., _NEXT] - y * x[..., _NEXT]).sum(axis=-1)),
         np.float64)
 
 
@@ -534,7 +639,7 @@ def _edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tupl
     Returns points (K*4, S, 2) and strengths (K*4, S); strength 0 where nothing was seen."""
     samples = _REFINE_SAMPLES
     a = quads.reshape(-1, 2)
-    d = (np.roll(quads, -1, axis=1) - quads).reshape(-1, 2)
+    d = (quads[:, _NEXT] - quads).reshape(-1, 2)
     rows_n = len(a)
     length = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
     normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / length[:, None]
@@ -619,11 +724,11 @@ def _refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float,
     lines, share = _robust_lines(pts, usable, tolerance)
     keep = share >= 0.3
     a = quads.reshape(-1, 2)
-    b = np.roll(quads, -1, axis=1).reshape(-1, 2)
+    b = quads[:, _NEXT].reshape(-1, 2)
     current = np.stack(
         [a[:, 1] - b[:, 1], b[:, 0] - a[:, 0], a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
     lines = np.where(keep[:, None], lines, current).reshape(n, 4, 3)
-    prev = np.roll(lines, 1, axis=1)
+    prev = lines[:, _PREV]
     z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
     ok = np.all(np.abs(z) > 1e-9, axis=1)
     zs = np.where(np.abs(z) > 1e-9, z, 1.0)
