@@ -388,14 +388,28 @@ async def main_async(args: argparse.Namespace) -> int:
             floor = await relay_floor(f"http://127.0.0.1:{port}", args.relay_samples)
         row(table, "floor: bare python-socketio relay", floor)
 
-        async def measure(label: str, urls: list[str]) -> None:
-            if len(urls) == 1:
-                idle = await relay_idle(urls[0], fleet, args.relay_samples)
-                results[f"idle {label}"] = idle
-                row(table, f"relay booth→officer, idle ({label})", idle,
-                    f"{pct(idle, 50) / pct(floor, 50):.2f}× floor p50")
-            stats, elapsed = await run_load(fleet, urls, args.duration, hold, think,
-                                            args.capacity, args.warmup)
+        @contextlib.contextmanager
+        def servers(redis: bool, processes: int) -> Iterator[list[str]]:
+            """Fresh server processes (and a fresh Redis): no run sees another's sessions."""
+            ports = [free_port() for _ in range(processes)]
+            with contextlib.ExitStack() as stack:
+                redis_url = stack.enter_context(redis_server(workdir)) if redis else None
+                for p in ports:
+                    stack.enter_context(lapak_server(fleet.path, p, redis_url))
+                yield [f"http://127.0.0.1:{p}" for p in ports]
+
+        configurations = [("memory", False, 1)]
+        if args.redis:
+            configurations += [("redis, 1 proc", True, 1), ("redis, 2 proc", True, 2)]
+        for label, redis, processes in configurations:
+            with servers(redis, processes) as urls:
+                if processes == 1:
+                    idle = await relay_idle(urls[0], fleet, args.relay_samples)
+                    results[f"idle {label}"] = idle
+                    row(table, f"relay booth→officer, idle ({label})", idle,
+                        f"{pct(idle, 50) / pct(floor, 50):.2f}× floor p50")
+                stats, elapsed = await run_load(fleet, urls, args.duration, hold, think,
+                                                args.capacity, args.warmup)
             results[f"load {label}"] = stats
             row(table, f"relay under load ({label})", stats.relay)
             row(table, f"dispatch ready→offer ({label})", stats.dispatch,
@@ -404,28 +418,15 @@ async def main_async(args: argparse.Namespace) -> int:
             if over:
                 console.print(f"[red]officers over capacity ({label}): {over}")
             if args.throughput_s > 0:
-                # Saturation: visits as fast as the server takes them.
-                fast, fast_elapsed = await run_load(
-                    fleet, urls, args.throughput_s, (0.2, 0.5), (0.05, 0.2), args.capacity,
-                    3.0)
+                # Saturation: visits as fast as the server takes them, on fresh servers.
+                with servers(redis, processes) as urls:
+                    fast, fast_elapsed = await run_load(
+                        fleet, urls, args.throughput_s, (0.2, 0.5), (0.05, 0.2),
+                        args.capacity, 3.0)
                 rate = fast.visits / fast_elapsed
                 results[f"throughput {label}"] = rate
                 row(table, f"saturated dispatch ({label})", fast.dispatch,
                     f"throughput {rate:.1f} visits/s, {fast.errors} errors")
-
-        port = free_port()
-        with lapak_server(fleet.path, port):
-            await measure("memory", [f"http://127.0.0.1:{port}"])
-
-        if args.redis:
-            for processes in (1, 2):
-                # A fresh Redis per configuration: the last run's sessions must not linger.
-                ports = [free_port() for _ in range(processes)]
-                with redis_server(workdir) as redis_url, contextlib.ExitStack() as stack:
-                    for p in ports:
-                        stack.enter_context(lapak_server(fleet.path, p, redis_url))
-                    await measure(f"redis, {processes} proc",
-                                  [f"http://127.0.0.1:{p}" for p in ports])
         console.print(table)
         mem_idle = results["idle memory"]
         console.print(
