@@ -18,7 +18,7 @@ const signIn = new SignIn("lapak.console.signin");
 const VIEW_KEY = "lapak.console.view"; // focus and slot layout, restored after a reload
 const AUTO_ACCEPT_KEY = "lapak.console.autoaccept";
 const MAX_SLOTS = 6;
-const OWN_OFFER_AFTER_RESTORE_MS = 1500;
+const OWN_OFFER_AFTER_RESTORE_MS = 3000;  // the booth re-offers on `assigned` (resumed); this is the fallback
 const OWN_OFFER_AFTER_START_MS = 5000;
 const RECONNECT_STUCK_MS = 10000;
 const $ = (id) => document.getElementById(id);
