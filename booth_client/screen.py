@@ -54,6 +54,7 @@ class KioskState:
     focused: bool = False
     document_kind: str | None = None
     review: str | None = None  # last document review, already in words
+    guidance: str | None = None  # the document capture's prompt while a document is requested
     end_reason: str | None = None
     camera_ok: bool = True
 
@@ -86,7 +87,7 @@ def status_text(state: KioskState) -> str:
     # In session.
     if state.document_kind is not None:
         doc = DOCUMENT_NAMES.get(state.document_kind, "dokumen")
-        prompt = f"Silakan tunjukkan {doc} Anda ke kamera"
+        prompt = state.guidance or f"Silakan tunjukkan {doc} Anda ke kamera"
         return f"{state.review}. {prompt}" if state.review else prompt
     if state.review:
         return state.review
@@ -96,9 +97,22 @@ def status_text(state: KioskState) -> str:
     return f"Anda sedang dilayani petugas{name}"
 
 
+# The console's rejection reasons (cso_console/console/documents.js), as the kiosk says them.
+REJECT_REASONS = {
+    "blurry": "Foto buram, silakan ulangi",
+    "glare": "Ada pantulan cahaya, silakan ulangi",
+    "cut_off": "Dokumen terpotong, tunjukkan seluruh dokumen",
+    "wrong_document": "Dokumen salah, tunjukkan dokumen yang diminta",
+    "unreadable": "Tulisan tidak terbaca, silakan ulangi",
+    "data_mismatch": "Data tidak sesuai, silakan ulangi",
+}
+
+
 def review_text(status: str, reason: str | None) -> str:
     if status == "approved":
         return "Dokumen diterima. Terima kasih"
+    if reason in REJECT_REASONS:
+        return REJECT_REASONS[reason]
     return f"Dokumen ditolak: {reason}" if reason else "Dokumen ditolak, mohon tunjukkan ulang"
 
 
@@ -108,6 +122,7 @@ def shows_start_button(state: KioskState) -> bool:
 
 # -- composition --------------------------------------------------------------------------------
 
+CAPTURE_HINT = "Sentuh gambar ini atau tekan SPASI untuk memotret"
 BANNER_COLOR = (60, 140, 40)  # the agency's green
 FOCUS_COLOR = (40, 200, 40)
 WAIT_COLOR = (40, 160, 230)
@@ -181,6 +196,18 @@ def compose(
         px, py, pw, ph = layout.preview
         _fit_into(canvas, preview, layout.preview)
         cv2.rectangle(canvas, (px - 2, py - 2), (px + pw + 1, py + ph + 1), (230, 230, 230), 2)
+        if state.document_kind is not None and state.phase is Phase.IN_SESSION:
+            # The manual capture, for when the automatic one does not trigger.
+            cv2.putText(
+                canvas,
+                CAPTURE_HINT,
+                (px, py - 10),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                max(0.4, pw / 640),
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
     bx, by, bw, bh = layout.banner
     cv2.rectangle(canvas, (bx, by), (bx + bw, by + bh), BANNER_COLOR, -1)
     text = status_text(state)
@@ -225,15 +252,23 @@ def button_hit(size: tuple[int, int], x: int, y: int) -> bool:
     return bx <= x <= bx + bw and by <= y <= by + bh
 
 
+def preview_hit(size: tuple[int, int], x: int, y: int) -> bool:
+    px, py, pw, ph = Layout(*size).preview
+    return px <= x <= px + pw and py <= y <= py + ph
+
+
 # -- the window ---------------------------------------------------------------------------------
 
 WINDOW_NAME = "LAPAK ASIK"
 ENTER_KEYS = (10, 13)
+CAPTURE_KEYS = (32, ord("c"), ord("C"))  # space or C: take the document photo now
 
 
 class KioskScreen:
     """Shows composed frames full screen and turns a click on MULAI or Enter into
-    ``on_start()``. Call ``render`` from the event loop (it costs a few ms per frame)."""
+    ``on_start()``. While a document is requested, space / C or a click on the preview is the
+    manual capture (``on_capture()``) and ``preview_overlay`` draws the capture guidance on the
+    participant's preview. Call ``render`` from the event loop (a few ms per frame)."""
 
     def __init__(
         self,
@@ -243,6 +278,8 @@ class KioskScreen:
     ) -> None:
         self.size = size
         self.on_start = on_start
+        self.on_capture: Callable[[], None] | None = None
+        self.preview_overlay: Callable[[Frame], Frame] | None = None
         self.headless = headless
         self.frames_rendered = 0
         self._state = KioskState()
@@ -264,12 +301,20 @@ class KioskScreen:
 
     def _on_mouse(self, event: int, x: int, y: int, flags: int, param: object) -> None:
         # Window coordinates are those of the composed image (OpenCV scales them back).
-        if event == cv2.EVENT_LBUTTONUP and button_hit(self.size, x, y):
+        if event != cv2.EVENT_LBUTTONUP:
+            return
+        if button_hit(self.size, x, y):
             self.press_start()
+        elif preview_hit(self.size, x, y):
+            self.press_capture()
 
     def press_start(self) -> None:
         if self.on_start is not None and shows_start_button(self._state):
             self.on_start()
+
+    def press_capture(self) -> None:
+        if self.on_capture is not None and self._state.document_kind is not None:
+            self.on_capture()
 
     def render(
         self, state: KioskState, officer: Frame | None, preview: Frame | None
@@ -278,6 +323,8 @@ class KioskScreen:
         self._state = state
         if self.headless:
             return None
+        if preview is not None and self.preview_overlay is not None:
+            preview = self.preview_overlay(preview)
         image = compose(state, officer, preview, self.size)
         self.frames_rendered += 1
         if self._window_open:
@@ -285,6 +332,8 @@ class KioskScreen:
             key = cv2.waitKey(1) & 0xFF
             if key in ENTER_KEYS:
                 self.press_start()
+            elif key in CAPTURE_KEYS:
+                self.press_capture()
         return image
 
     def close(self) -> None:
