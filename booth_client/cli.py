@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from booth_client import ice
+from booth_client.capture import DocumentCapture
 from booth_client.screen import KioskScreen
 from booth_client.session import BoothAgent, BoothConfig, FatalConnectError
 from booth_client.sources import (
@@ -132,6 +133,9 @@ async def run_booth(args: argparse.Namespace) -> int:
     )
     screen = KioskScreen(headless=args.headless, size=(1280, 720))
     agent = BoothAgent(config, source, screen=screen)
+    capture = DocumentCapture.for_agent(agent, screen)
+    agent.on_document_requested = capture.start
+    agent.on_document_reviewed = capture.reviewed
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -142,6 +146,8 @@ async def run_booth(args: argparse.Namespace) -> int:
     except FatalConnectError as exc:
         log.error("%s", exc)
         return 3
+    finally:
+        await capture.close()
     log.info("booth %s stopped", args.booth_id)
     return 0
 

@@ -31,6 +31,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
 from booth_client import ice, messages
+from booth_client.capture import UploadRefused
 from booth_client.media import (
     Microphone,
     SourceVideoTrack,
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/booth"
 
 DocumentHook = Callable[[str, str], Awaitable[None] | None]
+# (session_id, document_id, status, reason) of a ``document_reviewed``.
+ReviewHook = Callable[[str, str, str, str | None], None]
 
 
 def sdp_problem(sdp: str) -> str | None:
@@ -127,6 +130,7 @@ class BoothAgent:
         *,
         screen: KioskScreen | None = None,
         on_document_requested: DocumentHook | None = None,
+        on_document_reviewed: ReviewHook | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -134,9 +138,11 @@ class BoothAgent:
         if screen is not None:
             screen.on_start = self.press_start
         self.on_document_requested = on_document_requested
+        self.on_document_reviewed = on_document_reviewed
         self.state = KioskState()
         self.session_id: str | None = None
         self.officer_name: str | None = None
+        self.officer_id: str | None = None
         self.sink = TrackSink("officer")
         self.counters = BoothCounters()
         self.pc: RTCPeerConnection | None = None
@@ -469,14 +475,31 @@ class BoothAgent:
             self.session_id = msg.session_id
         if not self._is_current(msg.session_id, "assigned"):
             return
+        # The first replay after our own socket came back: the server resends ``assigned``
+        # (resumed) because *we* reconnected, and peer-to-peer media survives that. Any other
+        # ``resumed`` means the officer's console reloaded or the session was transferred.
+        own_replay = not self._replayed_since_connect
         self._replayed_since_connect = True
         if msg.ice_servers is not None:
             self._ice_servers = msg.ice_servers
+        same_officer = msg.officer_id is None or msg.officer_id == self.officer_id
         self.officer_name = msg.officer_name
-        if self.pc is not None and self.pc.connectionState == "connected":
-            log.info("assigned replayed for session %s; media is up, nothing to do", msg.session_id)
+        self.officer_id = msg.officer_id
+        if (
+            (not msg.resumed or own_replay)
+            and same_officer
+            and self.pc is not None
+            and self.pc.connectionState == "connected"
+        ):
+            log.info("assigned repeated for session %s; media is up, nothing to do", msg.session_id)
             self._set_state(officer_name=msg.officer_name)
             return
+        if msg.resumed and self.pc is not None:
+            # The officer's console reloaded or reconnected, or the session was transferred:
+            # the old connection's ICE can look "connected" for ~30 s after the officer's page
+            # died, so it is torn down and a fresh offer made at once.
+            log.info("session %s resumed by the server; making a fresh offer", msg.session_id)
+            self.counters.renegotiations += 1
         self._set_state(
             phase=Phase.ASSIGNED,
             session_id=msg.session_id,
@@ -564,7 +587,7 @@ class BoothAgent:
         msg = messages.parse_document_requested(data)
         if not self._is_current(msg.session_id, "document_requested"):
             return
-        self._set_state(document_kind=msg.kind, review=None)
+        self._set_state(document_kind=msg.kind, review=None, guidance=None)
         if isinstance(self.source, DocumentDisplay):
             self.source.show_document(msg.kind)
         if self.on_document_requested is not None:
@@ -578,11 +601,13 @@ class BoothAgent:
             return
         text = review_text(msg.status, msg.reason)
         if msg.status == "approved":
-            self._set_state(review=text, document_kind=None)
+            self._set_state(review=text, document_kind=None, guidance=None)
             if isinstance(self.source, DocumentDisplay):
                 self.source.show_document(None)
         else:
             self._set_state(review=text)
+        if self.on_document_reviewed is not None:
+            self.on_document_reviewed(msg.session_id, msg.document_id, msg.status, msg.reason)
 
     async def _handle_session_ended(self, data: Any) -> None:
         msg = messages.parse_session_ended(data)
@@ -607,6 +632,7 @@ class BoothAgent:
         self.sink.clear_picture()
         self.session_id = None
         self.officer_name = None
+        self.officer_id = None
         self._ice_servers = []
         if isinstance(self.source, DocumentDisplay):
             self.source.show_document(None)
@@ -617,6 +643,7 @@ class BoothAgent:
             focused=False,
             document_kind=None,
             review=None,
+            guidance=None,
         )
 
     # -- the peer connection --------------------------------------------------------------
@@ -853,23 +880,40 @@ class BoothAgent:
             )
             last_sent, last_at = sent, now
 
+    def set_document_guidance(self, text: str | None) -> None:
+        """The document capture's prompt for the kiosk banner (None: the default one)."""
+        self._set_state(guidance=text)
+
     async def upload_document(
-        self, kind: str, body: bytes, content_type: str = "image/jpeg"
+        self,
+        kind: str,
+        body: bytes,
+        content_type: str = "image/jpeg",
+        *,
+        session_id: str | None = None,
+        timeout_s: float = 30.0,
     ) -> dict[str, Any]:
-        """POST a captured still for the current session (the document pipeline's upload)."""
-        if self.session_id is None:
+        """POST a captured still for ``session_id`` (default: the current session).
+
+        Raises ``UploadRefused`` (with the HTTP status) when the server answers with an
+        error, and aiohttp / OS errors or ``TimeoutError`` when it cannot be reached."""
+        session_id = session_id or self.session_id
+        if session_id is None:
             raise RuntimeError("no session to attach a document to")
-        url = self.config.server_url.rstrip("/") + f"/api/sessions/{self.session_id}/documents"
+        url = self.config.server_url.rstrip("/") + f"/api/sessions/{session_id}/documents"
         headers = {
             "Authorization": f"Bearer {self.config.token}",
             "X-Booth-Id": self.config.booth_id,
             "Content-Type": content_type,
         }
         async with (
-            aiohttp.ClientSession() as http,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
             http.post(url, params={"kind": kind}, data=body, headers=headers) as response,
         ):
-            payload: dict[str, Any] = await response.json()
+            try:
+                payload: dict[str, Any] = await response.json()
+            except (aiohttp.ContentTypeError, ValueError):
+                payload = {"body": (await response.text())[:200]}
             if response.status != 201:
-                raise RuntimeError(f"document upload refused ({response.status}): {payload}")
+                raise UploadRefused(response.status, payload)
             return payload
