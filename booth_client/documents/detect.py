@@ -32,7 +32,7 @@ _MAX_ASPECT: Final = 2.6
 _SIDE_SAMPLES: Final = 24
 _MIN_SIDE_SUPPORT: Final = 0.55
 _MIN_SCORE: Final = 0.6
-_MAX_CANDIDATES: Final = 40
+_MAX_CANDIDATES: Final = 30
 _EDGE_STRENGTH: Final = 40.0
 _SHORTLIST: Final = 3
 _MIN_STRAIGHT_SHARE: Final = 0.5
@@ -60,7 +60,7 @@ class _Work:
 
 def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
     small, factor = image, 1.0
-    while max(small.shape[:2]) >= 4 * _WORK_LONG_SIDE and False:
+    while max(small.shape[:2]) >= 4 * _WORK_LONG_SIDE:
         # Halving by bilinear resize averages 2x2 blocks, at a third of pyrDown's cost.
         h, w = small.shape[:2]
         small = np.asarray(cv2.resize(small, ((w + 1) // 2, (h + 1) // 2),
@@ -249,16 +249,18 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> 
     probe = pts[:, :, :, None, :] + offs[None, None, None, :, None] * normal[:, :, None, None, :]
     xi = np.clip(np.rint(probe[..., 0]).astype(np.intp), 0, w - 1)
     yi = np.clip(np.rint(probe[..., 1]).astype(np.intp), 0, h - 1)
-    nx, ny = normal[:, :, None, None, 0], normal[:, :, None, None, 1]
+    flat = yi * w + xi
+    nx = normal[:, :, None, None, 0].astype(np.float32)
+    ny = normal[:, :, None, None, 1].astype(np.float32)
     inside_count = inside.sum(axis=2)
     support = np.zeros((n, 4))
     for gxc, gyc in work.gradients:
-        gx, gy = gxc[yi, xi], gyc[yi, xi]
+        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
         proj = gx * nx + gy * ny
         # Only gradients across the side count; texture running along it does not.
-        proj = np.where(np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy)), proj, 0.0)
-        pos = (proj > _EDGE_STRENGTH).any(axis=3) & inside
-        neg = (proj < -_EDGE_STRENGTH).any(axis=3) & inside
+        across = np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))
+        pos = ((proj > _EDGE_STRENGTH) & across).any(axis=3) & inside
+        neg = ((proj < -_EDGE_STRENGTH) & across).any(axis=3) & inside
         share = np.maximum(pos.sum(axis=2), neg.sum(axis=2)) / np.maximum(inside_count, 1)
         support = np.maximum(support, share)
     support[inside_count < samples * 0.3] = np.nan
@@ -357,14 +359,15 @@ def _side_options(work: _Work, quad: F64) -> list[F64]:
     yi = np.rint(pts[..., 1]).astype(np.intp)
     valid = (xi >= 1) & (xi < w - 1) & (yi >= 1) & (yi < h - 1)
     valid &= offsets[None, None, :] <= reach[:, None, None]
-    xi, yi = np.clip(xi, 0, w - 1), np.clip(yi, 0, h - 1)
-    nx, ny = normal[:, 0, None, None], normal[:, 1, None, None]
+    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+    nx = normal[:, 0, None, None].astype(np.float32)
+    ny = normal[:, 1, None, None].astype(np.float32)
     hits = []
     for gxc, gyc in work.gradients:
-        gx, gy = gxc[yi, xi], gyc[yi, xi]
+        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
         proj = gx * nx + gy * ny
-        proj = np.where(np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy)), proj, 0.0)
-        hits += [(proj > _EDGE_STRENGTH) & valid, (proj < -_EDGE_STRENGTH) & valid]
+        across = (np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))) & valid
+        hits += [(proj > _EDGE_STRENGTH) & across, (proj < -_EDGE_STRENGTH) & across]
     raw = np.stack(hits)  # (4 maps, 4 sides, S, K)
     # Edges of a side seen in perspective drift a little against it; 2 px either way.
     wide = raw.copy()
@@ -536,14 +539,17 @@ def _line_quads(edges: npt.NDArray[np.uint8]) -> F64:
     return np.asarray(corners, np.float64)
 
 
-def _candidates(work: _Work) -> list[F64]:
+def _hull_candidates(work: _Work) -> tuple[list[F64], npt.NDArray[np.uint8]]:
+    """Quads from the outlines of regions (edge map and brightness/colour segmentation), and
+    the edge map for the line candidates."""
     h, w = work.gray.shape
     min_area = _MIN_AREA_FRAC * h * w
     kernel = np.ones((3, 3), np.uint8)
     edges = _canny_auto(work.gray, *work.gradients[0], 90.0)
     edges_sat = np.asarray(cv2.Canny(work.sat, 30, 90), np.uint8)
+    both = np.asarray(cv2.bitwise_or(edges, edges_sat), np.uint8)
     hulls: list[F64] = []
-    for edge_map in (edges, cv2.bitwise_or(edges, edges_sat)):
+    for edge_map in (edges, both):
         closed = np.asarray(cv2.dilate(edge_map, kernel), np.uint8)
         hulls += _edge_region_hulls(closed, min_area)
     # Brightness/colour segmentation finds documents whose outline is broken by glare or blur.
@@ -553,6 +559,8 @@ def _candidates(work: _Work) -> list[F64]:
         opened = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel, iterations=2),
                             np.uint8)
         hulls += _contour_hulls(opened, cv2.RETR_EXTERNAL, min_area)
+    if not hulls:
+        return [], both
     # The same region often comes from several sources; one hull per bounding box is enough.
     boxes = np.array([[*hh.min(axis=0), *hh.max(axis=0)] for hh in hulls]).reshape(-1, 4)
     spans = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -566,18 +574,27 @@ def _candidates(work: _Work) -> list[F64]:
     quads: list[F64] = []
     for i in kept:
         quads += _quads_from_hull(hulls[i])
-    quads += list(_line_quads(cv2.bitwise_or(edges, edges_sat)))
-    return quads
+    return quads, both
 
 
-def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | None:
-    """Score all candidates loosely (they are only roughly placed), then snap the few best to
-    the edges of the shrunk image and judge them again tightly."""
+@dataclass(frozen=True)
+class _Pick:
+    quad: F64
+    confidence: float
+    value: float
+
+
+_CONFIDENT: Final = 0.8
+_CONFIDENT_AREA: Final = 0.07
+
+
+def _pick(image: npt.NDArray[np.uint8], work: _Work, raw: list[F64] | F64) -> _Pick | None:
+    """Score candidates loosely (they are only roughly placed), snap the few best to the edges
+    of the full frame, judge them again tightly and pick the most prominent document."""
     h, w = work.gray.shape
-    raw = _candidates(work)
-    if not raw:
+    if len(raw) == 0:
         return None
-    quads = _order_many(np.array(raw, np.float64))
+    quads = _order_many(np.asarray(raw, np.float64).reshape(-1, 4, 2))
     quads = _dedupe(quads[_plausible_many(quads, h * w)], 1.5)
     if len(quads) == 0:
         return None
@@ -593,17 +610,10 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     order = list(dict.fromkeys([int(i) for i in (*by_rank, *by_area)]))
     full = (quads[order] + 0.5) * work.factor - 0.5
     refined_all, _ = _refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)
-    snapped = []
-    for j, i in enumerate(order):
-        if _accept_refined(full[j], refined_all[j]):
-            small = (refined_all[j] + 0.5) / work.factor - 0.5
-            ordered = _order_many(small[None])
-            if _plausible_many(ordered, h * w)[0]:
-                snapped.append(ordered[0])
-                continue
-        snapped.append(quads[i])
-    quads = np.array(snapped)
-    rank, confidence, support = _scores(work, quads, _TIGHT_BAND)
+    small = _order_many((refined_all + 0.5) / work.factor - 0.5)
+    good = _accept_many(full, refined_all) & _plausible_many(small, h * w)
+    quads = np.where(good[:, None, None], small, quads[order])
+    rank, confidence, _ = _scores(work, quads, _TIGHT_BAND)
     ok = np.flatnonzero((rank > 0) & (confidence >= _MIN_SCORE))
     if ok.size == 0:
         return None
@@ -611,11 +621,31 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     # panels and photo boxes lose on size and shape, a document merged with a hand or a shadow
     # loses on support. A quad inside the outline is pushed out in `_prefer_outline`.
     value = _selection_value(quads[ok], confidence[ok], w, h)
-    best = int(ok[int(np.argmax(value))])
-    quads, confidence, support = _prefer_outline(work, quads[best])
-    best = 0
-    return Detection(quads[best].astype(np.float32), float(confidence[best]),
-                     tuple(float(v) for v in np.nan_to_num(support[best], nan=-1.0)))
+    j = int(np.argmax(value))
+    best = int(ok[j])
+    return _Pick(quads[best], float(confidence[best]), float(value[j]))
+
+
+def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | None:
+    """Region outlines first; when they give no confident, document-shaped quad of some size,
+    quads bounded by long straight lines too (they cost more, and find cards whose outline
+    does not close: fingers across it, a band the colour of the background)."""
+    h, w = work.gray.shape
+    raw, edges = _hull_candidates(work)
+    picked = _pick(image, work, raw)
+    outline = None if picked is None else _prefer_outline(work, picked.quad)
+    confident = outline is not None and float(outline[1][0]) >= _CONFIDENT and float(
+        _aspect_errors(outline[0], w, h)[0]) <= _ASPECT_SLACK + 0.01 and float(
+        _areas(outline[0])[0]) >= _CONFIDENT_AREA * h * w
+    if not confident:
+        by_lines = _pick(image, work, _line_quads(edges))
+        if by_lines is not None and (picked is None or by_lines.value > picked.value):
+            outline = _prefer_outline(work, by_lines.quad)
+    if outline is None:
+        return None
+    quads, confidence, support = outline
+    return Detection(quads[0].astype(np.float32), float(confidence[0]),
+                     tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
 
 
 def _areas(quads: F64) -> F64:
@@ -743,6 +773,19 @@ def _refine(image: npt.NDArray[np.uint8], quad: F64, reach: float,
             tolerance: float) -> tuple[F64, F64]:
     refined, share = _refine_many(image, quad[None], reach, tolerance)
     return refined[0], share[0]
+
+
+def _accept_many(before: F64, after: F64) -> npt.NDArray[np.bool_]:
+    """`_accept_refined` for stacks of quads (N, 4, 2)."""
+    edge = after[:, _NEXT] - after
+    following = edge[:, _NEXT]
+    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
+    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
+    area_before = np.maximum(_areas(before), 1e-9)
+    moved = np.hypot(*(after - before).transpose(2, 0, 1)).max(axis=1)
+    ratio = _areas(after) / area_before
+    return np.asarray(convex & (moved < 0.25 * np.sqrt(area_before)) & (ratio > 0.7)
+                      & (ratio < 1.4), np.bool_)
 
 
 def _accept_refined(before: F64, after: F64) -> bool:
