@@ -307,7 +307,7 @@ def _true_aspects(quads: F64, width: float, height: float) -> F64:
     with a pinhole camera of focal length about the frame width, principal point at the centre
     (Zhang and He, whiteboard scanning). Falls back to the mean side ratio where that fails."""
     u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_WIDTH * width
-    ones = np.ones(quads.shape[:2] + (1,))
+    ones = np.ones((*quads.shape[:2], 1))
     # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right.
     m = np.concatenate([quads, ones], axis=2)
     m1, m2, m3, m4 = m[:, 0], m[:, 1], m[:, 3], m[:, 2]
@@ -450,7 +450,7 @@ def _prefer_outline(work: _Work, quad: F64) -> tuple[F64, F64, F64]:
     keep = _plausible_many(variants, h * w)
     keep[0] = True
     variants = variants[keep]
-    rank, confidence, support = _scores(work, variants, _LOOSE_BAND)
+    rank, confidence, _ = _scores(work, variants, _LOOSE_BAND)
     value = _selection_value(variants, confidence, w, h)
     value = np.where((rank > 0) & (confidence >= _MIN_SCORE), value, -np.inf)
     value[0] = max(value[0], -1e9)

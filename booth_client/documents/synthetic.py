@@ -84,6 +84,33 @@ def _fabric(rng: np.random.Generator, h: int, w: int) -> FloatImage:
     return base[None, None, :] * shade[:, :, None]
 
 
+def _paper(rng: np.random.Generator, h: int, w: int) -> FloatImage:
+    """A white sheet or notepad under the card: the hardest desk for a pale card."""
+    tone = np.float32(rng.uniform(205, 245))
+    tint = rng.uniform(-6, 6, 3).astype(np.float32)
+    fibre = (_smooth_noise(rng, h, w, 2) - 0.5) * rng.uniform(3, 10)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = tone + tint
+    img += fibre[:, :, None]
+    if rng.random() < 0.5:
+        # Ruled lines of a notepad.
+        gap = int(rng.integers(28, 60))
+        colour = np.asarray([rng.uniform(150, 220), rng.uniform(120, 200), rng.uniform(90, 160)],
+                            np.float32)
+        for y in range(int(rng.integers(0, gap)), h, gap):
+            img[y:y + 2] = img[y:y + 2] * 0.4 + colour * 0.6
+    return img
+
+
+def _laminate(rng: np.random.Generator, h: int, w: int) -> FloatImage:
+    """An office desk top: a flat tone with fine speckle and faint long streaks."""
+    base = _colour(rng, 60, 220)
+    speckle = _smooth_noise(rng, h, w, 2)
+    streak = _smooth_noise(rng, 1, w, 12)[0] if rng.random() < 0.5 else np.zeros(w, np.float32)
+    shade = 0.9 + 0.12 * speckle + 0.08 * streak[None, :]
+    return np.asarray(base[None, None, :] * shade[:, :, None], np.float32)
+
+
 def _background(maker: Callable[[np.random.Generator, int, int], FloatImage],
                 rng: np.random.Generator, h: int, w: int) -> FloatImage:
     # OpenCV drawing needs a C-contiguous buffer; numpy broadcasting does not always give one.
@@ -220,6 +247,49 @@ def _project_document(rng: np.random.Generator, doc_w: float, doc_h: float, widt
 
 
 # --------------------------------------------------------------------------- compositing
+
+
+def _card_finish(document: RenderedDocument, rng: np.random.Generator) -> RenderedDocument:
+    """What printing and lamination add to a real card: often a thin pale margin around the
+    printed field (else the field is printed to the edge), sometimes a faint darker rim."""
+    img = document.image.copy()
+    h, w = img.shape[:2]
+    ppm = w / document.size.long_mm
+    r = rng.random()
+    if r < 0.35:
+        margin = max(1, round(rng.uniform(0.5, 1.5) * ppm))
+        pale = np.asarray(rng.uniform(225, 252, 3), np.float64)
+        # Drawn inside the card outline, so the ground-truth corners stay where they were.
+        cv2.rectangle(img, (0, 0), (w - 1, h - 1), pale.tolist(), margin)
+    elif r < 0.55:
+        rim = max(1, round(0.3 * ppm))
+        shade = img[:rim].astype(np.float32) * 0.8
+        img[:rim] = shade.astype(np.uint8)
+        img[-rim:] = (img[-rim:].astype(np.float32) * 0.8).astype(np.uint8)
+        img[:, :rim] = (img[:, :rim].astype(np.float32) * 0.8).astype(np.uint8)
+        img[:, -rim:] = (img[:, -rim:].astype(np.float32) * 0.8).astype(np.uint8)
+    return RenderedDocument(img, document.mask, document.kind, document.size)
+
+
+def _shade_layer(layer: FloatImage, alpha: FloatImage, rng: np.random.Generator,
+                 card: bool) -> FloatImage:
+    """Soft shading across the document (it is not lit evenly: tilted to the lamp, curled),
+    and for a glossy card a brighter sheen band."""
+    ys, xs = np.nonzero(alpha[:, :, 0] > 0.5)
+    if len(xs) == 0:
+        return layer
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    angle = rng.uniform(0, 2 * np.pi)
+    gx, gy = np.meshgrid(np.linspace(-0.5, 0.5, x1 - x0, dtype=np.float32),
+                         np.linspace(-0.5, 0.5, y1 - y0, dtype=np.float32))
+    ramp = gx * np.float32(np.cos(angle)) + gy * np.float32(np.sin(angle))
+    light = 1.0 + np.float32(rng.uniform(0.0, 0.25)) * ramp
+    if card and rng.random() < 0.3:
+        band = np.exp(-((ramp - np.float32(rng.uniform(-0.4, 0.4))) / 0.08) ** 2)
+        light = light + np.float32(rng.uniform(0.05, 0.2)) * band
+    out = layer.copy()
+    out[y0:y1, x0:x1] *= light[:, :, None]
+    return out
 
 
 def paste_document(frame: Image, document: RenderedDocument, corners: npt.ArrayLike,
@@ -376,7 +446,9 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
     if held:
         img = _background(_room, rng, height, width)
     else:
-        img = _background((_wood, _plain, _fabric)[int(rng.integers(0, 3))], rng, height, width)
+        desk = (_wood, _plain, _fabric, _laminate, _paper)[
+            int(rng.choice(5, p=[0.25, 0.2, 0.2, 0.2, 0.15]))]
+        img = _background(desk, rng, height, width)
         _clutter(rng, img, max_rect_frac=0.012)
     if negative:
         if rng.random() < 0.5:
@@ -392,6 +464,8 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
     card = held or rng.random() < 0.7
     kind = _CARD_KINDS[int(rng.integers(0, 4))] if card else _PAGE_KINDS[int(rng.integers(0, 3))]
     document = render_document(kind, rng)
+    if card:
+        document = _card_finish(document, rng)
     th, tw = document.image.shape[:2]
     if card:
         target = rng.uniform(0.22, 0.75)
@@ -403,6 +477,7 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
     corners = _project_document(rng, float(tw), float(th), width, height, float(target),
                                 out_of_frame)
     layer, alpha = _warp_document(document, corners, width, height)
+    layer = _shade_layer(layer, alpha, rng, card)
     centre = corners.mean(axis=0)
     skin = _skin(rng)
     short_side = float(min(np.linalg.norm(corners[1] - corners[0]),
@@ -418,12 +493,15 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
             _draw_finger(img, rng, base, outward + rng.normal(0, 0.2, 2) * short_side,
                          short_side * rng.uniform(0.5, 0.9), short_side * rng.uniform(0.15, 0.22),
                          skin)
-    else:
-        # The document casts a soft shadow on the desk.
-        shift = rng.normal(0, 0.02, 2) * width
+    if not held or rng.random() < 0.4:
+        # The document casts a soft shadow on the desk, or on the body behind a held card
+        # (further off and softer). The shadow is under the document, so the truth is unchanged.
+        spread = 0.02 if not held else 0.04
+        shift = rng.normal(0, spread, 2) * width
         mat = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
+        blur = rng.uniform(3, 15) if not held else rng.uniform(10, 30)
         shadow = cv2.GaussianBlur(cv2.warpAffine(alpha[:, :, 0], mat, (width, height)), (0, 0),
-                                  rng.uniform(3, 15))
+                                  blur)
         img *= (1 - rng.uniform(0.2, 0.5) * np.asarray(shadow, np.float32))[:, :, None]
 
     shade = rng.uniform(0.75, 1.1)
