@@ -32,10 +32,12 @@ _MAX_ASPECT: Final = 2.6
 _SIDE_SAMPLES: Final = 24
 _MIN_SIDE_SUPPORT: Final = 0.55
 _MIN_SCORE: Final = 0.6
+_MIN_FINAL_SCORE: Final = 0.7
 _MAX_CANDIDATES: Final = 30
 _EDGE_STRENGTH: Final = 40.0
 _SHORTLIST: Final = 2
-_MIN_STRAIGHT_SHARE: Final = 0.5
+_MIN_STRAIGHT_SHARE: Final = 0.4
+_STRAIGHT_STRENGTH: Final = 6.0
 
 
 @dataclass(frozen=True)
@@ -401,7 +403,7 @@ def _side_options(work: _Work, quad: F64) -> list[F64]:
             dist = np.where(m, np.abs(np.arange(m.shape[1]) - min(2, j)), 99)
             k = j - min(2, j) + dist.argmin(axis=1)
             p = pts[i, np.arange(stations), k]
-            lines, frac = _robust_lines(p[None], has[None], 1.0)
+            lines, frac, _ = _robust_lines(p[None], has[None], 1.0)
             if frac[0] < 0.4:
                 continue
             line = lines[0]
@@ -436,10 +438,15 @@ _ASPECT_WEIGHT: Final = 1.0
 _AREA_WEIGHT: Final = 0.1
 
 
-def _selection_value(quads: F64, confidence: F64, width: float, height: float) -> F64:
+def _selection_value(quads: F64, support: F64, width: float, height: float) -> F64:
+    """Support of all four sides (one outside the frame counts half: unseen, it is neither
+    evidence for nor against), minus the distance from a document's shape, plus a little for
+    size."""
+    seen = ~np.isnan(support)
+    evidence = np.where(seen, support, 0.5).mean(axis=1)
     aspect = np.maximum(_aspect_errors(quads, width, height) - _ASPECT_SLACK, 0.0)
     size = np.log(np.maximum(_areas(quads), 1e-9) / (width * height))
-    return np.asarray(confidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size, np.float64)
+    return np.asarray(evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size, np.float64)
 
 
 def _prefer_outline(work: _Work, quad: F64) -> tuple[F64, F64, F64]:
@@ -450,8 +457,8 @@ def _prefer_outline(work: _Work, quad: F64) -> tuple[F64, F64, F64]:
     keep = _plausible_many(variants, h * w)
     keep[0] = True
     variants = variants[keep]
-    rank, confidence, _ = _scores(work, variants, _LOOSE_BAND)
-    value = _selection_value(variants, confidence, w, h)
+    rank, confidence, support = _scores(work, variants, _LOOSE_BAND)
+    value = _selection_value(variants, support, w, h)
     value = np.where((rank > 0) & (confidence >= _MIN_SCORE), value, -np.inf)
     value[0] = max(value[0], -1e9)
     i = int(np.argmax(value))
@@ -613,14 +620,14 @@ def _pick(image: npt.NDArray[np.uint8], work: _Work, raw: list[F64] | F64) -> _P
     small = _order_many((refined_all + 0.5) / work.factor - 0.5)
     good = _accept_many(full, refined_all) & _plausible_many(small, h * w)
     quads = np.where(good[:, None, None], small, quads[order])
-    rank, confidence, _ = _scores(work, quads, _TIGHT_BAND)
+    rank, confidence, support = _scores(work, quads, _TIGHT_BAND)
     ok = np.flatnonzero((rank > 0) & (confidence >= _MIN_SCORE))
     if ok.size == 0:
         return None
     # The most prominent document: well supported, shaped like a document, and large; nested
     # panels and photo boxes lose on size and shape, a document merged with a hand or a shadow
     # loses on support. A quad inside the outline is pushed out in `_prefer_outline`.
-    value = _selection_value(quads[ok], confidence[ok], w, h)
+    value = _selection_value(quads[ok], support[ok], w, h)
     j = int(np.argmax(value))
     best = int(ok[j])
     return _Pick(quads[best], float(confidence[best]), float(value[j]))
@@ -709,7 +716,7 @@ def _edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tupl
 
 
 def _robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
-                  tolerance: float | F64) -> tuple[F64, F64]:
+                  tolerance: float | F64) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
     """Per row of points (M, S, 2), the line (a, b, c), a^2 + b^2 = 1, through the largest
     consistent subset of its usable points (a thumb or glare spoils a minority), and the share
     of stations on it."""
@@ -736,7 +743,7 @@ def _robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
     theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
     dx, dy = np.cos(theta), np.sin(theta)
     lines = np.stack([dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1])], axis=1)
-    return lines, weight.sum(axis=1) / pts.shape[1]
+    return lines, weight.sum(axis=1) / pts.shape[1], inlier
 
 
 def _refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float,
@@ -752,7 +759,7 @@ def _refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float,
                      np.sort(np.where(seen, strength, np.inf), axis=1)[
                          np.arange(len(strength)), counts // 2], 0.0)
     usable = seen & (strength >= np.maximum(6.0, 0.25 * floor)[:, None])
-    lines, share = _robust_lines(pts, usable, tolerance)
+    lines, share, _ = _robust_lines(pts, usable, tolerance)
     keep = share >= 0.3
     a = quads.reshape(-1, 2)
     b = quads[:, _NEXT].reshape(-1, 2)
@@ -803,7 +810,7 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     image = _as_bgr(image_bgr)
     work = _prepare(image)
     found = _best_candidate(image, work)
-    if found is None:
+    if found is None or found.score < _MIN_FINAL_SCORE:
         return None
     quad = (found.quad.astype(np.float64) + 0.5) * work.factor - 0.5
     for reach, tolerance in ((3.0, 1.0),):
@@ -826,74 +833,24 @@ def _aspect_error(quad: F64) -> float:
     return float(np.abs(np.log(aspect / _DOCUMENT_ASPECTS)).min())
 
 
-def _grow_to_outline(image: npt.NDArray[np.uint8], quad: F64) -> F64:
-    """Push a side outward onto a parallel straight edge when that brings the quad to a
-    document's proportions: a printed band along a card's edge (a green KPJ header on a green
-    desk) can out-contrast the card's own outline, so the first quad found is the panel inside."""
-    h, w = image.shape[:2]
-    if _aspect_error(quad) < 0.07:
-        # Already shaped like a document; growing could only reach a shadow or the desk.
-        return quad
-    for i in range(4):
-        a, b = quad[i], quad[(i + 1) % 4]
-        d = b - a
-        length = float(np.hypot(d[0], d[1]))
-        depth = float(np.linalg.norm(quad[(i + 2) % 4] - b) + np.linalg.norm(quad[i - 1] - a)) / 2
-        reach = int(min(0.4 * depth, 160.0))
-        if length < 1e-6 or reach < 6:
-            continue
-        normal = np.array([d[1], -d[0]]) / length
-        t = np.linspace(0.1, 0.9, _REFINE_SAMPLES)
-        offsets = np.arange(-1.0, reach + 1.0)
-        base = a[None, :] + t[:, None] * d[None, :]
-        grid = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
-        prof = np.asarray(cv2.remap(image, grid[..., 0].astype(np.float32),
-                                    grid[..., 1].astype(np.float32), cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE), np.float32)
-        deriv = np.abs(prof[:, 2:, :] - prof[:, :-2, :]).sum(axis=2) / 2.0
-        inner = deriv[:, :4].max(axis=1)
-        # First clear edge beyond the current one, per station.
-        beyond = deriv[:, 5:]
-        peak = (beyond >= np.maximum(10.0, 0.3 * inner)[:, None]) & (
-            beyond >= np.roll(beyond, 1, axis=1)) & (beyond >= np.roll(beyond, -1, axis=1))
-        found = peak.any(axis=1)
-        if found.sum() < _REFINE_SAMPLES * 0.6:
-            continue
-        k = np.argmax(peak, axis=1) + 5
-        pts = base + offsets[1:-1][k][:, None] * normal[None, :]
-        inside = found & (pts[:, 0] > 1) & (pts[:, 0] < w - 2) & (pts[:, 1] > 1) & (
-            pts[:, 1] < h - 2)
-        lines, share = _robust_lines(pts[None], inside[None], 1.5)
-        if share[0] < 0.6:
-            continue
-        side = lines[0]
-        prev_line = _line_through(quad[i - 1], quad[i])
-        next_line = _line_through(quad[(i + 1) % 4], quad[(i + 2) % 4])
-        c1, c2 = _intersect(prev_line, side), _intersect(side, next_line)
-        if c1 is None or c2 is None:
-            continue
-        grown = quad.copy()
-        grown[i], grown[(i + 1) % 4] = c1, c2
-        if not is_convex(grown):
-            continue
-        if _aspect_error(grown) < _aspect_error(quad) - 0.05 and _aspect_error(grown) < 0.2:
-            quad = grown
-    return quad
-
-
 def _straight_sides(image: npt.NDArray[np.uint8], quad: F64) -> bool:
     """Final check at full resolution: the outline must run along straight lines. Curved
     things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
     but their edge points do not line up within a pixel."""
     pts, strength = _edge_points(image, quad[None], 3.0)
     seen = strength > 0
-    usable = seen & (strength >= 6.0)
+    # Above camera noise: a flat stretch offers noise peaks that line up by chance.
+    usable = seen & (strength >= _STRAIGHT_STRENGTH)
     # Real cards bend a little and webcam lenses bow long lines: allow ~0.3 % of the side.
     length = np.hypot(*(quad[_NEXT] - quad).T)
     tolerance = np.maximum(1.2, 0.003 * length)[:, None, None]
-    _, share = _robust_lines(pts, usable, tolerance)
+    _, share, inlier = _robust_lines(pts, usable, tolerance)
     visible = seen.mean(axis=1) >= 0.3
-    straight = visible & (share >= _MIN_STRAIGHT_SHARE)
+    # A straight side is seen along much of its length (fingers may hide part of it), not only
+    # where a quad boxing a round thing (a mug, a head) touches it: inliers near both ends.
+    third = inlier.shape[1] // 3
+    spans = inlier[:, :third].any(axis=1) & inlier[:, -third:].any(axis=1)
+    straight = visible & (share >= _MIN_STRAIGHT_SHARE) & spans
     return bool(visible.sum() >= 2 and straight.sum() >= min(3, int(visible.sum())))
 
 
