@@ -32,9 +32,10 @@ _MAX_ASPECT: Final = 2.6
 _SIDE_SAMPLES: Final = 24
 _MIN_SIDE_SUPPORT: Final = 0.55
 _MIN_SCORE: Final = 0.6
-_MIN_FINAL_SCORE: Final = 0.7
+_MIN_FINAL_SCORE: Final = 0.72
 _MAX_CANDIDATES: Final = 30
 _EDGE_STRENGTH: Final = 40.0
+_EDGE_FLOOR: Final = 16.0
 _SHORTLIST: Final = 2
 _MIN_STRAIGHT_SHARE: Final = 0.4
 _STRAIGHT_STRENGTH: Final = 6.0
@@ -58,6 +59,8 @@ class _Work:
     sat: npt.NDArray[np.uint8]
     gradients: tuple[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], ...]
     factor: float
+    # Per channel, the gradient across a side that counts as an edge.
+    strengths: tuple[float, ...] = (40.0, 40.0)
 
 
 def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
@@ -86,7 +89,14 @@ def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
         (np.asarray(cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3), np.float32),
          np.asarray(cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3), np.float32))
         for c in (gray, sat))
-    return _Work(small, gray, sat, gradients, factor)
+    # In a dark frame every contrast shrinks with the light: the grey edge threshold follows
+    # the frame's strongest gradients down to a floor above sensor noise. Saturation is a ratio
+    # and does not shrink (it only gets noisier), so its threshold stays.
+    gx, gy = gradients[0]
+    strong = np.abs(gx[::2, ::2]) + np.abs(gy[::2, ::2])
+    k = int(0.98 * (strong.size - 1))
+    grey = float(np.clip(0.2 * np.partition(strong.ravel(), k)[k], _EDGE_FLOOR, _EDGE_STRENGTH))
+    return _Work(small, gray, sat, gradients, factor, (grey, _EDGE_STRENGTH))
 
 
 def _canny_auto(channel: npt.NDArray[np.uint8], gx: npt.NDArray[np.float32],
@@ -256,13 +266,13 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> 
     ny = normal[:, :, None, None, 1].astype(np.float32)
     inside_count = inside.sum(axis=2)
     support = np.zeros((n, 4))
-    for gxc, gyc in work.gradients:
+    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
         gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
         proj = gx * nx + gy * ny
         # Only gradients across the side count; texture running along it does not.
         across = np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))
-        pos = ((proj > _EDGE_STRENGTH) & across).any(axis=3) & inside
-        neg = ((proj < -_EDGE_STRENGTH) & across).any(axis=3) & inside
+        pos = ((proj > strength) & across).any(axis=3) & inside
+        neg = ((proj < -strength) & across).any(axis=3) & inside
         share = np.maximum(pos.sum(axis=2), neg.sum(axis=2)) / np.maximum(inside_count, 1)
         support = np.maximum(support, share)
     support[inside_count < samples * 0.3] = np.nan
@@ -365,11 +375,11 @@ def _side_options(work: _Work, quad: F64) -> list[F64]:
     nx = normal[:, 0, None, None].astype(np.float32)
     ny = normal[:, 1, None, None].astype(np.float32)
     hits = []
-    for gxc, gyc in work.gradients:
+    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
         gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
         proj = gx * nx + gy * ny
         across = (np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))) & valid
-        hits += [(proj > _EDGE_STRENGTH) & across, (proj < -_EDGE_STRENGTH) & across]
+        hits += [(proj > strength) & across, (proj < -strength) & across]
     raw = np.stack(hits)  # (4 maps, 4 sides, S, K)
     # Edges of a side seen in perspective drift a little against it; 2 px either way.
     wide = raw.copy()
@@ -619,8 +629,14 @@ def _pick(image: npt.NDArray[np.uint8], work: _Work, raw: list[F64] | F64) -> _P
     refined_all, _ = _refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)
     small = _order_many((refined_all + 0.5) / work.factor - 0.5)
     good = _accept_many(full, refined_all) & _plausible_many(small, h * w)
-    quads = np.where(good[:, None, None], small, quads[order])
-    rank, confidence, support = _scores(work, quads, _TIGHT_BAND)
+    # Judge both the snapped and the unsnapped quad tightly; snapping in a dark or blurred
+    # frame sometimes lands on noise, and then the quad as found was better.
+    both = np.concatenate([np.where(good[:, None, None], small, quads[order]), quads[order]])
+    rank, confidence, support = _scores(work, both, _TIGHT_BAND)
+    m = len(order)
+    snapped_better = confidence[:m] >= confidence[m:]
+    pick = np.where(snapped_better, np.arange(m), np.arange(m) + m)
+    quads, rank, confidence, support = both[pick], rank[pick], confidence[pick], support[pick]
     ok = np.flatnonzero((rank > 0) & (confidence >= _MIN_SCORE))
     if ok.size == 0:
         return None
@@ -806,20 +822,27 @@ def _accept_refined(before: F64, after: F64) -> bool:
 
 
 def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
-    """Like `detect_document` but also returns the score and the support of each side."""
+    """Like `detect_document` but also returns the score and the support of each side.
+
+    The score is the share of the visible sides' length where a straight edge runs right along
+    the final quad (an unseen side counts half)."""
     image = _as_bgr(image_bgr)
     work = _prepare(image)
     found = _best_candidate(image, work)
-    if found is None or found.score < _MIN_FINAL_SCORE:
+    if found is None:
         return None
     quad = (found.quad.astype(np.float64) + 0.5) * work.factor - 0.5
-    for reach, tolerance in ((3.0, 1.0),):
-        refined, _ = _refine(image, quad, reach, tolerance)
-        if _accept_refined(quad, refined):
-            quad = refined
-    if not _straight_sides(image, quad):
+    refined, _ = _refine(image, quad, 3.0, 1.0)
+    if _accept_refined(quad, refined):
+        quad = refined
+    small = ((quad + 0.5) / work.factor - 0.5)[None]
+    _, _, support = _scores(work, small, _TIGHT_BAND)
+    seen = ~np.isnan(support[0])
+    score = float(np.where(seen, support[0], 0.5).mean())
+    if score < _MIN_FINAL_SCORE or not _straight_sides(image, quad):
         return None
-    return Detection(order_corners(quad), found.score, found.side_support)
+    return Detection(order_corners(quad), score,
+                     tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
 
 
 _DOCUMENT_ASPECTS: Final = np.array([85.6 / 54.0, 297.0 / 210.0, 125.0 / 88.0])
@@ -845,7 +868,13 @@ def _straight_sides(image: npt.NDArray[np.uint8], quad: F64) -> bool:
     length = np.hypot(*(quad[_NEXT] - quad).T)
     tolerance = np.maximum(1.2, 0.003 * length)[:, None, None]
     _, share, inlier = _robust_lines(pts, usable, tolerance)
-    visible = seen.mean(axis=1) >= 0.3
+    # A side along or beyond the frame border is not seen, whatever lies next to it.
+    h, w = image.shape[:2]
+    t = np.linspace(0.05, 0.95, pts.shape[1])
+    on_side = quad[:, None, :] + t[None, :, None] * (quad[_NEXT] - quad)[:, None, :]
+    in_frame = ((on_side[..., 0] > 4) & (on_side[..., 0] < w - 5) & (on_side[..., 1] > 4)
+                & (on_side[..., 1] < h - 5))
+    visible = (seen & in_frame).mean(axis=1) >= 0.3
     # A straight side is seen along much of its length (fingers may hide part of it), not only
     # where a quad boxing a round thing (a mug, a head) touches it: inliers near both ends.
     third = inlier.shape[1] // 3
