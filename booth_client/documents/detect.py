@@ -279,7 +279,7 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> 
     return support
 
 
-_LOOSE_BAND: Final = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
+_LOOSE_BAND: Final = (-3.0, -1.5, 0.0, 1.5, 3.0)
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 
 
@@ -459,10 +459,18 @@ def _selection_value(quads: F64, support: F64, width: float, height: float) -> F
     return np.asarray(evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size, np.float64)
 
 
+_SETTLED: Final = 0.9
+_SETTLED_ASPECT: Final = 0.04
+
+
 def _prefer_outline(work: _Work, quad: F64) -> tuple[F64, F64, F64]:
     """Among `quad` and its variants with sides moved out onto parallel edges, the one best
     supported and shaped like a document; returned first, with its confidence and support."""
     h, w = work.gray.shape
+    rank, confidence, support = _scores(work, quad[None], _TIGHT_BAND)
+    if confidence[0] >= _SETTLED and _aspect_errors(quad[None], w, h)[0] <= _SETTLED_ASPECT:
+        # Crisp all round and shaped like a document already: no band or panel inside it.
+        return quad[None], confidence, support
     variants = _outer_variants(work, quad)
     keep = _plausible_many(variants, h * w)
     keep[0] = True
@@ -556,29 +564,11 @@ def _line_quads(edges: npt.NDArray[np.uint8]) -> F64:
     return np.asarray(corners, np.float64)
 
 
-def _hull_candidates(work: _Work) -> tuple[list[F64], npt.NDArray[np.uint8]]:
-    """Quads from the outlines of regions (edge map and brightness/colour segmentation), and
-    the edge map for the line candidates."""
-    h, w = work.gray.shape
-    min_area = _MIN_AREA_FRAC * h * w
-    kernel = np.ones((3, 3), np.uint8)
-    edges = _canny_auto(work.gray, *work.gradients[0], 90.0)
-    edges_sat = np.asarray(cv2.Canny(work.sat, 30, 90), np.uint8)
-    both = np.asarray(cv2.bitwise_or(edges, edges_sat), np.uint8)
-    hulls: list[F64] = []
-    for edge_map in (edges, both):
-        closed = np.asarray(cv2.dilate(edge_map, kernel), np.uint8)
-        hulls += _edge_region_hulls(closed, min_area)
-    # Brightness/colour segmentation finds documents whose outline is broken by glare or blur.
-    _, bright = cv2.threshold(work.gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    _, coloured = cv2.threshold(work.sat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    for mask in (bright, cv2.bitwise_not(bright), coloured, cv2.bitwise_not(coloured)):
-        opened = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel, iterations=2),
-                            np.uint8)
-        hulls += _contour_hulls(opened, cv2.RETR_EXTERNAL, min_area)
+def _dedupe_hulls(hulls: list[F64]) -> list[F64]:
+    """The same region often comes from several sources; one hull per bounding box is enough.
+    The largest first, at most `_MAX_CANDIDATES`."""
     if not hulls:
-        return [], both
-    # The same region often comes from several sources; one hull per bounding box is enough.
+        return []
     boxes = np.array([[*hh.min(axis=0), *hh.max(axis=0)] for hh in hulls]).reshape(-1, 4)
     spans = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     kept: list[int] = []
@@ -588,10 +578,50 @@ def _hull_candidates(work: _Work) -> tuple[list[F64], npt.NDArray[np.uint8]]:
         if kept and np.abs(boxes[kept] - boxes[i]).max(axis=1).min() <= 1.5:
             continue
         kept.append(int(i))
+    return [hulls[i] for i in kept]
+
+
+def _hull_quads(hulls: list[F64]) -> list[F64]:
     quads: list[F64] = []
-    for i in kept:
-        quads += _quads_from_hull(hulls[i])
-    return quads, both
+    for hull in _dedupe_hulls(hulls):
+        quads += _quads_from_hull(hull)
+    return quads
+
+
+def _hull_candidates(work: _Work) -> tuple[list[F64], npt.NDArray[np.uint8],
+                                           npt.NDArray[np.uint8]]:
+    """Quads from the outlines of regions (grey + saturation edge map, brightness/colour
+    segmentation), and the grey and combined edge maps for the second round."""
+    h, w = work.gray.shape
+    min_area = _MIN_AREA_FRAC * h * w
+    edges = _canny_auto(work.gray, *work.gradients[0], 90.0)
+    edges_sat = np.asarray(cv2.Canny(work.sat, 30, 90), np.uint8)
+    both = np.asarray(cv2.bitwise_or(edges, edges_sat), np.uint8)
+    hulls = _edge_region_hulls(np.asarray(cv2.dilate(both, _KERNEL), np.uint8), min_area)
+    # Brightness/colour segmentation finds documents whose outline is broken by glare or blur.
+    _, bright = cv2.threshold(work.gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    _, coloured = cv2.threshold(work.sat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    for mask in (bright, cv2.bitwise_not(bright), coloured, cv2.bitwise_not(coloured)):
+        opened = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, _KERNEL, iterations=2),
+                            np.uint8)
+        hulls += _contour_hulls(opened, cv2.RETR_EXTERNAL, min_area)
+    return _hull_quads(hulls), edges, both
+
+
+def _second_round_candidates(work: _Work, edges: npt.NDArray[np.uint8],
+                             both: npt.NDArray[np.uint8]) -> F64:
+    """Regions of the grey edge map alone (saturation noise can break them in the combined
+    map) and quads bounded by long straight lines."""
+    h, w = work.gray.shape
+    closed = np.asarray(cv2.dilate(edges, _KERNEL), np.uint8)
+    quads = _hull_quads(_edge_region_hulls(closed, _MIN_AREA_FRAC * h * w))
+    lines = _line_quads(both)
+    if not quads:
+        return lines
+    return np.concatenate([np.asarray(quads, np.float64).reshape(-1, 4, 2), lines])
+
+
+_KERNEL: Final = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -654,14 +684,14 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     quads bounded by long straight lines too (they cost more, and find cards whose outline
     does not close: fingers across it, a band the colour of the background)."""
     h, w = work.gray.shape
-    raw, edges = _hull_candidates(work)
+    raw, edges, both = _hull_candidates(work)
     picked = _pick(image, work, raw)
     outline = None if picked is None else _prefer_outline(work, picked.quad)
     confident = outline is not None and float(outline[1][0]) >= _CONFIDENT and float(
         _aspect_errors(outline[0], w, h)[0]) <= _ASPECT_SLACK + 0.01 and float(
         _areas(outline[0])[0]) >= _CONFIDENT_AREA * h * w
     if not confident:
-        by_lines = _pick(image, work, _line_quads(edges))
+        by_lines = _pick(image, work, _second_round_candidates(work, edges, both))
         if by_lines is not None and (picked is None or by_lines.value > picked.value):
             outline = _prefer_outline(work, by_lines.quad)
     if outline is None:
