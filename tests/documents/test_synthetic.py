@@ -36,3 +36,42 @@ def test_every_kind_renders_with_mask() -> None:
         doc = render_document(kind, 1)
         assert doc.image.shape[:2] == doc.mask.shape
         assert doc.mask.mean() > 240  # only card corners are rounded off
+
+
+def test_desk_surfaces_include_paper_and_laminate() -> None:
+    from booth_client.documents.synthetic import _laminate, _paper
+
+    rng = np.random.default_rng(5)
+    paper = _paper(rng, 90, 160)
+    laminate = _laminate(rng, 90, 160)
+    assert paper.shape == laminate.shape == (90, 160, 3)
+    assert float(np.median(paper)) > 180  # a white sheet: the hard desk for a pale card
+    assert np.isfinite(laminate).all()
+
+
+def test_card_finish_keeps_the_card_shape() -> None:
+    from booth_client.documents.synthetic import _card_finish
+
+    card = render_document("ktp", 2)
+    rng = np.random.default_rng(0)
+    finishes = [_card_finish(card, rng) for _ in range(12)]
+    for done in finishes:
+        assert done.image.shape == card.image.shape
+        assert np.array_equal(done.mask, card.mask)  # the outline (and so the truth) stays
+        h, w = card.image.shape[:2]
+        centre = (slice(h // 3, 2 * h // 3), slice(w // 3, 2 * w // 3))
+        assert np.array_equal(done.image[centre], card.image[centre])
+    # Some cards get a pale margin, some a darker rim, some neither.
+    assert len({done.image[0, card.image.shape[1] // 2].tobytes() for done in finishes}) >= 2
+
+
+def test_shading_touches_only_the_document() -> None:
+    from booth_client.documents.synthetic import _shade_layer
+
+    layer = np.full((60, 80, 3), 100.0, np.float32)
+    alpha = np.zeros((60, 80, 1), np.float32)
+    alpha[10:40, 20:70] = 1.0
+    shaded = _shade_layer(layer, alpha, np.random.default_rng(1), card=True)
+    outside = alpha[:, :, 0] == 0
+    assert np.array_equal(shaded[outside], layer[outside])
+    assert not np.array_equal(shaded[10:40, 20:70], layer[10:40, 20:70])

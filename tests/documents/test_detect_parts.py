@@ -1,0 +1,145 @@
+"""The detector's parts that keep it on the card outline: perspective-corrected aspect, the
+outward search past printed bands, line candidates past fingers, tolerance of a bent card."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from booth_client.documents import detect_document
+from booth_client.documents.detect import _true_aspects, find_document
+from booth_client.documents.geometry import quad_iou_in_frame
+from booth_client.documents.synthetic import _card_finish, make_scene, paste_document
+from booth_client.documents.templates import RenderedDocument, render_document
+
+W, H = 1280, 720
+
+
+def _project(tilt_x: float, tilt_y: float, roll: float, focal: float, size: float = 500.0,
+             aspect: float = 85.6 / 54.0) -> npt.NDArray[np.float64]:
+    """Image corners (TL, TR, BR, BL) of a w x h rectangle seen by a pinhole camera."""
+    rx, ry, rz = np.radians([tilt_x, tilt_y, roll])
+    mx = np.array([[1, 0, 0], [0, np.cos(rx), -np.sin(rx)], [0, np.sin(rx), np.cos(rx)]])
+    my = np.array([[np.cos(ry), 0, np.sin(ry)], [0, 1, 0], [-np.sin(ry), 0, np.cos(ry)]])
+    mz = np.array([[np.cos(rz), -np.sin(rz), 0], [np.sin(rz), np.cos(rz), 0], [0, 0, 1]])
+    w, h = size, size / aspect
+    local = np.array([[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0],
+                      [-w / 2, h / 2, 0]])
+    cam = local @ (mz @ my @ mx).T + np.array([0.0, 0.0, 1.6 * focal * size / W])
+    pts = focal * cam[:, :2] / cam[:, 2:3]
+    return np.asarray(pts + np.array([W / 2, H / 2]), np.float64)
+
+
+@pytest.mark.parametrize(("tilt_x", "tilt_y", "roll"),
+                         [(0, 0, 0), (25, 0, 10), (0, -30, -20), (20, 20, 80), (-30, 15, 0)])
+def test_true_aspect_undoes_perspective(tilt_x: float, tilt_y: float, roll: float) -> None:
+    quad = _project(tilt_x, tilt_y, roll, focal=float(W))
+    aspect = float(_true_aspects(quad[None], W, H)[0])
+    assert aspect == pytest.approx(85.6 / 54.0, rel=0.04)
+    # The plain ratio of side lengths is far off under the same tilt.
+    if abs(tilt_x) + abs(tilt_y) >= 40:
+        sides = np.hypot(*(np.roll(quad, -1, axis=0) - quad).T)
+        naive = (sides[0] + sides[2]) / (sides[1] + sides[3])
+        naive = max(naive, 1 / naive)
+        assert abs(naive - 85.6 / 54.0) > abs(aspect - 85.6 / 54.0)
+
+
+def test_true_aspect_tolerates_a_wrong_focal_length() -> None:
+    quad = _project(20, -15, 5, focal=0.75 * W)
+    assert float(_true_aspects(quad[None], W, H)[0]) == pytest.approx(85.6 / 54.0, rel=0.08)
+
+
+def _banded_card(band: tuple[int, int, int], body: tuple[int, int, int]) -> RenderedDocument:
+    card = render_document("kpj", 5)
+    img = np.empty_like(card.image)
+    h = img.shape[0]
+    img[:] = body
+    img[: int(0.3 * h)] = band
+    cv2.putText(img, "KARTU PESERTA", (60, int(0.6 * h)), cv2.FONT_HERSHEY_SIMPLEX, 1.5,
+                (30, 30, 30), 3)
+    return RenderedDocument(img, card.mask, card.kind, card.size)
+
+
+def test_band_close_to_the_background_colour_does_not_cut_the_card() -> None:
+    # A green header on a green shirt: the header/white boundary is far stronger than the
+    # card's own top edge, yet the whole card is wanted.
+    green = (60, 150, 40)
+    frame = np.full((H, W, 3), (75, 165, 55), np.uint8)
+    corners = _project(10, -12, 8, focal=float(W), size=620.0)
+    image = paste_document(frame, _banded_card(green, (245, 245, 240)), corners)
+    image = np.asarray(cv2.GaussianBlur(image, (0, 0), 1.0), np.uint8)
+    quad = detect_document(image)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, corners, W, H) > 0.9
+
+
+@pytest.mark.parametrize("seed", [1044, 1048])
+def test_outline_search_recovers_the_card_behind_its_header(seed: int) -> None:
+    # Synthetic NPWP cards whose dark header merges with the background: the first quad found
+    # is the pale body; pushing the top side out onto the parallel outline gets the card.
+    scene = make_scene(seed)
+    assert scene.quad is not None and scene.kind == "npwp"
+    quad = detect_document(scene.image)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, scene.quad, W, H) > 0.93
+
+
+def _finger(image: npt.NDArray[np.uint8], centre: tuple[int, int], axes: tuple[int, int],
+            angle: float) -> None:
+    cv2.ellipse(image, centre, axes, angle, 0, 360, (90, 120, 170), -1, cv2.LINE_AA)
+    cv2.ellipse(image, centre, (axes[0] - 8, axes[1] - 8), angle, 0, 360, (110, 140, 190), -1,
+                cv2.LINE_AA)
+
+
+def test_fingers_over_two_sides_keep_the_card_outline() -> None:
+    frame = np.full((H, W, 3), (120, 100, 90), np.uint8)
+    corners = np.array([[360, 180], [900, 200], [890, 540], [350, 520]], np.float64)
+    image = paste_document(frame, render_document("ktp", 2), corners)
+    _finger(image, (350, 330), (90, 30), 10)   # thumb over the left side
+    _finger(image, (895, 420), (90, 32), -5)   # fingers over the right side
+    _finger(image, (620, 540), (30, 80), 80)   # and over the bottom
+    quad = detect_document(image)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, corners, W, H) > 0.93
+
+
+def test_slightly_bent_card_is_still_found() -> None:
+    frame = np.full((H, W, 3), (60, 70, 80), np.uint8)
+    corners = np.array([[300, 160], [980, 160], [980, 590], [300, 590]], np.float64)
+    image = paste_document(frame, render_document("ktp", 4), corners)
+    # Bow the card by 4 px in the middle of its long sides (a card pressed by a thumb).
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    bow = 4.0 * (1 - ((xx - 640) / 340) ** 2)
+    image = np.asarray(cv2.remap(image, xx, yy - np.clip(bow, 0, None), cv2.INTER_LINEAR),
+                       np.uint8)
+    quad = detect_document(image)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, corners, W, H) > 0.95
+
+
+def test_pale_margin_belongs_to_the_card() -> None:
+    # A card printed with a pale margin around its coloured field, on a dark desk: the outline
+    # is the card's edge, not the edge of the print.
+    rng = np.random.default_rng(3)
+    card = render_document("ktp", rng)
+    while True:
+        finished = _card_finish(card, rng)
+        if int(finished.image[0, finished.image.shape[1] // 2].min()) >= 225:
+            break
+    frame = np.full((H, W, 3), (40, 45, 50), np.uint8)
+    corners = _project(8, 10, -6, focal=float(W), size=640.0)
+    image = paste_document(frame, finished, corners)
+    quad = detect_document(image)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, corners, W, H) > 0.95
+
+
+def test_score_is_the_tight_support_of_the_returned_quad() -> None:
+    frame = np.full((H, W, 3), (70, 90, 110), np.uint8)
+    corners = np.array([[400, 200], [860, 230], [840, 520], [380, 480]], np.float64)
+    found = find_document(paste_document(frame, render_document("npwp", 3), corners))
+    assert found is not None
+    assert found.score >= 0.9
+    assert all(s >= 0.8 for s in found.side_support)
