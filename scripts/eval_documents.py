@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             iou = 0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, args.width,
                                                               args.height)
             tally.ious.append(iou)
-            for tag in (*scene.tags, f"kind:{scene.kind}"):
+            # "in_frame": the document lies wholly inside the frame, as in the external check
+            # on real photographs.
+            framing = () if "out_of_frame" in scene.tags else ("in_frame",)
+            for tag in (*scene.tags, *framing, f"kind:{scene.kind}"):
                 tally.by_tag.setdefault(tag, []).append(iou)
 
     table = Table(title=f"Document detection on {args.positives} + {args.negatives} synthetic "
