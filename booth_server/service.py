@@ -21,7 +21,7 @@ from booth_server.core.dispatcher import Dispatcher, Outbound, Policy, Result
 from booth_server.core.model import BranchState, new_branch
 from booth_server.errors import ApiError, ErrorCode
 from booth_server.metrics import Metrics
-from booth_server.store.base import Store, StoreUnavailable
+from booth_server.store.base import SessionRoute, Store, StoreUnavailable
 
 log = logging.getLogger("lapak.service")
 
@@ -150,6 +150,13 @@ class BoothService:
     async def touch_presence(self, role: str, party_id: str, ttl_s: float = 7.0) -> None:
         try:
             await self.store.touch_presence(role, [party_id], ttl_s)
+        except StoreUnavailable:
+            self.metrics.store_up.set(0)
+            raise ApiError(ErrorCode.UNAVAILABLE, "store unavailable") from None
+
+    async def session_route(self, branch_id: str, session_id: str) -> SessionRoute | None:
+        try:
+            return await self.store.session_route(branch_id, session_id)
         except StoreUnavailable:
             self.metrics.store_up.set(0)
             raise ApiError(ErrorCode.UNAVAILABLE, "store unavailable") from None

@@ -9,12 +9,38 @@ its audit entries and finished visits, atomically: no other process can interlea
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from booth_server.core.dispatcher import Result
 from booth_server.core.model import AuditEntry, BranchState, Visit
 
 R = TypeVar("R", bound=Result)
+
+
+@dataclass(frozen=True)
+class SessionRoute:
+    """The parties of a live session: what the signaling relay needs to know."""
+
+    booth_id: str
+    officer_id: str | None
+    state: str
+
+    def encode(self) -> bytes:
+        return f"{self.booth_id}|{self.officer_id or ''}|{self.state}".encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> SessionRoute:
+        booth_id, officer_id, state = raw.decode().split("|")
+        return cls(booth_id, officer_id or None, state)
+
+
+def session_routes(state: BranchState) -> dict[str, bytes]:
+    """Every session's route, encoded, keyed by session id."""
+    return {
+        s.id: SessionRoute(s.booth_id, s.officer_id, s.state).encode()
+        for s in state.sessions.values()
+    }
 
 
 class StoreUnavailable(Exception):
@@ -39,6 +65,9 @@ class Store(Protocol):
         """Run fn on the branch's current state and persist the result atomically.
 
         If fn raises, nothing is saved. fn may be called more than once (optimistic retry)."""
+
+    async def session_route(self, branch_id: str, session_id: str) -> SessionRoute | None:
+        """The parties of one session, without reading the whole branch."""
 
     async def snapshot(self, branch_id: str) -> BranchState:
         """The branch's current state, for reading only."""

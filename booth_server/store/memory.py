@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from booth_server.core.dispatcher import Result
 from booth_server.core.model import AuditEntry, BranchState, Visit
+from booth_server.store.base import SessionRoute
 from booth_server.store.reconcile import reconcile
 
 R = TypeVar("R", bound=Result)
@@ -65,6 +66,12 @@ class MemoryStore:
             self._audit.extend(result.audit)
             self._visits.extend(result.visits)
             return result
+
+    async def session_route(self, branch_id: str, session_id: str) -> SessionRoute | None:
+        session = self._branch(branch_id).sessions.get(session_id)
+        if session is None:
+            return None
+        return SessionRoute(session.booth_id, session.officer_id, session.state)
 
     async def snapshot(self, branch_id: str) -> BranchState:
         return self._branch(branch_id)

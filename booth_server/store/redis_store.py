@@ -56,7 +56,7 @@ from redis.exceptions import RedisError, WatchError
 
 from booth_server.core.dispatcher import Result
 from booth_server.core.model import AuditEntry, BranchState, Visit
-from booth_server.store.base import StoreUnavailable
+from booth_server.store.base import SessionRoute, StoreUnavailable, session_routes
 from booth_server.store.reconcile import reconcile
 
 log = logging.getLogger("lapak.store.redis")
@@ -191,6 +191,9 @@ class RedisStore:
 
     def _lease_key(self, branch_id: str) -> str:
         return f"{self.prefix}:{{{branch_id}}}:lease"
+
+    def _routes_key(self, branch_id: str) -> str:
+        return f"{self.prefix}:{{{branch_id}}}:routes"
 
     def _audit_key(self, branch_id: str) -> str:
         return f"{self.prefix}:{{{branch_id}}}:audit"
@@ -394,6 +397,7 @@ class RedisStore:
                     created = True
                 else:
                     state = decode_state(raw)
+            routes_before = session_routes(state)
             try:
                 result = fn(state)
             except BaseException:
@@ -409,6 +413,18 @@ class RedisStore:
             token = os.urandom(8).hex().encode()
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.hset(keys.state, mapping={"json": new_raw, "rev": token})
+            routes_after = session_routes(state)
+            routes_key = self._routes_key(branch_id)
+            changed: dict[Any, Any] = {
+                k: v for k, v in routes_after.items() if routes_before.get(k) != v
+            }
+            if created:
+                pipe.delete(routes_key)  # a rebuilt branch has no sessions
+            if changed:
+                pipe.hset(routes_key, mapping=changed)
+            gone = [k for k in routes_before if k not in routes_after]
+            if gone:
+                pipe.hdel(routes_key, *gone)
             audit_key = self._audit_key(branch_id)
             for entry in result.audit:
                 pipe.xadd(
@@ -448,6 +464,15 @@ class RedisStore:
                     await pipe.connection.disconnect(nowait=True)
                 pipe.watching = False
             await pipe.reset()  # type: ignore[no-untyped-call]
+
+    async def session_route(self, branch_id: str, session_id: str) -> SessionRoute | None:
+        """Who a session connects, from the route index the transactions keep (one HGET,
+        no state decode: the relay asks this for every signal)."""
+        raw = await self._run(
+            f"route of {session_id!r}",
+            lambda: self._redis.hget(self._routes_key(branch_id), session_id),
+        )
+        return None if raw is None else SessionRoute.decode(_bytes(raw) or b"")
 
     async def snapshot(self, branch_id: str) -> BranchState:
         """The branch's current state, for reading only (as with MemoryStore, the object may

@@ -51,8 +51,7 @@ class Relay:
     async def from_booth(self, party: Party, p: SignalPayload) -> dict[str, Any]:
         self._check_size(p)
         assert party.branch is not None
-        state = await self.service.snapshot(party.branch)
-        session = state.sessions.get(p.session_id)
+        session = await self.service.session_route(party.branch, p.session_id)
         if session is None or session.booth_id != party.id:
             raise ApiError(ErrorCode.NOT_FOUND, "session_id: no session of this booth")
         if session.state != "active" or session.officer_id is None:
@@ -65,8 +64,7 @@ class Relay:
     async def from_officer(self, party: Party, p: SignalPayload) -> dict[str, Any]:
         self._check_size(p)
         assert party.branch is not None
-        state = await self.service.snapshot(party.branch)
-        session = state.sessions.get(p.session_id)
+        session = await self.service.session_route(party.branch, p.session_id)
         if session is None or session.officer_id != party.id or session.state != "active":
             raise ApiError(ErrorCode.NOT_FOUND, "session_id: no live session of this officer")
         await self.sio.emit("signal", self._body(p), room=f"booth:{session.booth_id}",

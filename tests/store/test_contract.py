@@ -336,3 +336,20 @@ async def test_presence_of_touched_parties(store: Store) -> None:
 
 async def test_healthy(store: Store) -> None:
     assert await store.healthy() is True
+
+
+async def test_session_routes_follow_the_session(store: Store) -> None:
+    """The relay's view of a session (its parties) matches the state at every step."""
+    from booth_server.store.base import SessionRoute
+
+    await store.init_branch(template())
+    officer = f"{B}-o1"
+    assert await store.session_route(B, "s1") is None
+    await ready(store, B, f"{B}-01", "s1", T0)
+    assert await store.session_route(B, "s1") == SessionRoute(f"{B}-01", None, "queued")
+    await apply(store, B, ev.OfficerConnected(officer, conn="k1"), T0 + 1)
+    assert await store.session_route(B, "s1") == SessionRoute(f"{B}-01", officer, "offered")
+    await apply(store, B, ev.Accept(officer, "s1"), T0 + 2)
+    assert await store.session_route(B, "s1") == SessionRoute(f"{B}-01", officer, "active")
+    await apply(store, B, ev.Complete(officer, "s1", "other"), T0 + 30)
+    assert await store.session_route(B, "s1") is None
