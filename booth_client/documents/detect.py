@@ -450,12 +450,18 @@ _ASPECT_WEIGHT: Final = 1.0
 _AREA_WEIGHT: Final = 0.1
 
 
+# What a side outside the frame is worth in the selection and the final score: it is neither
+# evidence for nor against, but a quad reaching far out of the frame with two sides supported
+# must not outrank a document seen whole.
+_UNSEEN_SIDE: Final = 0.35
+
+
 def _selection_value(quads: F64, support: F64, width: float, height: float) -> F64:
     """Support of all four sides (one outside the frame counts half: unseen, it is neither
     evidence for nor against), minus the distance from a document's shape, plus a little for
     size."""
     seen = ~np.isnan(support)
-    evidence = np.where(seen, support, 0.5).mean(axis=1)
+    evidence = np.where(seen, support, _UNSEEN_SIDE).mean(axis=1)
     aspect = np.maximum(_aspect_errors(quads, width, height) - _ASPECT_SLACK, 0.0)
     size = np.log(np.maximum(_areas(quads), 1e-9) / (width * height))
     return np.asarray(evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size, np.float64)
@@ -689,9 +695,13 @@ def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | No
     raw, edges, both = _hull_candidates(work)
     picked = _pick(image, work, raw)
     outline = None if picked is None else _prefer_outline(work, picked.quad)
-    confident = outline is not None and float(outline[1][0]) >= _CONFIDENT and float(
-        _aspect_errors(outline[0], w, h)[0]) <= _ASPECT_SLACK + 0.01 and float(
-        _areas(outline[0])[0]) >= _CONFIDENT_AREA * h * w
+    confident = False
+    if outline is not None:
+        quad, _, support = outline
+        evidence = float(np.where(np.isnan(support[0]), _UNSEEN_SIDE, support[0]).mean())
+        confident = (evidence >= _CONFIDENT
+                     and float(_aspect_errors(quad, w, h)[0]) <= _ASPECT_SLACK + 0.01
+                     and float(_areas(quad)[0]) >= _CONFIDENT_AREA * h * w)
     if not confident:
         by_lines = _pick(image, work, _second_round_candidates(work, edges, both))
         if by_lines is not None and (picked is None or by_lines.value > picked.value):
@@ -856,8 +866,8 @@ def _accept_refined(before: F64, after: F64) -> bool:
 def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     """Like `detect_document` but also returns the score and the support of each side.
 
-    The score is the share of the visible sides' length where a straight edge runs right along
-    the final quad (an unseen side counts half)."""
+    The score is the share of the sides' length where a straight edge runs right along the
+    final quad (a side outside the frame counts half)."""
     image = _as_bgr(image_bgr)
     work = _prepare(image)
     found = _best_candidate(image, work)
