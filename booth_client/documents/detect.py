@@ -1,10 +1,17 @@
 """Find the most prominent document (card, page, bank book) in a camera frame.
 
-The search runs on a copy shrunk to 320-640 px on the long side, where several candidate
-generators propose quadrilaterals and each is scored by how well straight, consistently signed
-image edges support its four sides. The winner is then refined at full resolution by fitting a
-line to edge points along each side (robust to fingers and glare covering parts of a side) and
-intersecting neighbouring lines, which also recovers corners hidden under a thumb.
+The search runs on a copy shrunk to 320-640 px on the long side. Candidate quadrilaterals come
+in two rounds: first the outlines of regions (grey + saturation edge map, Otsu brightness and
+colour masks); only when that gives no confident, document-shaped quad of some size, the regions
+of the grey edge map alone and quads bounded by two pairs of roughly parallel long lines (Hough
+segments merged into lines), which survive fingers across the outline. Each quad is scored by
+how much of each side has a straight, consistently signed edge right along it; the few best are
+snapped to the full-resolution edges and judged again. The winner is chosen on support, on how
+close its perspective-corrected aspect is to a document's, and on size, then pushed out onto
+parallel edges further out when that makes it better shaped (a card's printed header can
+out-contrast its own outline). Finally each side is refitted at full resolution (robust line
+through the outermost edge points, so rounded corners and thumbs do not pull the corners in),
+and the result must score above a floor calibrated on negatives and run along straight lines.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .geometry import Quad, is_convex, order_corners, signed_area
+from .kinds import A4_PAGE, BANK_BOOK_PAGE, ID1_CARD
 
 F64 = npt.NDArray[np.float64]
 
@@ -29,6 +37,8 @@ _MIN_AREA_FRAC: Final = 0.02
 _MAX_AREA_FRAC: Final = 0.97
 _MIN_CORNER_DEG: Final = 55.0
 _MAX_ASPECT: Final = 2.6
+# Long/short sides of the documents asked for: ID-1 cards, A4 pages, bank-book pages.
+_DOCUMENT_ASPECTS: Final = np.array([ID1_CARD.aspect, A4_PAGE.aspect, BANK_BOOK_PAGE.aspect])
 _SIDE_SAMPLES: Final = 24
 _MIN_SIDE_SUPPORT: Final = 0.55
 _MIN_SCORE: Final = 0.6
@@ -158,13 +168,6 @@ def _edge_region_hulls(edges: npt.NDArray[np.uint8], min_area: float) -> list[F6
 
 def _line_through(p: F64, q: F64) -> F64:
     return np.array([p[1] - q[1], q[0] - p[0], p[0] * q[1] - p[1] * q[0]])
-
-
-def _intersect(l1: F64, l2: F64) -> F64 | None:
-    z = l1[0] * l2[1] - l1[1] * l2[0]
-    if abs(z) < 1e-9:
-        return None
-    return np.array([(l1[1] * l2[2] - l1[2] * l2[1]) / z, (l1[2] * l2[0] - l1[0] * l2[2]) / z])
 
 
 _COMBOS: Final = {n: np.array(list(combinations(range(n), 4))) for n in range(5, 13)}
@@ -885,17 +888,6 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
         return None
     return Detection(order_corners(quad), score,
                      tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
-
-
-_DOCUMENT_ASPECTS: Final = np.array([85.6 / 54.0, 297.0 / 210.0, 125.0 / 88.0])
-
-
-def _aspect_error(quad: F64) -> float:
-    """How far the apparent aspect is from the nearest document aspect (log ratio)."""
-    sides = np.hypot(*(np.roll(quad, -1, axis=0) - quad).T)
-    across, down = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
-    aspect = max(across, down) / max(min(across, down), 1e-6)
-    return float(np.abs(np.log(aspect / _DOCUMENT_ASPECTS)).min())
 
 
 def _straight_sides(image: npt.NDArray[np.uint8], quad: F64) -> bool:
