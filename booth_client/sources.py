@@ -11,6 +11,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -301,9 +302,12 @@ class SyntheticSource(_ThreadedSource):
         fps: float = 30.0,
         label: str = "",
         stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
+        caption_clock: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(width, height, fps, stall_timeout_s)
         self.label = label
+        # The wall clock in the caption; replaceable so a test can render the same frame twice.
+        self._caption_clock = caption_clock or (lambda: time.strftime("%H:%M:%S"))
         self._document_kind: str | None = None
         self._card: HeldDocument | None = None
         self._frozen = threading.Event()
@@ -395,13 +399,15 @@ class SyntheticSource(_ThreadedSource):
         card = self._current_card()
         if card is not None:
             self._paste_card(frame, card, t)
-        clock = time.strftime("%H:%M:%S")
-        text = f"{self.label} {clock} #{index}".strip()
+        text = f"{self.label} {self._caption_clock()} #{index}".strip()
         fs = max(0.35, 0.6 * s)
+        # Top-left, above where a document is held: a moving caption across the card's edge
+        # would be part of the card's outline to the detector.
+        baseline = int(26 * s)
         cv2.putText(
             frame,
             text,
-            (int(10 * s), h - int(12 * s)),
+            (int(10 * s), baseline),
             cv2.FONT_HERSHEY_SIMPLEX,
             fs,
             (0, 0, 0),
@@ -411,7 +417,7 @@ class SyntheticSource(_ThreadedSource):
         cv2.putText(
             frame,
             text,
-            (int(10 * s), h - int(12 * s)),
+            (int(10 * s), baseline),
             cv2.FONT_HERSHEY_SIMPLEX,
             fs,
             (255, 255, 255),
