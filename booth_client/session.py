@@ -485,12 +485,13 @@ class BoothAgent:
         same_officer = msg.officer_id is None or msg.officer_id == self.officer_id
         self.officer_name = msg.officer_name
         self.officer_id = msg.officer_id
-        if (
-            (not msg.resumed or own_replay)
-            and same_officer
-            and self.pc is not None
-            and self.pc.connectionState == "connected"
+        connected = self.pc is not None and self.pc.connectionState == "connected"
+        if same_officer and connected and (
+            not msg.resumed or own_replay or await self._officer_media_flowing()
         ):
+            # A resumed ``assigned`` while the officer's media still arrives is a signaling
+            # blip of the console (its peer connection is alive): renegotiating would only
+            # freeze the video. A reloaded console's media stops at once, so it is re-offered.
             log.info("assigned repeated for session %s; media is up, nothing to do", msg.session_id)
             self._set_state(officer_name=msg.officer_name)
             return
@@ -508,6 +509,12 @@ class BoothAgent:
         )
         self._renegotiate_attempts = 0
         await self._negotiate("assigned")
+
+    async def _officer_media_flowing(self, window_s: float = 0.6) -> bool:
+        """Whether frames from the officer keep arriving (video or audio, over `window_s`)."""
+        before = self.sink.video_frames + self.sink.audio_frames
+        await asyncio.sleep(window_s)
+        return self.sink.video_frames + self.sink.audio_frames > before
 
     async def _handle_signal(self, data: Any) -> None:
         msg = messages.parse_signal(data)

@@ -3,6 +3,7 @@ the booth drop its old peer connection and offer afresh at once, through the rea
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -77,7 +78,17 @@ async def test_only_a_plain_duplicate_assigned_is_ignored(
     assert await session.sink.wait_video(frames=frames + 10, within=10)
     assert agent.counters.offers_sent == offers
 
-    await assigned(resumed=True)  # the console reloaded: a fresh offer
+    # Resumed while the officer's media still flows: the console only lost its socket (its
+    # peer connection is alive), so the video is left alone.
+    await assigned(resumed=True)
+    frames = session.frames
+    assert await session.sink.wait_video(frames=frames + 15, within=10)
+    assert agent.counters.offers_sent == offers
+
+    # Resumed after the officer's media stopped: the console reloaded, a fresh offer at once.
+    await officer.cut_media(sid)
+    await asyncio.sleep(0.3)  # the last frames in flight land
+    await assigned(resumed=True)
     assert await agent.wait_for(lambda a: a.counters.offers_sent == offers + 1, within=5)
     assert await officer.wait_for(lambda o: session.offers_answered >= 2, within=10)
     frames = session.frames
