@@ -97,13 +97,17 @@ class TransferPayload(_Payload):
 
 class OutOfServicePayload(_Payload):
     booth_id: Id
-    out_of_service: bool
+    out_of_service: Annotated[bool, Field(strict=True)]
     reason: Reason | None = None
 
 
 class OfficerStatusPayload(_Payload):
     officer_id: Id
     status: Literal["available", "paused"]
+
+
+class EmptyPayload(_Payload):
+    """Events that take no fields: anything sent along is a mistake worth reporting."""
 
 
 class BoothAuth(_Payload):

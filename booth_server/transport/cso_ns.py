@@ -12,6 +12,7 @@ from booth_server.errors import ApiError, ErrorCode
 from booth_server.payloads import (
     CompletePayload,
     DeclinePayload,
+    EmptyPayload,
     FocusPayload,
     RequestDocumentPayload,
     ReviewDocumentPayload,
@@ -127,4 +128,5 @@ class CsoNamespace(GuardedNamespace):
         return await self._apply(party, ev.Transfer(party.id, p.session_id, p.officer_id))
 
     async def _get_state(self, party: Party, data: Any) -> dict[str, Any]:
+        parse(EmptyPayload, data)
         return {"ok": True, **(await self._state_body(party))}

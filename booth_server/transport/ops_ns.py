@@ -7,7 +7,7 @@ from typing import Any
 from booth_server.config import AppConfig
 from booth_server.core import events as ev
 from booth_server.errors import ApiError, ErrorCode
-from booth_server.payloads import OfficerStatusPayload, OutOfServicePayload, parse
+from booth_server.payloads import EmptyPayload, OfficerStatusPayload, OutOfServicePayload, parse
 from booth_server.service import BoothService, ack
 from booth_server.transport.guard import GuardedNamespace, Party, refuse
 from booth_server.transport.occupancy import occupancy, ops_room
@@ -67,4 +67,5 @@ class OpsNamespace(GuardedNamespace):
         return ack(result)
 
     async def _get_occupancy(self, party: Party, data: Any) -> dict[str, Any]:
+        parse(EmptyPayload, data)
         return {"ok": True, **(await occupancy(self.service, self._branches(party.branch)))}

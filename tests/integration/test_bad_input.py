@@ -244,3 +244,25 @@ async def test_ops_queries_validate_branch(server: RunningServer) -> None:
         async with http.get(f"{server.url}/api/visits",
                             headers={"Authorization": f"Bearer {officer}"}) as r:
             assert r.status == 403
+
+
+OPS_BAD: list[tuple[str, Any, str]] = [
+    ("set_out_of_service", {}, "invalid"),
+    ("set_out_of_service", {"booth_id": "langsa-01", "out_of_service": "yes"}, "invalid"),
+    ("set_out_of_service", {"booth_id": "langsa-99", "out_of_service": True}, "not_found"),
+    ("set_officer_status", {"officer_id": "cso1", "status": "asleep"}, "invalid"),
+    ("set_officer_status", {"officer_id": "nobody", "status": "paused"}, "not_found"),
+    ("get_occupancy", "x", "invalid"),
+    ("no_such_event", {}, "not_found"),
+]
+
+
+async def test_ops_payloads_get_error_acks(server: RunningServer) -> None:
+    async with clients() as opened:
+        ops = await Client.ops(server.url)
+        opened.append(ops)
+        for event, payload, code in OPS_BAD:
+            reply = await ops.call(event, payload)
+            assert reply["ok"] is False, (event, payload, reply)
+            assert reply["error"]["code"] == code, (event, payload, reply)
+        assert (await ops.call("get_occupancy", {}))["ok"] is True
