@@ -510,8 +510,12 @@ class BoothAgent:
         self._renegotiate_attempts = 0
         await self._negotiate("assigned")
 
-    async def _officer_media_flowing(self, window_s: float = 0.6) -> bool:
-        """Whether frames from the officer keep arriving (video or audio, over `window_s`)."""
+    async def _officer_media_flowing(self, settle_s: float = 0.3, window_s: float = 0.5) -> bool:
+        """Whether frames from the officer keep arriving (video or audio, over `window_s`).
+
+        `settle_s` first lets the frames a just-closed console had in flight land: a reload
+        reaches us within a few hundred milliseconds, while its last packets still arrive."""
+        await asyncio.sleep(settle_s)
         before = self.sink.video_frames + self.sink.audio_frames
         await asyncio.sleep(window_s)
         return self.sink.video_frames + self.sink.audio_frames > before
