@@ -47,6 +47,7 @@ from booth_client.documents.guidance import (
 from booth_client.documents.kinds import DOCUMENT_KINDS, DocumentKind
 from booth_client.documents.rectify import encode_jpeg
 from booth_client.sources import Frame, FrameSource
+from booth_client.waiting import wait_until
 
 if TYPE_CHECKING:
     from booth_client.screen import KioskScreen
@@ -264,16 +265,7 @@ class DocumentCapture:
 
     async def wait_for(self, predicate: Callable[[DocumentCapture], bool], within: float) -> bool:
         """Wait until ``predicate(self)`` holds (checked on each change and 10×/s)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not predicate(self):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(0.1, remaining))
-        return True
+        return await wait_until(lambda: predicate(self), self._changed, within)
 
     # -- the kiosk preview ----------------------------------------------------------------
     def overlay(self, frame: Frame) -> Frame:

@@ -21,6 +21,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from booth_client import ice, messages
 from booth_client.media import SourceVideoTrack, TrackSink, silence_track
 from booth_client.sources import FrameSource, SyntheticSource
+from booth_client.waiting import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -214,16 +215,7 @@ class OfficerPeer:
 
     # -- waiting helpers for tests --------------------------------------------------------
     async def wait_for(self, predicate: Callable[[OfficerPeer], bool], within: float) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not predicate(self):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(0.1, remaining))
-        return True
+        return await wait_until(lambda: predicate(self), self._changed, within)
 
     def live_sessions(self) -> list[OfficerSession]:
         return [s for s in self.sessions.values() if s.live and s.started_at is not None]

@@ -43,6 +43,7 @@ from booth_client.media import (
 )
 from booth_client.screen import KioskScreen, KioskState, Phase, review_text
 from booth_client.sources import DocumentDisplay, FrameSource
+from booth_client.waiting import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -295,16 +296,7 @@ class BoothAgent:
 
     async def wait_for(self, predicate: Callable[[BoothAgent], bool], within: float) -> bool:
         """Wait until ``predicate(self)`` holds (checked on every state change and 10×/s)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not predicate(self):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            self._state_changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._state_changed.wait(), min(0.1, remaining))
-        return True
+        return await wait_until(lambda: predicate(self), self._state_changed, within)
 
     @property
     def connected(self) -> bool:
