@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -57,29 +56,56 @@ def corner_angles_deg(quad: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.asarray(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), dtype=np.float64)
 
 
-def _convex_polygon_area(poly: npt.NDArray[np.float32]) -> float:
+def _convex_polygon_area(poly: npt.NDArray[np.float64]) -> float:
     return abs(signed_area(poly)) if len(poly) >= 3 else 0.0
+
+
+def _clip_convex(subject: npt.NDArray[np.float64],
+                 window: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The part of convex polygon `subject` inside convex polygon `window` (Sutherland-Hodgman).
+
+    Written out rather than cv2.intersectConvexConvex, which returns the whole of one polygon
+    for some inputs with (nearly) collinear vertices, and so IoUs above 1."""
+    if len(subject) < 3 or len(window) < 3:
+        return np.zeros((0, 2))
+    orient = 1.0 if signed_area(window) >= 0 else -1.0
+    out = subject
+    for a, b in zip(window, np.roll(window, -1, axis=0), strict=True):
+        if len(out) == 0:
+            break
+        edge = b - a
+        # Positive on the window's inner side of the edge a -> b.
+        side = orient * (edge[0] * (out[:, 1] - a[1]) - edge[1] * (out[:, 0] - a[0]))
+        nxt_pts, nxt_side = np.roll(out, -1, axis=0), np.roll(side, -1)
+        kept: list[npt.NDArray[np.float64]] = []
+        for p, q, sp, sq in zip(out, nxt_pts, side, nxt_side, strict=True):
+            if sp >= 0:
+                kept.append(p)
+            if (sp >= 0) != (sq >= 0):
+                kept.append(p + (q - p) * (sp / (sp - sq)))
+        out = np.array(kept, np.float64).reshape(-1, 2)
+    return out
 
 
 def clip_to_frame(quad: npt.ArrayLike, width: int, height: int) -> npt.NDArray[np.float32]:
     """The part of a convex quad inside the frame [0, width] x [0, height] as a polygon."""
-    pts = np.asarray(quad, dtype=np.float32).reshape(-1, 2)
-    frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
-    area, inter = cv2.intersectConvexConvex(pts, frame)
-    if inter is None or area <= 0:
+    pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
+    frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+    inter = _clip_convex(pts, frame)
+    if _convex_polygon_area(inter) <= 0:
         return np.zeros((0, 2), dtype=np.float32)
-    return np.asarray(inter, dtype=np.float32).reshape(-1, 2)
+    return np.asarray(inter, dtype=np.float32)
 
 
 def polygon_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """IoU of two convex polygons."""
-    pa = np.asarray(a, dtype=np.float32).reshape(-1, 2)
-    pb = np.asarray(b, dtype=np.float32).reshape(-1, 2)
+    pa = np.asarray(a, dtype=np.float64).reshape(-1, 2)
+    pb = np.asarray(b, dtype=np.float64).reshape(-1, 2)
     if len(pa) < 3 or len(pb) < 3:
         return 0.0
-    inter, _ = cv2.intersectConvexConvex(pa, pb)
-    union = _convex_polygon_area(pa) + _convex_polygon_area(pb) - float(inter)
-    return float(inter) / union if union > 0 else 0.0
+    inter = _convex_polygon_area(_clip_convex(pa, pb))
+    union = _convex_polygon_area(pa) + _convex_polygon_area(pb) - inter
+    return float(min(1.0, inter / union)) if union > 0 else 0.0
 
 
 def quad_iou_in_frame(pred: npt.ArrayLike, truth: npt.ArrayLike, width: int, height: int) -> float:

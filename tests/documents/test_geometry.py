@@ -67,3 +67,21 @@ def test_iou_in_frame_clips_what_the_camera_cannot_see() -> None:
     visible_only = np.array([[0, 100], [300, 100], [300, 300], [0, 300]], np.float32)
     assert abs(quad_iou_in_frame(visible_only, truth, 640, 480) - 1.0) < 1e-6
     assert polygon_iou(visible_only, truth) < 0.8
+
+
+def test_iou_never_exceeds_one_with_collinear_clipped_vertices() -> None:
+    # cv2.intersectConvexConvex returned the whole truth for this pair (a clipped vertex at
+    # y = -7e-15), which made the IoU 7.4.
+    pred = np.array([[718.68, 28.45], [984.91, -9.46], [985.79, 204.86], [730.95, 218.22]])
+    truth = np.array([[555.0, -41.0], [1145.0, -63.0], [1127.0, 748.0], [637.0, 783.0]])
+    iou = quad_iou_in_frame(pred, truth, 1280, 720)
+    assert 0.0 < iou < 0.2
+
+
+@settings(max_examples=100, deadline=None)
+@given(convex_quads(), convex_quads())
+def test_iou_is_symmetric_and_bounded(a: np.ndarray, b: np.ndarray) -> None:
+    qa, qb = order_corners(a), order_corners(b)
+    iou = polygon_iou(qa, qb)
+    assert 0.0 <= iou <= 1.0
+    assert abs(iou - polygon_iou(qb, qa)) < 1e-6
