@@ -13,7 +13,15 @@ export class Tile {
   constructor(sessionId, actions) {
     this.sessionId = sessionId;
     this.actions = actions;
-    this.video = el("video", { class: "tile-video", autoplay: true, playsInline: true, muted: true });
+    // No picture-in-picture: Firefox would float its "pop out" toggle over the video, where a
+    // click is meant to focus the tile, and a popped-out booth leaves its slot.
+    this.video = el("video", {
+      class: "tile-video",
+      autoplay: true,
+      playsInline: true,
+      muted: true,
+      disablePictureInPicture: true,
+    });
     this.video.muted = true;
     this.audio = el("audio", { class: "tile-audio", autoplay: true });
     this.audio.muted = true;
