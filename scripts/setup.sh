@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine, and nothing twice:
-# Debian packages (redis-server, chromium) when missing, a local virtualenv with the project
-# and its dev tools, and the console's npm packages.
+# Debian packages (redis-server, chromium, firefox-esr) when missing, a local virtualenv with
+# the project and its dev tools, and the console's npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -1,4 +1,5 @@
-"""Browser tests: the real booth server, Debian's Chromium driven by Playwright, real kiosks.
+"""Browser tests: the real booth server, Debian's Chromium driven by Playwright, real kiosks
+(Firefox ESR: see firefox.py and test_console_firefox.py).
 
 Chromium runs with a fake camera and microphone, loopback-only ICE and a throwaway profile;
 Playwright never downloads a browser of its own.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -211,6 +213,26 @@ def booths(server: Server, tmp_path: Path) -> Iterator[Booths]:
             dest.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(OSError):
                 shutil.copy(group.log(n), dest / group.log(n).name)
+
+
+def kiosk_focus(booths: Booths, n: int) -> list[bool]:
+    """The kiosk's own record of the `focus` events it applied (its state log)."""
+    return [m == "True" for m in re.findall(r"focused=(True|False)", booths.log_text(n))]
+
+
+# ---- the console's state snapshot (window.__consoleState) -----------------------------------
+
+
+def live(state: dict[str, Any], n: int, min_frames: int = 1) -> bool:
+    """n sessions, every one connected and past min_frames decoded video frames."""
+    sessions = state["sessions"]
+    return len(sessions) == n and all(
+        s["phase"] == "connected" and s["framesDecoded"] >= min_frames for s in sessions
+    )
+
+
+def by_booth(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["booth_id"]: s for s in state["sessions"]}
 
 
 # ---- the browser ---------------------------------------------------------------------------

@@ -4,24 +4,24 @@ queue, all against the real booth server. Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
-import re
 import time
-from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Booths, ConsolePage, Server, booth_id, wait_until
+from tests.browser.conftest import (
+    Booths,
+    ConsolePage,
+    Server,
+    booth_id,
+    by_booth,
+    kiosk_focus,
+    live,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow]
 
 LIVE = 5
-
-
-def live(state: dict[str, Any], n: int, min_frames: int = 1) -> bool:
-    sessions = state["sessions"]
-    return len(sessions) == n and all(
-        s["phase"] == "connected" and s["framesDecoded"] >= min_frames for s in sessions
-    )
 
 
 def accept_offers(console: ConsolePage, until: int, timeout: float) -> None:
@@ -36,15 +36,6 @@ def accept_offers(console: ConsolePage, until: int, timeout: float) -> None:
         if button.count():
             button.click()
         time.sleep(0.2)
-
-
-def kiosk_focus(booths: Booths, n: int) -> list[bool]:
-    """The kiosk's own record of the `focus` events it applied (its state log)."""
-    return [m == "True" for m in re.findall(r"focused=(True|False)", booths.log_text(n))]
-
-
-def by_booth(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {s["booth_id"]: s for s in state["sessions"]}
 
 
 def test_five_live_booths(console: ConsolePage, server: Server, booths: Booths) -> None:
