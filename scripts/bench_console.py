@@ -36,22 +36,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-]
+sys.path.insert(0, str(REPO))
+
+from tests.browser import chromium  # noqa: E402  (Chromium's path and flags, as in the tests)
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -169,13 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_healthy(url, server)
         with sync_playwright() as pw:
             profile = work / "profile"
-            context = pw.chromium.launch_persistent_context(
-                user_data_dir=str(profile),
-                executable_path=CHROMIUM,
-                headless=False,  # --headless=new is in the flags
-                args=CHROMIUM_FLAGS,
-                viewport={"width": 1600, "height": 900},
-            )
+            context = pw.chromium.launch_persistent_context(**chromium.launch_options(profile))
             page = context.pages[0] if context.pages else context.new_page()
             page.goto(url + "/console/")
             page.fill("#login-username", "cso1")
@@ -295,8 +277,8 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.booths <= 6:
         parser.error("--booths must be 1 to 6")
-    if not Path(CHROMIUM).exists():
-        parser.error(f"needs Chromium at {CHROMIUM}")
+    if not chromium.available():
+        parser.error(f"needs Chromium at {chromium.CHROMIUM}")
     (REPO / "artifacts").mkdir(exist_ok=True)
     result = run(args)
     args.json.parent.mkdir(parents=True, exist_ok=True)

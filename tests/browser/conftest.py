@@ -1,8 +1,6 @@
-"""Browser tests: the real booth server, Debian's Chromium driven by Playwright, real kiosks
-(Firefox ESR: see firefox.py and test_console_firefox.py).
-
-Chromium runs with a fake camera and microphone, loopback-only ICE and a throwaway profile;
-Playwright never downloads a browser of its own.
+"""Browser tests: the real booth server, Debian's Chromium driven by Playwright (path and
+flags in chromium.py: fake camera and microphone, loopback ICE, a throwaway profile), real
+kiosks. Firefox ESR: firefox.py and test_console_firefox.py.
 """
 
 from __future__ import annotations
@@ -26,25 +24,10 @@ from typing import Any
 
 import pytest
 
+from tests.browser import chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Background tabs and occluded windows must not throttle timers or media in tests.
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-]
 OFFICER_PASSWORD = "demo"
 
 
@@ -243,24 +226,19 @@ def _playwright_available() -> bool:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return False
-    return Path(CHROMIUM).exists()
+    return chromium.available()
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
     """A persistent Chromium context (fresh profile) with fake media devices."""
     if not _playwright_available():
-        pytest.skip("needs Playwright and /usr/bin/chromium")
+        pytest.skip(f"needs Playwright and {chromium.CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=False,  # --headless=new is in the flags
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1600, "height": 900},
-            ignore_default_args=["--mute-audio"],
+            **chromium.launch_options(tmp_path / "profile", ignore_default_args=["--mute-audio"])
         )
         try:
             yield context

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser import chromium
 from tests.harness import Client, RunningServer, clients, make_config, start_server
 from tests.ops.conftest import two_branch_config
 
@@ -18,18 +19,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-]
 
 
 @pytest.fixture
@@ -48,17 +37,16 @@ async def page(tmp_path: Path) -> AsyncIterator[Any]:
         from playwright.async_api import async_playwright
     except ImportError:
         pytest.skip("needs Playwright")
-    if not await asyncio.to_thread(Path(CHROMIUM).exists):
-        pytest.skip("needs /usr/bin/chromium")
+    if not await asyncio.to_thread(chromium.available):
+        pytest.skip(f"needs {chromium.CHROMIUM}")
     async with async_playwright() as pw:
-        context = await pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=False,  # --headless=new is in the flags
-            args=FLAGS,
+        options = chromium.launch_options(
+            tmp_path / "profile",
+            media=False,
             viewport={"width": 1600, "height": 1000},
             accept_downloads=True,
         )
+        context = await pw.chromium.launch_persistent_context(**options)
         try:
             tab = context.pages[0] if context.pages else await context.new_page()
             errors: list[str] = []
