@@ -1,17 +1,26 @@
 """Find the most prominent document (card, page, bank book) in a camera frame.
 
-The search runs on a copy shrunk to 320-640 px on the long side. Candidate quadrilaterals come
-in two rounds: first the outlines of regions (grey + saturation edge map, Otsu brightness and
-colour masks); only when that gives no confident, document-shaped quad of some size, the regions
-of the grey edge map alone and quads bounded by two pairs of roughly parallel long lines (Hough
-segments merged into lines), which survive fingers across the outline. Each quad is scored by
-how much of each side has a straight, consistently signed edge right along it; the few best are
-snapped to the full-resolution edges and judged again. The winner is chosen on support, on how
-close its perspective-corrected aspect is to a document's, and on size, then pushed out onto
-parallel edges further out when that makes it better shaped (a card's printed header can
-out-contrast its own outline). Finally each side is refitted at full resolution (robust line
-through the outermost edge points, so rounded corners and thumbs do not pull the corners in),
-and the result must score above a floor calibrated on negatives and run along straight lines.
+The search runs on a copy shrunk to 320-640 px on the long side (1280x720 -> 320x180).
+
+1. Straight edges: Canny on the stronger of the grey and saturation gradients; edge pixels are
+   grouped by gradient direction (overlapping 45 degree bins) into connected runs, and a run
+   that is long and thin is a segment. Segments on one line are merged (their pixel moments
+   summed, so the line is fitted to all of them). Texture gives short runs of mixed direction,
+   which never line up into long lines as Hough voting does on a busy desk.
+2. Edge profiles: along each line, stations 2 px apart record whether an edge of each polarity
+   (grey and saturation) crosses the line there, as cumulative counts, so the support of any
+   stretch of the line is two look-ups.
+3. Quads from two pairs of roughly parallel lines (the frame border counts as a line, for a
+   document reaching out of the frame). Each side must be supported along most of its length
+   (fingers may hide some); the value of a quad is its support, minus its distance from a
+   document's aspect after undoing perspective, plus a little for size, minus a penalty where
+   a side is crossed by its neighbours' edges running on past the corners (the line under a
+   card's coloured band, not its outline: a card's sides end at its corners).
+4. Quads lying inside a larger well-supported document-shaped quad are dropped when they are
+   well inside it (photo, code, panel) or crossed (the field below a band).
+5. The best few are snapped to the edges of the full-resolution frame (robust line through the
+   outermost edge points along each side) and the first that still runs along straight edges
+   with enough support is returned.
 """
 
 from __future__ import annotations
@@ -24,10 +33,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .geometry import Quad, is_convex, order_corners, signed_area
+from .geometry import Quad, order_corners
 from .kinds import A4_PAGE, BANK_BOOK_PAGE, ID1_CARD
 
 F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 _NEXT: Final = np.array([1, 2, 3, 0])
 _PREV: Final = np.array([3, 0, 1, 2])
@@ -39,14 +49,14 @@ _MIN_CORNER_DEG: Final = 55.0
 _MAX_ASPECT: Final = 2.6
 # Long/short sides of the documents asked for: ID-1 cards, A4 pages, bank-book pages.
 _DOCUMENT_ASPECTS: Final = np.array([ID1_CARD.aspect, A4_PAGE.aspect, BANK_BOOK_PAGE.aspect])
-_SIDE_SAMPLES: Final = 24
-_MIN_SIDE_SUPPORT: Final = 0.55
-_MIN_SCORE: Final = 0.6
-_MIN_FINAL_SCORE: Final = 0.72
-_MAX_CANDIDATES: Final = 30
 _EDGE_STRENGTH: Final = 40.0
 _EDGE_FLOOR: Final = 16.0
-_SHORTLIST: Final = 2
+# Focal length over frame width: ~0.75-0.9 for webcams and phones (60-75 degrees across); the
+# aspect estimate is not sensitive to it at moderate tilt.
+_FOCAL_PER_WIDTH: Final = 0.9
+_REFINE_SAMPLES: Final = 32
+_PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
+                                               2)))
 _MIN_STRAIGHT_SHARE: Final = 0.4
 _STRAIGHT_STRENGTH: Final = 6.0
 
@@ -62,30 +72,16 @@ class Detection:
 
 @dataclass
 class _Work:
-    """The shrunk frame and its gradients, shared by the candidate scorers."""
+    """The shrunk frame, its gradients and edges, shared by the stages."""
 
-    bgr: npt.NDArray[np.uint8]
     gray: npt.NDArray[np.uint8]
     sat: npt.NDArray[np.uint8]
     gradients: tuple[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], ...]
     factor: float
     # Per channel, the gradient across a side that counts as an edge.
-    strengths: tuple[float, ...] = (40.0, 40.0)
-
-
-def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
-    small, factor = image, 1.0
-    while max(small.shape[:2]) >= 4 * _WORK_LONG_SIDE:
-        # Halving by bilinear resize averages 2x2 blocks, at a third of pyrDown's cost.
-        h, w = small.shape[:2]
-        small = np.asarray(cv2.resize(small, ((w + 1) // 2, (h + 1) // 2),
-                                      interpolation=cv2.INTER_LINEAR), np.uint8)
-        factor *= 2.0
-    # pyrDown blurs before it decimates, so Canny later sees fewer noise and JPEG edges.
-    while max(small.shape[:2]) >= 2 * _WORK_LONG_SIDE:
-        small = np.asarray(cv2.pyrDown(small), np.uint8)
-        factor *= 2.0
-    return small, factor
+    strengths: tuple[float, ...]
+    # Direction of the edge gradient in 16 steps over 180 degrees; 255: no edge.
+    orient: npt.NDArray[np.uint8]
 
 
 def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
@@ -102,125 +98,285 @@ def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
     # In a dark frame every contrast shrinks with the light: the grey edge threshold follows
     # the frame's strongest gradients down to a floor above sensor noise. Saturation is a ratio
     # and does not shrink (it only gets noisier), so its threshold stays.
-    gx, gy = gradients[0]
-    strong = np.abs(gx[::2, ::2]) + np.abs(gy[::2, ::2])
-    k = int(0.98 * (strong.size - 1))
-    grey = float(np.clip(0.2 * np.partition(strong.ravel(), k)[k], _EDGE_FLOOR, _EDGE_STRENGTH))
-    return _Work(small, gray, sat, gradients, factor, (grey, _EDGE_STRENGTH))
+    (gx, gy), (sx, sy) = gradients
+    mag = np.abs(gx) + np.abs(gy)
+    smag = np.abs(sx) + np.abs(sy)
+    sub = mag[::2, ::2].ravel()
+    k98, k90 = int(0.98 * (sub.size - 1)), int(0.90 * (sub.size - 1))
+    part = np.partition(sub, (k90, k98))
+    grey = float(np.clip(0.2 * part[k98], _EDGE_FLOOR, _EDGE_STRENGTH))
+    # One edge map from both channels: per pixel the channel with the stronger edge relative
+    # to its threshold, saturation rescaled to grey's threshold.
+    scale = np.float32(grey / _EDGE_STRENGTH)
+    use_sat = smag * scale > mag
+    dx = np.where(use_sat, sx * scale, gx)
+    dy = np.where(use_sat, sy * scale, gy)
+    high = float(np.clip(part[k90], 2.5 * grey, 10 * grey))
+    edges = cv2.Canny(np.clip(dx, -32000, 32000).astype(np.int16),
+                      np.clip(dy, -32000, 32000).astype(np.int16), 0.5 * high, high)
+    # Direction of the gradient at each edge pixel in 16 steps of 11.25 degrees (polarity
+    # dropped), 255 where there is no edge.
+    angle = cv2.phase(dx, dy)
+    steps = (angle * np.float32(16 / np.pi)).astype(np.uint8) % 16
+    orient = np.where(edges > 0, steps, np.uint8(255)).astype(np.uint8)
+    return _Work(gray, sat, gradients, factor, (grey, _EDGE_STRENGTH), orient)
 
 
-def _canny_auto(channel: npt.NDArray[np.uint8], gx: npt.NDArray[np.float32],
-                gy: npt.NDArray[np.float32], percentile: float) -> npt.NDArray[np.uint8]:
-    mag = np.abs(gx[::3, ::3]) + np.abs(gy[::3, ::3])
-    k = int(percentile / 100.0 * (mag.size - 1))
-    high = float(np.clip(np.partition(mag.ravel(), k)[k], 40.0, 400.0))
-    return np.asarray(cv2.Canny(channel, high * 0.4, high), np.uint8)
+# --------------------------------------------------------------------------- lines
 
 
-def _contour_hulls(mask: npt.NDArray[np.uint8], mode: int, min_area: float) -> list[F64]:
-    contours, _ = cv2.findContours(mask, mode, cv2.CHAIN_APPROX_SIMPLE)
-    hulls: list[F64] = []
-    for contour in contours:
-        if len(contour) < 4:
+_MAX_LINES: Final = 20
+
+
+_ORIENTATION_BINS: Final = 8
+
+
+def _segment_lines(work: _Work) -> F64:
+    """Straight edges as lines (a, b, c), a^2 + b^2 = 1, the longest first.
+
+    Edge pixels are grouped by gradient orientation (8 bins, and again with the bins shifted
+    by half a bin) into connected runs; a run that is long and thin is a straight segment
+    (line through its centroid along its principal axis). Texture makes short runs of mixed
+    orientation, so unlike Hough voting it does not line up into false long lines."""
+    h, w = work.gray.shape
+    flat = np.flatnonzero(work.orient.ravel() != 255)
+    if len(flat) < 10:
+        return np.zeros((0, 3))
+    ys, xs = np.divmod(flat, w)
+    fx, fy = xs.astype(np.float64), ys.astype(np.float64)
+    segs: list[F64] = []
+    min_len = max(8.0, 0.03 * max(h, w))
+    # 8 overlapping bins of 45 degrees, 22.5 degrees apart: an edge wavering a little about
+    # its direction stays whole in one of them.
+    labels = np.zeros((2, len(flat)), np.intp)
+    offset = 0
+    table = np.zeros(256, np.uint8)
+    for k in range(_ORIENTATION_BINS):
+        table[:] = 0
+        table[[(2 * k - 1) % 16, 2 * k, 2 * k + 1, (2 * k + 2) % 16]] = 1
+        n, lab = cv2.connectedComponents(cv2.LUT(work.orient, table), connectivity=8,
+                                         ltype=cv2.CV_32S)
+        got = lab.ravel().take(flat)
+        row = k % 2
+        labels[row] = np.where(got > 0, got + offset, labels[row])
+        offset += n
+    for row in range(2):
+        lab_row = labels[row]
+        count = np.bincount(lab_row, minlength=offset).astype(np.float64)
+        count[0] = 0
+        big = np.flatnonzero(count >= min_len)
+        if len(big) == 0:
             continue
-        _, _, bw, bh = cv2.boundingRect(contour)
-        if bw * bh < min_area:
+        sx = np.bincount(lab_row, fx, offset)[big]
+        sy = np.bincount(lab_row, fy, offset)[big]
+        sxx = np.bincount(lab_row, fx * fx, offset)[big]
+        syy = np.bincount(lab_row, fy * fy, offset)[big]
+        sxy = np.bincount(lab_row, fx * fy, offset)[big]
+        m = count[big]
+        cx, cy = sx / m, sy / m
+        vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
+        half = np.sqrt(np.maximum((vxx - vyy) ** 2 / 4 + vxy * vxy, 0.0))
+        major = (vxx + vyy) / 2 + half
+        minor = np.maximum((vxx + vyy) / 2 - half, 0.0)
+        phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)  # direction of the principal axis
+        length = np.sqrt(12.0 * major)
+        straight = (length >= min_len) & (np.sqrt(minor) <= 1.5 + 0.02 * length)
+        if straight.any():
+            segs.append(np.stack([cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy,
+                                  sxy], axis=1)[straight])
+    if not segs:
+        return np.zeros((0, 3))
+    seg = np.concatenate(segs)
+    seg = seg[np.argsort(-seg[:, 4])][:150]
+    cx, cy, dx, dy, length = seg[:, :5].T
+    nx, ny = dy, -dx
+    c = -(nx * cx + ny * cy)
+    ends = np.stack([np.stack([cx - dx * length / 2, cy - dy * length / 2], axis=1),
+                     np.stack([cx + dx * length / 2, cy + dy * length / 2], axis=1)])  # (2, N, 2)
+    cos = np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
+    # Row i: the segments lying on the line of segment i (both ends within 2 px of it).
+    dist = np.maximum(
+        np.abs(nx[:, None] * ends[0, None, :, 0] + ny[:, None] * ends[0, None, :, 1] + c[:, None]),
+        np.abs(nx[:, None] * ends[1, None, :, 0] + ny[:, None] * ends[1, None, :, 1] + c[:, None]))
+    same = (cos > np.cos(np.radians(5.0))) & (dist < 2.0)
+    free = np.ones(len(seg), np.bool_)
+    groups: list[npt.NDArray[np.bool_]] = []
+    weights: list[float] = []
+    for i in range(len(seg)):
+        if not free[i]:
             continue
-        hull = cv2.convexHull(contour)
-        if cv2.contourArea(hull) >= min_area:
-            hulls.append(np.asarray(hull, np.float64).reshape(-1, 2))
-    return hulls
+        members = same[i] & free
+        free &= ~members
+        groups.append(members)
+        weights.append(float(length[members].sum()))
+    order = np.argsort(-np.array(weights))[:_MAX_LINES]
+    member = np.array(groups)[order].astype(np.float64)  # (L, N)
+    # One line through all pixels of a group: its moments are the sums of its members'.
+    # (The two orientation binnings count a pixel twice; that does not move the fit.)
+    m, sx, sy, sxx, syy, sxy = (member @ seg[:, 5:]).T
+    cx, cy = sx / m, sy / m
+    vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
+    phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
+    nx, ny = np.sin(phi), -np.cos(phi)
+    return np.stack([nx, ny, -(nx * cx + ny * cy)], axis=1)
 
 
-def _edge_region_hulls(edges: npt.NDArray[np.uint8], min_area: float) -> list[F64]:
-    """Hulls of the closed regions of an edge map: each outline blob, each hole in it, and
-    unions of neighbouring holes of one blob (a card's printed band and panel are separate
-    holes inside its outline, and together they make the card)."""
-    contours, hierarchy = cv2.findContours(edges, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return []
-    hulls: list[F64] = []
-    holes: dict[int, list[tuple[float, F64]]] = {}
-    for i, contour in enumerate(contours):
-        if len(contour) < 4:
-            continue
-        _, _, bw, bh = cv2.boundingRect(contour)
-        if bw * bh < 0.15 * min_area:
-            # The hull cannot be larger than the bounding box; most contours end here.
-            continue
-        hull = np.asarray(cv2.convexHull(contour), np.float64).reshape(-1, 2)
-        area = float(cv2.contourArea(hull.astype(np.float32)))
-        parent = int(hierarchy[0][i][3])
-        if parent >= 0 and area >= 0.15 * min_area:
-            holes.setdefault(parent, []).append((area, hull))
-        if area >= min_area:
-            hulls.append(hull)
-    for members in holes.values():
-        members.sort(key=lambda m: -m[0])
-        top = [hull for _, hull in members[:4]]
-        for a, b in combinations(range(len(top)), 2):
-            union = np.asarray(cv2.convexHull(np.vstack([top[a], top[b]]).astype(np.float32)),
-                               np.float64).reshape(-1, 2)
-            if cv2.contourArea(union.astype(np.float32)) >= min_area:
-                hulls.append(union)
-    return hulls
+_STEP: Final = 2.0
 
 
-def _line_through(p: F64, q: F64) -> F64:
-    return np.array([p[1] - q[1], q[0] - p[0], p[0] * q[1] - p[1] * q[0]])
+@dataclass
+class _Profiles:
+    """Edge evidence along each line, as cumulative counts over stations `_STEP` px apart."""
+
+    lines: F64  # (L, 3)
+    origin: F64  # (L, 2): the point of the line nearest the frame centre
+    direction: F64  # (L, 2)
+    reach: float  # stations run from -reach to +reach px about the origin
+    hits: F64  # (L, T + 1, M) cumulative, per map: grey +/-, saturation +/-
+    valid: F64  # (L, T + 1) cumulative count of stations inside the frame
 
 
-_COMBOS: Final = {n: np.array(list(combinations(range(n), 4))) for n in range(5, 13)}
+def _profiles(work: _Work, lines: F64, n_real: int) -> _Profiles:
+    """Profiles of `lines`; those from `n_real` on lie on the frame border and see nothing."""
+    h, w = work.gray.shape
+    centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    n = lines[:, :2]
+    dist = n @ centre + lines[:, 2]
+    origin = centre[None, :] - dist[:, None] * n
+    direction = np.stack([-n[:, 1], n[:, 0]], axis=1)
+    reach = float(np.ceil(np.hypot(w, h) / 2 / _STEP) * _STEP)
+    t = np.arange(-reach, reach + 0.5, _STEP)
+    offs = np.array([-1.0, 0.0, 1.0])
+    real = slice(0, n_real)
+    pts = (origin[real, None, None, :] + t[None, :, None, None] * direction[real, None, None, :]
+           + offs[None, None, :, None] * n[real, None, None, :])  # (L, T, 3, 2)
+    xi = np.rint(pts[..., 0]).astype(np.intp)
+    yi = np.rint(pts[..., 1]).astype(np.intp)
+    inside = (xi >= 1) & (xi < w - 1) & (yi >= 1) & (yi < h - 1)
+    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+    nx = n[real, 0, None, None].astype(np.float32)
+    ny = n[real, 1, None, None].astype(np.float32)
+    maps = []
+    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
+        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
+        proj = gx * nx + gy * ny
+        # Only gradients across the line count; texture running along it does not.
+        across = (np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))) & inside
+        maps.append(((proj > strength) & across).any(axis=2))
+        maps.append(((proj < -strength) & across).any(axis=2))
+    n_lines, n_t = len(lines), len(t)
+    hits = np.zeros((n_lines, n_t + 1, len(maps)))
+    hits[real, 1:] = np.cumsum(np.stack(maps, axis=2), axis=1)
+    valid = np.zeros((n_lines, n_t + 1))
+    valid[real, 1:] = np.cumsum(inside[:, :, 1], axis=1)
+    return _Profiles(lines, origin, direction, reach, hits, valid)
 
 
-def _quads_from_hull(hull: F64) -> list[F64]:
-    """Quadrilaterals that explain a convex hull: a direct 4-point simplification, the lines of
-    its four longest sides (restores a corner cut off by a finger or the frame border) and the
-    largest inscribed 4-gon of its simplified vertices."""
-    out: list[F64] = []
-    pts32 = hull.astype(np.float32).reshape(-1, 1, 2)
-    perimeter = cv2.arcLength(pts32, True)
-    poly = cv2.approxPolyDP(pts32, 0.012 * perimeter, True).reshape(-1, 2).astype(np.float64)
-    n = len(poly)
-    if n == 4:
-        return [poly]
+def _pairs_of_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
+    """Line indices (Q, 4) around quads bounded by two pairs of roughly parallel lines."""
+    n = len(lines)
     if n < 4:
-        return out
-    approx = cv2.approxPolyDP(pts32, 0.04 * perimeter, True).reshape(-1, 2)
-    if len(approx) == 4:
-        out.append(approx.astype(np.float64))
-    nxt = np.roll(poly, -1, axis=0)
-    seg = np.hypot(*(nxt - poly).T)
-    keep = np.sort(np.argsort(seg)[-4:])
-    p, q = poly[keep], nxt[keep]
-    lines = np.stack([p[:, 1] - q[:, 1], q[:, 0] - p[:, 0], p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]],
-                     axis=1)
-    prev = np.roll(lines, 1, axis=0)
-    z = prev[:, 0] * lines[:, 1] - prev[:, 1] * lines[:, 0]
-    if np.all(np.abs(z) > 1e-9):
-        out.append(np.stack([(prev[:, 1] * lines[:, 2] - prev[:, 2] * lines[:, 1]) / z,
-                             (prev[:, 2] * lines[:, 0] - prev[:, 0] * lines[:, 2]) / z], axis=1))
-    combos = _COMBOS.get(n)
-    if combos is not None:
-        quads = poly[combos]
-        out.append(quads[int(np.argmax(_areas(quads)))])
-    return out
+        return np.zeros((0, 4), np.intp)
+    angle = np.arctan2(lines[:, 1], lines[:, 0]) % np.pi
+    diff = np.abs(angle[:, None] - angle[None, :])
+    diff = np.minimum(diff, np.pi - diff)
+    ii, jj = np.triu_indices(n, 1)
+    # Opposite sides of a document in perspective: within 35 degrees, some pixels apart.
+    centre = np.array([w / 2.0, h / 2.0])
+    sep = np.abs((lines[ii, :2] @ centre + lines[ii, 2])
+                 - np.sign((lines[ii, :2] * lines[jj, :2]).sum(axis=1))
+                 * (lines[jj, :2] @ centre + lines[jj, 2]))
+    parallel = (diff[ii, jj] < np.radians(35.0)) & (sep > 0.08 * min(h, w))
+    pi_, pj = ii[parallel], jj[parallel]
+    if len(pi_) < 2:
+        return np.zeros((0, 4), np.intp)
+    a, b = np.triu_indices(len(pi_), 1)
+    l1, l2, l3, l4 = pi_[a], pj[a], pi_[b], pj[b]
+    cross = np.abs(angle[l1] - angle[l3])
+    cross = np.minimum(cross, np.pi - cross)
+    distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
+    # Around the quad: first of pair one, first of pair two, second of pair one, second of two.
+    return np.stack([l1[distinct], l3[distinct], l2[distinct], l4[distinct]], axis=1)
 
 
-def _order_many(quads: F64) -> F64:
-    """`geometry.order_corners` for a stack of quads at once."""
-    centre = quads.mean(axis=1, keepdims=True)
-    angle = np.arctan2(quads[..., 1] - centre[..., 1], quads[..., 0] - centre[..., 0])
-    clockwise = np.take_along_axis(quads, np.argsort(angle, axis=1)[..., None], axis=1)
-    key = clockwise[..., 0] + clockwise[..., 1]
-    start = np.argmin(key - 1e-9 * clockwise[..., 1], axis=1)
-    idx = (start[:, None] + np.arange(4)[None, :]) % 4
-    return np.take_along_axis(clockwise, idx[..., None], axis=1)
+def _corners(lines: F64, around: npt.NDArray[np.intp]) -> tuple[F64, Mask]:
+    """Corner k of each quad where side k-1 meets side k (side k lies on line around[:, k])."""
+    ls = lines[around]  # (Q, 4, 3)
+    prev = ls[:, _PREV]
+    pts = _cross3(prev, ls)
+    z = pts[..., 2]
+    ok = np.all(np.abs(z) > 1e-9, axis=1)
+    zs = np.where(np.abs(z) > 1e-9, z, 1.0)
+    return pts[..., :2] / zs[..., None], ok
 
 
-def _plausible_many(quads: F64, area_frame: float) -> npt.NDArray[np.bool_]:
-    """Convex, of document size, no corner sharper than 45 deg, aspect not beyond any document
-    seen in perspective; for ordered quads (N, 4, 2)."""
+_END_TRIM: Final = 0.08
+_UNSEEN_SIDE: Final = 0.35
+_MIN_SIDE_SUPPORT: Final = 0.55
+_MIN_SCORE: Final = 0.6
+
+
+@dataclass
+class _Evidence:
+    support: F64  # (Q, 4), NaN for a side mostly outside the frame
+    beyond: F64  # (Q, 4, 2): support of the side's own edge continuing past its start / end
+
+
+def _side_support(prof: _Profiles, around: npt.NDArray[np.intp],
+                  corners: F64) -> tuple[F64, F64, F64]:
+    """Support of each side of each quad (Q, 4), NaN for a side mostly outside the frame, and
+    the sides' ends (lo, hi) along their lines in stations."""
+    start, end = corners, corners[:, _NEXT]
+    origin = prof.origin[around]
+    direction = prof.direction[around]
+    ts = (((start - origin) * direction).sum(axis=2) + prof.reach) / _STEP
+    te = (((end - origin) * direction).sum(axis=2) + prof.reach) / _STEP
+    lo, hi = np.minimum(ts, te), np.maximum(ts, te)
+    trim = _END_TRIM * (hi - lo)
+    stride = prof.valid.shape[1]
+    last = stride - 1
+    base = around * stride
+    ia = base + np.clip(np.rint(lo + trim), 0, last).astype(np.intp)
+    ib = base + np.clip(np.rint(hi - trim), 0, last).astype(np.intp)
+    flat_hits = prof.hits.reshape(-1, prof.hits.shape[2])
+    flat_valid = prof.valid.ravel()
+    hits = flat_hits.take(ib, axis=0) - flat_hits.take(ia, axis=0)  # (Q, 4, M)
+    valid = flat_valid.take(ib) - flat_valid.take(ia)
+    support = hits.max(axis=2) / np.maximum(valid, 1.0)
+    support = np.where(valid >= 0.3 * np.maximum(ib - ia, 1), support, np.nan)
+    # Sides run with their line's direction or against it; `lo` is the start for the former.
+    forward = ts <= te
+    return support, np.where(forward, lo, hi), np.where(forward, hi, lo)
+
+
+def _beyond(prof: _Profiles, around: npt.NDArray[np.intp], first: F64, second: F64) -> F64:
+    """Edge support past each end of each side (Q, 4, 2: past its start, past its end) over 15 %
+    of the side (at least 4 px), from 2 px beyond the corner; any polarity, as a card side runs
+    on past a dark band as well as past a pale field."""
+    stride = prof.valid.shape[1]
+    last = stride - 1
+    base = around * stride
+    span = np.abs(second - first)
+    sign = np.where(second >= first, 1.0, -1.0)
+    ext = np.maximum(4.0 / _STEP, 0.15 * span)
+    gap = 2.0 / _STEP
+    flat_hits = prof.hits.reshape(-1, prof.hits.shape[2])
+    flat_valid = prof.valid.ravel()
+    out = []
+    for anchor, way in ((first, -sign), (second, sign)):
+        p = anchor + way * gap
+        q = anchor + way * (gap + ext)
+        a = base + np.clip(np.rint(np.minimum(p, q)), 0, last).astype(np.intp)
+        b = base + np.clip(np.rint(np.maximum(p, q)), 0, last).astype(np.intp)
+        got = (flat_hits.take(b, axis=0) - flat_hits.take(a, axis=0)).max(axis=2)
+        seen = flat_valid.take(b) - flat_valid.take(a)
+        out.append(np.where(seen >= 0.5 * np.maximum(b - a, 1), got / np.maximum(seen, 1), 0.0))
+    return np.stack(out, axis=2)
+
+
+def _plausible_many(quads: F64, area_frame: float) -> Mask:
+    """Convex, of document size, no corner sharper than 55 deg, aspect not beyond any document
+    seen in perspective; for quads (N, 4, 2) in either winding."""
     edge = quads[:, _NEXT] - quads
     following = edge[:, _NEXT]
     cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
@@ -237,79 +393,323 @@ def _plausible_many(quads: F64, area_frame: float) -> npt.NDArray[np.bool_]:
     return np.asarray(convex & sized & angled & (aspect <= _MAX_ASPECT), np.bool_)
 
 
-def _dedupe(quads: F64, tolerance: float) -> F64:
-    if len(quads) <= 1:
-        return quads
-    diff = np.abs(quads[:, None] - quads[None, :]).reshape(len(quads), len(quads), -1).max(axis=2)
-    same = np.triu(diff < tolerance, k=1)
-    return np.asarray(quads[~same.any(axis=0)], np.float64)
+_ASPECT_SLACK: Final = 0.05
+_ASPECT_WEIGHT: Final = 1.0
+_AREA_WEIGHT: Final = 0.1
+_INNER_WEIGHT: Final = 0.6
+# A quad closed by the frame border only stands in for a document reaching out of the frame.
+_CLIPPED_PENALTY: Final = 0.1
 
 
-def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> F64:
-    """Per candidate and side, the share of stations where an edge of one consistent polarity
-    runs across the side within `band` px of it; NaN for a side mostly outside the frame.
-
-    All candidates are scored in one vectorised pass; shape (N, 4)."""
-    h, w = work.gray.shape
-    n = len(quads)
-    t = np.linspace(0.08, 0.92, samples)
-    a = quads
-    d = quads[:, _NEXT] - quads
-    length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
-    normal = np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
-    pts = a[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]
-    inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
-        pts[..., 1] < h - 2)
-    offs = np.asarray(band)
-    probe = pts[:, :, :, None, :] + offs[None, None, None, :, None] * normal[:, :, None, None, :]
-    xi = np.clip(np.rint(probe[..., 0]).astype(np.intp), 0, w - 1)
-    yi = np.clip(np.rint(probe[..., 1]).astype(np.intp), 0, h - 1)
-    flat = yi * w + xi
-    nx = normal[:, :, None, None, 0].astype(np.float32)
-    ny = normal[:, :, None, None, 1].astype(np.float32)
-    inside_count = inside.sum(axis=2)
-    support = np.zeros((n, 4))
-    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
-        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
-        proj = gx * nx + gy * ny
-        # Only gradients across the side count; texture running along it does not.
-        across = np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))
-        pos = ((proj > strength) & across).any(axis=3) & inside
-        neg = ((proj < -strength) & across).any(axis=3) & inside
-        share = np.maximum(pos.sum(axis=2), neg.sum(axis=2)) / np.maximum(inside_count, 1)
-        support = np.maximum(support, share)
-    support[inside_count < samples * 0.3] = np.nan
-    return support
-
-
-_LOOSE_BAND: Final = (-3.0, -1.5, 0.0, 1.5, 3.0)
-_TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
-
-
-def _scores(work: _Work, quads: F64, band: tuple[float, ...],
-            samples: int = _SIDE_SAMPLES) -> tuple[F64, F64, F64]:
-    """Ranking score, confidence (mean support of the visible sides) and per-side support."""
-    support = _support(work, quads, band, samples)
+def _supported(support: F64) -> Mask:
+    """Quads with at least three sides seen, each of those well supported, and on average."""
     seen = ~np.isnan(support)
     n_seen = seen.sum(axis=1)
     filled = np.where(seen, support, 0.0)
     good = (filled >= _MIN_SIDE_SUPPORT).sum(axis=1)
     confidence = filled.sum(axis=1) / np.maximum(n_seen, 1)
-    ok = (n_seen >= 2) & (good >= np.minimum(3, n_seen))
+    return np.asarray((n_seen >= 3) & (good >= 3) & (confidence >= _MIN_SCORE), np.bool_)
+
+
+def _values(quads: F64, ev: _Evidence, width: float, height: float,
+            clipped: Mask) -> tuple[F64, F64]:
+    """Selection value of each quad and its distance from a document's aspect (0 for quads
+    `clipped` by the frame border, whose aspect says nothing)."""
+    support = ev.support
+    seen = ~np.isnan(support)
+    evidence = np.where(seen, support, _UNSEEN_SIDE).mean(axis=1)
+    ordered = _order_many(quads)
+    errors = np.where(clipped, 0.0, _aspect_errors(ordered, width, height))
+    aspect = np.maximum(errors - _ASPECT_SLACK, 0.0)
+    size = np.log(np.maximum(_areas(quads), 1e-9) / (width * height))
+    # A document's sides end at its corners. Where both neighbours of a side run on past it,
+    # that side is a line across the document (a printed band, a panel), not its outline.
+    inner = np.minimum(ev.beyond[:, _PREV, 1], ev.beyond[:, _NEXT, 0]).max(axis=1)
+    value = (evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size
+             - _INNER_WEIGHT * np.maximum(inner - 0.3, 0.0) - _CLIPPED_PENALTY * clipped)
+    return np.asarray(value, np.float64), errors
+
+
+# --------------------------------------------------------------------------- search
+
+
+_SHORTLIST: Final = 3
+_TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
+_MIN_FINAL_SCORE: Final = 0.6
+_MIN_FINAL_SCORE_3: Final = 0.8
+
+
+@dataclass
+class _Candidates:
+    quads: F64  # (N, 4, 2) in the shrunk frame, ordered TL, TR, BR, BL
+    value: F64
+    inner: F64
+
+
+@dataclass
+class _Scored:
+    """Quads by their lines (Q, 4: side k on line around[:, k]) with their evidence."""
+
+    around: npt.NDArray[np.intp]
+    corners: F64
+    support: F64
+    first: F64  # (Q, 4): station of each side's start along its line
+    second: F64  # and of its end
+    beyond: F64
+    value: F64
+    errors: F64
+    clipped: Mask
+
+    def take(self, idx: npt.NDArray[np.intp]) -> _Scored:
+        return _Scored(self.around[idx], self.corners[idx], self.support[idx], self.first[idx],
+                       self.second[idx], self.beyond[idx], self.value[idx], self.errors[idx],
+                       self.clipped[idx])
+
+
+def _score(prof: _Profiles, around: npt.NDArray[np.intp], border: Mask, h: int,
+           w: int) -> _Scored | None:
+    """Corners, evidence and value of the supported, plausible quads among `around`."""
+    around = around[border[around].sum(axis=1) <= 1]
+    corners, ok = _corners(prof.lines, around)
+    # Cheap tests first: inside a generous frame, of document size, then the edge evidence.
+    far = np.abs(corners - np.array([w / 2, h / 2])).max(axis=(1, 2)) <= 1.5 * max(w, h)
+    area = _areas(corners)
+    ok &= far & (area >= _MIN_AREA_FRAC * h * w) & (area <= _MAX_AREA_FRAC * h * w)
+    around, corners = around[ok], corners[ok]
+    support, first, second = _side_support(prof, around, corners)
+    fine = _supported(support)
+    fine[fine] = _plausible_many(corners[fine], h * w)
+    if not fine.any():
+        return None
+    around, corners, support = around[fine], corners[fine], support[fine]
+    first, second = first[fine], second[fine]
+    beyond = _beyond(prof, around, first, second)
+    clipped = np.asarray(border[around].any(axis=1), np.bool_)
+    value, errors = _values(corners, _Evidence(support, beyond), w, h, clipped)
+    return _Scored(around, corners, support, first, second, beyond, value, errors, clipped)
+
+
+def _crossed(beyond: F64) -> F64:
+    """Per quad and side (Q, 4), how far both its neighbours' edges run on past its corners."""
+    return np.asarray(np.minimum(beyond[:, _PREV, 1], beyond[:, _NEXT, 0]), np.float64)
+
+
+_EXTEND: Final = 8
+_EXTEND_GAP: Final = 3
+
+
+def _run_end(prof: _Profiles, line: int, anchor: float, way: float, limit: float) -> float:
+    """Station where the edge along `line`, followed from `anchor` in direction `way`, ends
+    (gaps of up to `_EXTEND_GAP` stations are bridged), at most `limit` stations on."""
+    hits = prof.hits[line]
+    n = len(hits) - 1
+    offsets = np.arange(1, max(2, int(limit)))
+    stations = np.rint(anchor + way * offsets).astype(np.intp)
+    stations = stations[(stations >= 0) & (stations < n)]
+    if len(stations) == 0:
+        return anchor
+    hit = (hits[stations + 1] - hits[stations]).max(axis=1) > 0
+    run = 0
+    last = 0
+    for k, h in enumerate(hit):
+        if h:
+            last, run = k + 1, 0
+        else:
+            run += 1
+            if run > _EXTEND_GAP:
+                break
+    return float(anchor + way * last)
+
+
+def _extensions(prof: _Profiles, best: _Scored) -> tuple[F64, npt.NDArray[np.intp]]:
+    """For quads with a crossed side, the line where their neighbours' edges end instead (the
+    card outline beyond its band, however faint): new lines (K, 3) and the quads (K, 4) around
+    them, the new line's index to be `len(prof.lines) + k`."""
+    crossed = _crossed(best.beyond)
+    new_lines: list[F64] = []
+    new_around: list[npt.NDArray[np.intp]] = []
+    for q, j in zip(*np.nonzero(crossed >= _NEST_CROSSED), strict=True):
+        ends = []
+        for side, at_end in ((int(_PREV[j]), True), (int(_NEXT[j]), False)):
+            line = int(best.around[q, side])
+            a, b = best.first[q, side], best.second[q, side]
+            anchor, other = (b, a) if at_end else (a, b)
+            way = 1.0 if anchor >= other else -1.0
+            stop = _run_end(prof, line, anchor, way, 1.0 * abs(b - a))
+            if abs(stop - anchor) < 2:
+                break
+            t = stop * _STEP - prof.reach
+            ends.append(prof.origin[line] + t * prof.direction[line])
+        if len(ends) < 2:
+            continue
+        p, r = ends
+        d = r - p
+        norm = float(np.hypot(d[0], d[1]))
+        if norm < 1e-6:
+            continue
+        nx, ny = d[1] / norm, -d[0] / norm
+        old = prof.lines[best.around[q, j], :2]
+        if abs(nx * old[0] + ny * old[1]) < np.cos(np.radians(20.0)):
+            continue
+        new_lines.append(np.array([nx, ny, -(nx * p[0] + ny * p[1])]))
+        quad = best.around[q].copy()
+        quad[j] = len(prof.lines) + len(new_lines) - 1
+        new_around.append(quad)
+    if not new_lines:
+        return np.zeros((0, 3)), np.zeros((0, 4), np.intp)
+    return np.array(new_lines), np.array(new_around, np.intp)
+
+
+def _line_candidates(work: _Work) -> _Candidates | None:
     h, w = work.gray.shape
+    lines = _segment_lines(work)
+    if len(lines) < 3:
+        return None
+    # The frame border bounds a document reaching out of the frame.
+    border_lines = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
+                             [0.0, 1.0, -(h - 1.0)]])
+    n_real = len(lines)
+    prof = _profiles(work, np.concatenate([lines, border_lines]), n_real)
+    border = np.arange(n_real + 4) >= n_real
+    scored = _score(prof, _pairs_of_pairs(prof.lines, h, w), border, h, w)
+    if scored is None:
+        return None
+    scored = scored.take(np.argsort(-scored.value)[:_POOL])
+    new_lines, new_around = _extensions(prof, scored.take(np.arange(min(_EXTEND,
+                                                                          len(scored.value)))))
+    if len(new_lines):
+        extra = _profiles(work, new_lines, len(new_lines))
+        prof = _Profiles(np.concatenate([prof.lines, extra.lines]),
+                         np.concatenate([prof.origin, extra.origin]),
+                         np.concatenate([prof.direction, extra.direction]), prof.reach,
+                         np.concatenate([prof.hits, extra.hits]),
+                         np.concatenate([prof.valid, extra.valid]))
+        border = np.concatenate([border, np.zeros(len(new_lines), np.bool_)])
+        more = _score(prof, new_around, border, h, w)
+        if more is not None:
+            joined = [np.concatenate([getattr(scored, f), getattr(more, f)])
+                      for f in ("around", "corners", "support", "first", "second", "beyond",
+                                "value", "errors", "clipped")]
+            scored = _Scored(*joined)
+            scored = scored.take(np.argsort(-scored.value)[:_POOL])
+    quads = _order_many(scored.corners)
+    inner = _crossed(scored.beyond).max(axis=1)
+    sup = scored.support
+    seen = ~np.isnan(sup)
+    solid = (np.where(seen, sup, 1.0).min(axis=1) >= _NEST_SIDE) & (
+        np.where(seen, sup, 0.0).sum(axis=1) >= _NEST_MEAN * seen.sum(axis=1))
+    outer_ok = (scored.errors <= _ASPECT_SLACK + _NEST_ASPECT) & ~scored.clipped & solid
+    keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED)
+    quads, value, inner = quads[keep], scored.value[keep], inner[keep]
+    return _Candidates(quads[:_SHORTLIST], value[:_SHORTLIST], inner[:_SHORTLIST])
+
+
+_POOL: Final = 40
+_NEST_ASPECT: Final = 0.06
+_NEST_SIDE: Final = 0.5
+_NEST_MEAN: Final = 0.75
+_NEST_CROSSED: Final = 0.5
+_NEST_DEPTH: Final = 2.5
+
+
+def _nested(quads: F64, outer_ok: Mask, crossed: Mask) -> Mask:
+    """Quads (N, 4, 2, clockwise on screen) lying inside a larger acceptable quad shaped like
+    a document: a card's photo, panel or code (well inside it), or the field below its band
+    (sharing sides with it, but `crossed`: its neighbours' edges run on past a side). A card
+    inside the quad of card and shadow shares two sides with it and is neither."""
+    edge = quads[:, _NEXT] - quads  # (N, 4, 2)
+    length = np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-9)
+    # rel[a, b, k, j]: corner k of quad a against side j of quad b; >= 0 inside (clockwise).
+    rel = (edge[None, :, None, :, 0] * (quads[:, None, :, None, 1] - quads[None, :, None, :, 1])
+           - edge[None, :, None, :, 1] * (quads[:, None, :, None, 0] - quads[None, :, None, :, 0]))
+    rel = rel / length[None, :, None, :]
+    depth = rel.min(axis=(2, 3))
+    inside = depth >= -1.5
     area = _areas(quads)
-    # Prominence grows with size, but edge evidence counts more: a quad that merges the document
-    # with a hand or its shadow has weaker sides than the document itself, while the inner panel
-    # of a card is smaller than the card.
-    rank = np.where(ok, confidence**2 * np.sqrt(area / (h * w)) * np.sqrt(n_seen / 4), 0.0)
-    return rank, np.where(ok, confidence, 0.0), support
+    bigger = area[None, :] > 1.15 * area[:, None]
+    inner = inside & ((depth >= _NEST_DEPTH) | crossed[:, None])
+    return np.asarray((inner & bigger & outer_ok[None, :]).any(axis=1), np.bool_)
 
 
-# Focal length over frame width: ~0.75-0.9 for webcams and phones (60-75 degrees across); the
-# aspect estimate is not sensitive to it at moderate tilt.
-_FOCAL_PER_WIDTH: Final = 0.9
-_OPTION_STATIONS: Final = np.linspace(0.1, 0.9, 32)
-_OPTION_TILTS: Final = np.arange(-6.0, 7.0, 1.0)
+def _final_value(work: _Work, quads: F64) -> tuple[F64, F64, F64]:
+    """Tight support of quads (N, 4, 2) in the shrunk frame: value, score and per-side support."""
+    h, w = work.gray.shape
+    support = _support(work, quads, _TIGHT_BAND, 24)
+    seen = ~np.isnan(support)
+    score = np.where(seen, support, 0.5).mean(axis=1)
+    evidence = np.where(seen, support, _UNSEEN_SIDE).mean(axis=1)
+    aspect = np.maximum(_aspect_errors(quads, w, h) - _ASPECT_SLACK, 0.0)
+    size = np.log(np.maximum(_areas(quads), 1e-9) / (w * h))
+    value = evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size
+    return np.asarray(value, np.float64), np.asarray(score, np.float64), support
+
+
+def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
+    """Like `detect_document` but also returns the score and the support of each side.
+
+    The score is the share of the sides' length where a straight edge runs right along the
+    final quad (a side outside the frame counts half)."""
+    image = _as_bgr(image_bgr)
+    work = _prepare(image)
+    found = _line_candidates(work)
+    if found is None:
+        return None
+    full = (found.quads + 0.5) * work.factor - 0.5
+    for reach, tolerance in ((1.5 * work.factor + 2.0, 1.5), (3.0, 1.0)):
+        refined = _order_many(_refine_many(image, full, reach, tolerance)[0])
+        good = _accept_many(full, refined)
+        full = np.where(good[:, None, None], refined, full)
+    small = (full + 0.5) / work.factor - 0.5
+    _, score, support = _final_value(work, small)
+    # Three sides must be crisp; the fourth may be faint (a card's band against a background
+    # of its colour) when the line search found it by where the card's sides end.
+    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
+    for i in range(len(full)):
+        if best3[i] < _MIN_FINAL_SCORE_3 or score[i] < _MIN_FINAL_SCORE:
+            continue
+        if not _straight_sides(image, full[i]):
+            continue
+        return Detection(order_corners(full[i]), float(score[i]),
+                         tuple(float(v) for v in np.nan_to_num(support[i], nan=-1.0)))
+    return None
+
+
+def _accept_many(before: F64, after: F64) -> Mask:
+    """Whether refined quads (N, 4, 2) are still sensible: convex, not moved or resized much."""
+    edge = after[:, _NEXT] - after
+    following = edge[:, _NEXT]
+    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
+    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
+    area_before = np.maximum(_areas(before), 1e-9)
+    moved = np.hypot(*(after - before).transpose(2, 0, 1)).max(axis=1)
+    ratio = _areas(after) / area_before
+    return np.asarray(convex & (moved < 0.25 * np.sqrt(area_before)) & (ratio > 0.7)
+                      & (ratio < 1.4), np.bool_)
+
+
+def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:
+    """Corners of the most prominent document, or None when there is none.
+
+    Returns a float32 array of shape (4, 2) ordered top-left, top-right, bottom-right,
+    bottom-left, in pixel coordinates of `image_bgr`. Corners of a document partly outside the
+    frame may lie outside the image.
+    """
+    found = find_document(image_bgr)
+    return None if found is None else found.quad
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
+    """Halve (averaging 2x2 blocks) while the long side is at least twice the working size."""
+    small, factor = image, 1.0
+    while max(small.shape[:2]) >= 2 * _WORK_LONG_SIDE:
+        h, w = small.shape[:2]
+        small = np.asarray(cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
+                           np.uint8)
+        factor *= 2.0
+    return small, factor
 
 
 def _cross3(p: F64, q: F64) -> F64:
@@ -355,365 +755,15 @@ def _aspect_errors(quads: F64, width: float, height: float) -> F64:
                       np.float64)
 
 
-def _side_options(work: _Work, quad: F64) -> list[F64]:
-    """Per side of an ordered quad, the lines (a, b, c) it could really lie on: its own, and
-    straight edges running along it further out. A card's printed band or panel can out-contrast
-    its outline (a green header on a green shirt), so the first quad found is often inside."""
-    h, w = work.gray.shape
-    t = _OPTION_STATIONS
-    stations = len(t)
-    a = quad
-    d = np.roll(quad, -1, axis=0) - quad
-    length = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
-    depth = (np.linalg.norm(np.roll(quad, -2, axis=0) - np.roll(quad, -1, axis=0), axis=1)
-             + np.linalg.norm(np.roll(quad, 1, axis=0) - quad, axis=1)) / 2
-    reach = np.minimum(0.6 * depth, 80.0).astype(int)
-    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / length[:, None]
-    offsets = np.arange(-2, int(reach.max()) + 3)
-    pts = (a[:, None, None, :] + t[None, :, None, None] * d[:, None, None, :]
-           + offsets[None, None, :, None] * normal[:, None, None, :])  # (4, S, K, 2)
-    xi = np.rint(pts[..., 0]).astype(np.intp)
-    yi = np.rint(pts[..., 1]).astype(np.intp)
-    valid = (xi >= 1) & (xi < w - 1) & (yi >= 1) & (yi < h - 1)
-    valid &= offsets[None, None, :] <= reach[:, None, None]
-    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
-    nx = normal[:, 0, None, None].astype(np.float32)
-    ny = normal[:, 1, None, None].astype(np.float32)
-    hits = []
-    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
-        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
-        proj = gx * nx + gy * ny
-        across = (np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))) & valid
-        hits += [(proj > strength) & across, (proj < -strength) & across]
-    raw = np.stack(hits)  # (4 maps, 4 sides, S, K)
-    # Edges of a side seen in perspective drift a little against it; 2 px either way.
-    wide = raw.copy()
-    for shift in (1, 2):
-        wide[..., shift:] |= raw[..., :-shift]
-        wide[..., :-shift] |= raw[..., shift:]
-    n_valid = valid.sum(axis=1)  # (4 sides, K)
-    share = wide.sum(axis=2) / np.maximum(n_valid, 1)[None]
-    share = np.where((n_valid >= 0.6 * stations)[None], share, 0.0)
-    best_map = share.argmax(axis=0)  # (4, K)
-    profile = share.max(axis=0)
-    options: list[F64] = []
-    first = 6  # offsets[first] = 4 px: further out than the side's own edge
-    for i in range(4):
-        own = _line_through(quad[i], quad[(i + 1) % 4])
-        found = [own]
-        prof = profile[i]
-        peaks = [j for j in range(first, len(offsets))
-                 if prof[j] >= 0.55 and prof[j] >= prof[max(0, j - 2):j + 3].max()
-                 and prof[j] > prof[j - 1]]
-        chosen = set()
-        if peaks:
-            chosen.add(peaks[-1])
-            chosen.add(max(peaks, key=lambda j: prof[j]))
-        for j in sorted(chosen):
-            m = raw[best_map[i, j], i][:, max(0, j - 2):j + 3]  # (S, 5)
-            has = m.any(axis=1)
-            if has.sum() < 0.4 * stations:
-                continue
-            # The hit nearest the peak offset at each station, then a robust line through them.
-            dist = np.where(m, np.abs(np.arange(m.shape[1]) - min(2, j)), 99)
-            k = j - min(2, j) + dist.argmin(axis=1)
-            p = pts[i, np.arange(stations), k]
-            lines, frac, _ = _robust_lines(p[None], has[None], 1.0)
-            if frac[0] < 0.4:
-                continue
-            line = lines[0]
-            # Same orientation convention as `_line_through` (normal pointing inward).
-            if line[0] * (quad[(i + 2) % 4][0]) + line[1] * quad[(i + 2) % 4][1] + line[2] < 0:
-                line = -line
-            found.append(line)
-        options.append(np.array(found))
-    return options
-
-
-def _outer_variants(work: _Work, quad: F64) -> F64:
-    """All quads made of one option per side (see `_side_options`); the first is `quad`."""
-    options = _side_options(work, quad)
-    if all(len(o) == 1 for o in options):
-        return quad[None]
-    grids = np.meshgrid(*[np.arange(len(o)) for o in options], indexing="ij")
-    choice = np.stack([g.ravel() for g in grids], axis=1)
-    lines = np.stack([options[i][choice[:, i]] for i in range(4)], axis=1)  # (M, 4, 3)
-    prev = lines[:, _PREV]
-    z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
-    zs = np.where(np.abs(z) > 1e-9, z, 1e-9)
-    corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
-                        (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs],
-                       axis=-1)
-    corners[0] = quad
-    return np.asarray(corners, np.float64)
-
-
-_ASPECT_SLACK: Final = 0.05
-_ASPECT_WEIGHT: Final = 1.0
-_AREA_WEIGHT: Final = 0.1
-
-
-# What a side outside the frame is worth in the selection and the final score: it is neither
-# evidence for nor against, but a quad reaching far out of the frame with two sides supported
-# must not outrank a document seen whole.
-_UNSEEN_SIDE: Final = 0.35
-
-
-def _selection_value(quads: F64, support: F64, width: float, height: float) -> F64:
-    """Support of all four sides (one outside the frame counts half: unseen, it is neither
-    evidence for nor against), minus the distance from a document's shape, plus a little for
-    size."""
-    seen = ~np.isnan(support)
-    evidence = np.where(seen, support, _UNSEEN_SIDE).mean(axis=1)
-    aspect = np.maximum(_aspect_errors(quads, width, height) - _ASPECT_SLACK, 0.0)
-    size = np.log(np.maximum(_areas(quads), 1e-9) / (width * height))
-    return np.asarray(evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size, np.float64)
-
-
-_SETTLED: Final = 0.9
-_SETTLED_ASPECT: Final = 0.04
-
-
-def _prefer_outline(work: _Work, quad: F64) -> tuple[F64, F64, F64]:
-    """Among `quad` and its variants with sides moved out onto parallel edges, the one best
-    supported and shaped like a document; returned first, with its confidence and support."""
-    h, w = work.gray.shape
-    rank, confidence, support = _scores(work, quad[None], _TIGHT_BAND)
-    if confidence[0] >= _SETTLED and _aspect_errors(quad[None], w, h)[0] <= _SETTLED_ASPECT:
-        # Crisp all round and shaped like a document already: no band or panel inside it.
-        return quad[None], confidence, support
-    variants = _outer_variants(work, quad)
-    keep = _plausible_many(variants, h * w)
-    keep[0] = True
-    variants = variants[keep]
-    rank, confidence, support = _scores(work, variants, _LOOSE_BAND)
-    value = _selection_value(variants, support, w, h)
-    value = np.where((rank > 0) & (confidence >= _MIN_SCORE), value, -np.inf)
-    value[0] = max(value[0], -1e9)
-    i = int(np.argmax(value))
-    order = [i] + [j for j in range(len(variants)) if j != i]
-    tight_rank, tight_conf, tight_support = _scores(work, variants[order[:1]], _TIGHT_BAND)
-    del tight_rank
-    return variants[order[:1]], tight_conf, tight_support
-
-
-_MAX_LINES: Final = 14
-_MAX_LINE_QUADS: Final = 80
-
-
-def _merged_lines(edges: npt.NDArray[np.uint8]) -> F64:
-    """Long straight edges as lines (cos t, sin t, -rho) with x cos t + y sin t = rho, the
-    strongest first: Hough segments merged when they lie on one line."""
-    h, w = edges.shape
-    found = cv2.HoughLinesP(edges, 1.0, np.pi / 180, threshold=18,
-                            minLineLength=max(10.0, 0.06 * max(h, w)), maxLineGap=4.0)
-    if found is None:
-        return np.zeros((0, 4))
-    seg = np.asarray(found, np.float64).reshape(-1, 4)
-    d = seg[:, 2:] - seg[:, :2]
-    length = np.hypot(d[:, 0], d[:, 1])
-    order = np.argsort(-length)[:100]
-    seg, d, length = seg[order], d[order], length[order]
-    theta = np.arctan2(d[:, 0], -d[:, 1]) % np.pi  # angle of the normal
-    cos, sin = np.cos(theta), np.sin(theta)
-    mid = (seg[:, :2] + seg[:, 2:]) / 2
-    rho = mid[:, 0] * cos + mid[:, 1] * sin
-    dt = np.abs(theta[:, None] - theta[None, :])
-    # Row i: the segments lying on the line of segment i.
-    same = (np.minimum(dt, np.pi - dt) < np.radians(4.0)) & (
-        np.abs(mid[None, :, 0] * cos[:, None] + mid[None, :, 1] * sin[:, None] - rho[:, None])
-        < 2.5)
-    free = np.ones(len(seg), np.bool_)
-    rows: list[tuple[float, float, float, float]] = []
-    for i in range(len(seg)):
-        if not free[i]:
-            continue
-        members = same[i] & free
-        free &= ~members
-        rows.append((float(cos[i]), float(sin[i]), float(-rho[i]), float(length[members].sum())))
-        if len(rows) >= 3 * _MAX_LINES:
-            break
-    rows.sort(key=lambda r: -r[3])
-    return np.array(rows[:_MAX_LINES], np.float64).reshape(-1, 4)
-
-
-def _line_quads(edges: npt.NDArray[np.uint8]) -> F64:
-    """Quads bounded by two pairs of roughly parallel long lines: the outline of a card held
-    with fingers over its edges, or with its printed bands inside, is such a pair of pairs."""
-    lines = _merged_lines(edges)
-    n = len(lines)
-    if n < 4:
-        return np.zeros((0, 4, 2))
-    angle = np.arctan2(lines[:, 1], lines[:, 0]) % np.pi
-    diff = np.abs(angle[:, None] - angle[None, :])
-    diff = np.minimum(diff, np.pi - diff)
-    ii, jj = np.triu_indices(n, 1)
-    parallel = diff[ii, jj] < np.radians(25.0)
-    pi_, pj = ii[parallel], jj[parallel]
-    if len(pi_) < 2:
-        return np.zeros((0, 4, 2))
-    a, b = np.triu_indices(len(pi_), 1)
-    l1, l2, l3, l4 = pi_[a], pj[a], pi_[b], pj[b]
-    mean_a = angle[l1]
-    mean_b = angle[l3]
-    cross = np.abs(mean_a - mean_b)
-    cross = np.minimum(cross, np.pi - cross)
-    distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
-    l1, l2, l3, l4 = l1[distinct], l2[distinct], l3[distinct], l4[distinct]
-    if len(l1) == 0:
-        return np.zeros((0, 4, 2))
-    weight = lines[l1, 3] + lines[l2, 3] + lines[l3, 3] + lines[l4, 3]
-    keep = np.argsort(-weight)[:_MAX_LINE_QUADS]
-    homog = lines[:, :3]
-    order = np.stack([l1[keep], l3[keep], l2[keep], l4[keep]], axis=1)  # around the quad
-    ls = homog[order]  # (M, 4, 3)
-    nxt = ls[:, _NEXT]
-    pts = _cross3(ls, nxt)
-    z = pts[..., 2]
-    ok = np.all(np.abs(z) > 1e-9, axis=1)
-    corners = pts[ok, :, :2] / pts[ok, :, 2:]
-    return np.asarray(corners, np.float64)
-
-
-def _dedupe_hulls(hulls: list[F64]) -> list[F64]:
-    """The same region often comes from several sources; one hull per bounding box is enough.
-    The largest first, at most `_MAX_CANDIDATES`."""
-    if not hulls:
-        return []
-    boxes = np.array([[*hh.min(axis=0), *hh.max(axis=0)] for hh in hulls]).reshape(-1, 4)
-    spans = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    kept: list[int] = []
-    for i in np.argsort(-spans, kind="stable"):
-        if len(kept) >= _MAX_CANDIDATES:
-            break
-        if kept and np.abs(boxes[kept] - boxes[i]).max(axis=1).min() <= 1.5:
-            continue
-        kept.append(int(i))
-    return [hulls[i] for i in kept]
-
-
-def _hull_quads(hulls: list[F64]) -> list[F64]:
-    quads: list[F64] = []
-    for hull in _dedupe_hulls(hulls):
-        quads += _quads_from_hull(hull)
-    return quads
-
-
-def _hull_candidates(work: _Work) -> tuple[list[F64], npt.NDArray[np.uint8],
-                                           npt.NDArray[np.uint8]]:
-    """Quads from the outlines of regions (grey + saturation edge map, brightness/colour
-    segmentation), and the grey and combined edge maps for the second round."""
-    h, w = work.gray.shape
-    min_area = _MIN_AREA_FRAC * h * w
-    edges = _canny_auto(work.gray, *work.gradients[0], 90.0)
-    edges_sat = np.asarray(cv2.Canny(work.sat, 30, 90), np.uint8)
-    both = np.asarray(cv2.bitwise_or(edges, edges_sat), np.uint8)
-    hulls = _edge_region_hulls(np.asarray(cv2.dilate(both, _KERNEL), np.uint8), min_area)
-    # Brightness/colour segmentation finds documents whose outline is broken by glare or blur.
-    _, bright = cv2.threshold(work.gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    _, coloured = cv2.threshold(work.sat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    for mask in (bright, cv2.bitwise_not(bright), coloured, cv2.bitwise_not(coloured)):
-        opened = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, _KERNEL, iterations=2),
-                            np.uint8)
-        hulls += _contour_hulls(opened, cv2.RETR_EXTERNAL, min_area)
-    return _hull_quads(hulls), edges, both
-
-
-def _second_round_candidates(work: _Work, edges: npt.NDArray[np.uint8],
-                             both: npt.NDArray[np.uint8]) -> F64:
-    """Regions of the grey edge map alone (saturation noise can break them in the combined
-    map) and quads bounded by long straight lines."""
-    h, w = work.gray.shape
-    closed = np.asarray(cv2.dilate(edges, _KERNEL), np.uint8)
-    quads = _hull_quads(_edge_region_hulls(closed, _MIN_AREA_FRAC * h * w))
-    lines = _line_quads(both)
-    if not quads:
-        return lines
-    return np.concatenate([np.asarray(quads, np.float64).reshape(-1, 4, 2), lines])
-
-
-_KERNEL: Final = np.ones((3, 3), np.uint8)
-
-
-@dataclass(frozen=True)
-class _Pick:
-    quad: F64
-    confidence: float
-    value: float
-
-
-_CONFIDENT: Final = 0.8
-_CONFIDENT_AREA: Final = 0.07
-
-
-def _pick(image: npt.NDArray[np.uint8], work: _Work, raw: list[F64] | F64) -> _Pick | None:
-    """Score candidates loosely (they are only roughly placed), snap the few best to the edges
-    of the full frame, judge them again tightly and pick the most prominent document."""
-    h, w = work.gray.shape
-    if len(raw) == 0:
-        return None
-    quads = _order_many(np.asarray(raw, np.float64).reshape(-1, 4, 2))
-    quads = _dedupe(quads[_plausible_many(quads, h * w)], 1.5)
-    if len(quads) == 0:
-        return None
-    rank, _, _ = _scores(work, quads, _LOOSE_BAND, samples=16)
-    areas = _areas(quads)
-    alive = np.flatnonzero(rank > 0)
-    if alive.size == 0:
-        return None
-    # The best supported few plus the largest supported few: a card's inner panel is often
-    # crisper than its outline, yet the outline is what is wanted.
-    by_rank = alive[np.argsort(-rank[alive])][:_SHORTLIST]
-    by_area = alive[np.argsort(-areas[alive])][:_SHORTLIST]
-    order = list(dict.fromkeys([int(i) for i in (*by_rank, *by_area)]))
-    full = (quads[order] + 0.5) * work.factor - 0.5
-    refined_all, _ = _refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)
-    small = _order_many((refined_all + 0.5) / work.factor - 0.5)
-    good = _accept_many(full, refined_all) & _plausible_many(small, h * w)
-    # Judge both the snapped and the unsnapped quad tightly; snapping in a dark or blurred
-    # frame sometimes lands on noise, and then the quad as found was better.
-    both = np.concatenate([np.where(good[:, None, None], small, quads[order]), quads[order]])
-    rank, confidence, support = _scores(work, both, _TIGHT_BAND)
-    m = len(order)
-    snapped_better = confidence[:m] >= confidence[m:]
-    pick = np.where(snapped_better, np.arange(m), np.arange(m) + m)
-    quads, rank, confidence, support = both[pick], rank[pick], confidence[pick], support[pick]
-    ok = np.flatnonzero((rank > 0) & (confidence >= _MIN_SCORE))
-    if ok.size == 0:
-        return None
-    # The most prominent document: well supported, shaped like a document, and large; nested
-    # panels and photo boxes lose on size and shape, a document merged with a hand or a shadow
-    # loses on support. A quad inside the outline is pushed out in `_prefer_outline`.
-    value = _selection_value(quads[ok], support[ok], w, h)
-    j = int(np.argmax(value))
-    best = int(ok[j])
-    return _Pick(quads[best], float(confidence[best]), float(value[j]))
-
-
-def _best_candidate(image: npt.NDArray[np.uint8], work: _Work) -> Detection | None:
-    """Region outlines first; when they give no confident, document-shaped quad of some size,
-    quads bounded by long straight lines too (they cost more, and find cards whose outline
-    does not close: fingers across it, a band the colour of the background)."""
-    h, w = work.gray.shape
-    raw, edges, both = _hull_candidates(work)
-    picked = _pick(image, work, raw)
-    outline = None if picked is None else _prefer_outline(work, picked.quad)
-    confident = False
-    if outline is not None:
-        quad, _, support = outline
-        evidence = float(np.where(np.isnan(support[0]), _UNSEEN_SIDE, support[0]).mean())
-        confident = (evidence >= _CONFIDENT
-                     and float(_aspect_errors(quad, w, h)[0]) <= _ASPECT_SLACK + 0.01
-                     and float(_areas(quad)[0]) >= _CONFIDENT_AREA * h * w)
-    if not confident:
-        by_lines = _pick(image, work, _second_round_candidates(work, edges, both))
-        if by_lines is not None and (picked is None or by_lines.value > picked.value):
-            outline = _prefer_outline(work, by_lines.quad)
-    if outline is None:
-        return None
-    quads, confidence, support = outline
-    return Detection(quads[0].astype(np.float32), float(confidence[0]),
-                     tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
+def _order_many(quads: F64) -> F64:
+    """`geometry.order_corners` for a stack of quads at once."""
+    centre = quads.mean(axis=1, keepdims=True)
+    angle = np.arctan2(quads[..., 1] - centre[..., 1], quads[..., 0] - centre[..., 0])
+    clockwise = np.take_along_axis(quads, np.argsort(angle, axis=1)[..., None], axis=1)
+    key = clockwise[..., 0] + clockwise[..., 1]
+    start = np.argmin(key - 1e-9 * clockwise[..., 1], axis=1)
+    idx = (start[:, None] + np.arange(4)[None, :]) % 4
+    return np.take_along_axis(clockwise, idx[..., None], axis=1)
 
 
 def _areas(quads: F64) -> F64:
@@ -721,14 +771,6 @@ def _areas(quads: F64) -> F64:
     return np.asarray(
         0.5 * np.abs((x * y[..., _NEXT] - y * x[..., _NEXT]).sum(axis=-1)),
         np.float64)
-
-
-# --------------------------------------------------------------------------- refinement
-
-
-_REFINE_SAMPLES: Final = 32
-_PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
-                                               2)))
 
 
 def _edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple[F64, F64]:
@@ -838,56 +880,41 @@ def _refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float,
     return corners, np.where(keep, share, 0.0).reshape(n, 4)
 
 
-def _refine(image: npt.NDArray[np.uint8], quad: F64, reach: float,
-            tolerance: float) -> tuple[F64, F64]:
-    refined, share = _refine_many(image, quad[None], reach, tolerance)
-    return refined[0], share[0]
+def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> F64:
+    """Per candidate and side, the share of stations where an edge of one consistent polarity
+    runs across the side within `band` px of it; NaN for a side mostly outside the frame.
 
-
-def _accept_many(before: F64, after: F64) -> npt.NDArray[np.bool_]:
-    """`_accept_refined` for stacks of quads (N, 4, 2)."""
-    edge = after[:, _NEXT] - after
-    following = edge[:, _NEXT]
-    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
-    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
-    area_before = np.maximum(_areas(before), 1e-9)
-    moved = np.hypot(*(after - before).transpose(2, 0, 1)).max(axis=1)
-    ratio = _areas(after) / area_before
-    return np.asarray(convex & (moved < 0.25 * np.sqrt(area_before)) & (ratio > 0.7)
-                      & (ratio < 1.4), np.bool_)
-
-
-def _accept_refined(before: F64, after: F64) -> bool:
-    if not is_convex(after):
-        return False
-    scale = float(np.sqrt(abs(signed_area(before))))
-    moved = float(np.linalg.norm(after - before, axis=1).max())
-    area_ratio = abs(signed_area(after)) / max(abs(signed_area(before)), 1e-9)
-    return moved < 0.25 * scale and 0.7 < area_ratio < 1.4
-
-
-def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
-    """Like `detect_document` but also returns the score and the support of each side.
-
-    The score is the share of the sides' length where a straight edge runs right along the
-    final quad (a side outside the frame counts half)."""
-    image = _as_bgr(image_bgr)
-    work = _prepare(image)
-    found = _best_candidate(image, work)
-    if found is None:
-        return None
-    quad = (found.quad.astype(np.float64) + 0.5) * work.factor - 0.5
-    refined, _ = _refine(image, quad, 3.0, 1.0)
-    if _accept_refined(quad, refined):
-        quad = refined
-    small = ((quad + 0.5) / work.factor - 0.5)[None]
-    _, _, support = _scores(work, small, _TIGHT_BAND)
-    seen = ~np.isnan(support[0])
-    score = float(np.where(seen, support[0], 0.5).mean())
-    if score < _MIN_FINAL_SCORE or not _straight_sides(image, quad):
-        return None
-    return Detection(order_corners(quad), score,
-                     tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
+    All candidates are scored in one vectorised pass; shape (N, 4)."""
+    h, w = work.gray.shape
+    n = len(quads)
+    t = np.linspace(0.08, 0.92, samples)
+    a = quads
+    d = quads[:, _NEXT] - quads
+    length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
+    normal = np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
+    pts = a[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]
+    inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
+        pts[..., 1] < h - 2)
+    offs = np.asarray(band)
+    probe = pts[:, :, :, None, :] + offs[None, None, None, :, None] * normal[:, :, None, None, :]
+    xi = np.clip(np.rint(probe[..., 0]).astype(np.intp), 0, w - 1)
+    yi = np.clip(np.rint(probe[..., 1]).astype(np.intp), 0, h - 1)
+    flat = yi * w + xi
+    nx = normal[:, :, None, None, 0].astype(np.float32)
+    ny = normal[:, :, None, None, 1].astype(np.float32)
+    inside_count = inside.sum(axis=2)
+    support = np.zeros((n, 4))
+    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
+        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
+        proj = gx * nx + gy * ny
+        # Only gradients across the side count; texture running along it does not.
+        across = np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))
+        pos = ((proj > strength) & across).any(axis=3) & inside
+        neg = ((proj < -strength) & across).any(axis=3) & inside
+        share = np.maximum(pos.sum(axis=2), neg.sum(axis=2)) / np.maximum(inside_count, 1)
+        support = np.maximum(support, share)
+    support[inside_count < samples * 0.3] = np.nan
+    return support
 
 
 def _straight_sides(image: npt.NDArray[np.uint8], quad: F64) -> bool:
@@ -923,14 +950,3 @@ def _as_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     if image.shape[2] == 4:
         return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), np.uint8)
     return np.ascontiguousarray(image, dtype=np.uint8)
-
-
-def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:
-    """Corners of the most prominent document, or None when there is none.
-
-    Returns a float32 array of shape (4, 2) ordered top-left, top-right, bottom-right,
-    bottom-left, in pixel coordinates of `image_bgr`. Corners of a document partly outside the
-    frame may lie outside the image.
-    """
-    found = find_document(image_bgr)
-    return None if found is None else found.quad
