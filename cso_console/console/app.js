@@ -5,6 +5,7 @@
 import { SignIn, requestJson, ApiError } from "/shared/api.js";
 import { t, tMaybe, setLanguage, getLanguage, applyTranslations, onLanguageChange } from "/shared/i18n.js";
 import { el, toast, toEpochMs } from "/shared/util.js";
+import { renderFrame } from "/shared/frame.js";
 import { ConsoleSocket } from "./socket.js";
 import { SessionPeer } from "./peer.js";
 import { Tile, TileGrid } from "./tiles.js";
@@ -1037,6 +1038,7 @@ function bindLanguageSwitches() {
 
 function boot() {
   document.documentElement.lang = getLanguage();
+  renderFrame({ logo: "console", subtitleKey: "app.subtitle", titleKey: "login.title" });
   applyTranslations(document);
   bindLanguageSwitches();
   $("login-form").addEventListener("submit", onLoginSubmit);

@@ -5,6 +5,7 @@ import { io } from "/vendor/socket.io-client/socket.io.esm.min.js";
 import { SignIn, request, requestJson, ApiError } from "/shared/api.js";
 import { t, setLanguage, getLanguage, applyTranslations, onLanguageChange } from "/shared/i18n.js";
 import { el, toast, formatDuration } from "/shared/util.js";
+import { renderFrame } from "/shared/frame.js";
 import "./i18n-ops.js";
 import { icon } from "./icons.js";
 import { drawStepChart } from "./charts.js";
@@ -833,6 +834,7 @@ function markLanguage() {
 
 function main() {
   document.documentElement.lang = getLanguage();
+  renderFrame({ logo: "ops", subtitleKey: "ops.subtitle", titleKey: "ops.login.title" });
   applyTranslations(document);
   markLanguage();
   for (const button of document.querySelectorAll("[data-lang]")) {
