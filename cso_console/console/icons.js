@@ -1,5 +1,7 @@
 // A few inline SVG icons (drawn here, no icon font or third-party set).
 
+import { svgIcon } from "/shared/icons.js";
+
 const paths = {
   mic: '<path d="M12 15a3 3 0 0 0 3-3V6a3 3 0 1 0-6 0v6a3 3 0 0 0 3 3Z"/><path d="M19 11a7 7 0 0 1-14 0M12 18v3"/>',
   micOff:
@@ -20,10 +22,4 @@ const paths = {
   user: '<circle cx="12" cy="8" r="4"/><path d="M4 21a8 8 0 0 1 16 0"/>',
 };
 
-export function icon(name, extraClass = "") {
-  const span = document.createElement("span");
-  span.className = `icon ${extraClass}`.trim();
-  span.setAttribute("aria-hidden", "true");
-  span.innerHTML = `<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${paths[name] || ""}</svg>`;
-  return span;
-}
+export const icon = (name, extraClass = "") => svgIcon(paths, name, extraClass);

@@ -1,5 +1,7 @@
 // Inline SVG icons for booth states, alert severities and actions (drawn here, no icon set).
 
+import { svgIcon } from "/shared/icons.js";
+
 const paths = {
   offline: '<path d="M2 8.8a15 15 0 0 1 4.2-2.6M10.7 5.1A15 15 0 0 1 22 8.8M5 12.5a10 10 0 0 1 3.3-2M15 10.6a10 10 0 0 1 4 1.9M8.5 16a5 5 0 0 1 5.8-.9"/><path d="M12 20h.01M3 3l18 18"/>',
   idle: '<circle cx="12" cy="12" r="9"/><path d="m8 12 3 3 5-6"/>',
@@ -20,10 +22,4 @@ const paths = {
   clock: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
 };
 
-export function icon(name, extraClass = "") {
-  const span = document.createElement("span");
-  span.className = `icon ${extraClass}`.trim();
-  span.setAttribute("aria-hidden", "true");
-  span.innerHTML = `<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${paths[name] || ""}</svg>`;
-  return span;
-}
+export const icon = (name, extraClass = "") => svgIcon(paths, name, extraClass);
