@@ -4,6 +4,11 @@ Transports call `apply(branch_id, event)`; the service runs the sans-IO dispatch
 store transaction, hands the outbound messages to the delivery callback (Socket.IO), feeds the
 metrics and wakes the timer loop. The timer loop is the only clock: it sends `Tick` to a branch
 when its earliest deadline (offer expiry, grace period) has come.
+
+Every transaction returns the branch's next deadline with its result, so the timer knows this
+process's deadlines without reading any state. Deadlines another process set (several servers
+on one Redis) are picked up by reading every branch once per `tick_interval_s`; the process that
+set a deadline fires it on time, the others within that interval if it died.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ log = logging.getLogger("lapak.service")
 
 Deliver = Callable[[list[Outbound]], Awaitable[None]]
 Clock = Callable[[], float]
+
+RETRY_TICK_S = 0.5
 
 
 def branch_templates(cfg: AppConfig) -> list[BranchState]:
@@ -70,6 +77,9 @@ class BoothService:
         self._on_change: list[Callable[[str], None]] = []
         self._wake = asyncio.Event()
         self._deadlines: dict[str, float | None] = {}
+        # Bumped whenever a transaction reports a branch's deadline, so a poll that read the
+        # branch before that does not overwrite the newer figure with its older one.
+        self._deadline_seq: dict[str, int] = {}
         self._tick_interval_s = tick_interval_s
         # Off only where the caller drives time itself (a replay sends its own Ticks).
         self._run_timers = run_timers
@@ -125,14 +135,23 @@ class BoothService:
                 ErrorCode.UNAVAILABLE, "store unavailable: the server cannot take new work now"
             ) from None
         self.metrics.store_up.set(1)
+        self._note_deadline(branch_id, result.deadline)
         self._observe(result, now)
         if self._deliver is not None and result.outbound:
             await self._deliver(result.outbound)
         if result.changed:
             for callback in self._on_change:
                 callback(branch_id)
-            self._wake.set()
         return result
+
+    def _note_deadline(self, branch_id: str, deadline: float | None) -> None:
+        earlier = deadline is not None and (
+            (current := self._deadlines.get(branch_id)) is None or deadline < current
+        )
+        self._deadlines[branch_id] = deadline
+        self._deadline_seq[branch_id] = self._deadline_seq.get(branch_id, 0) + 1
+        if earlier:
+            self._wake.set()  # the timer sleeps until the earliest deadline it knows
 
     def _observe(self, result: Result, now: float) -> None:
         for entry in result.audit:
@@ -171,39 +190,51 @@ class BoothService:
     # ------------------------------------------------------------------ timers
 
     async def _timer_loop(self) -> None:
+        next_poll = self.clock()
         while True:
             try:
-                await self._tick_due()
+                if self.clock() >= next_poll:
+                    await self._poll_deadlines()
+                    next_poll = self.clock() + self._tick_interval_s
+                await self._fire_due()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the timer must outlive any one bad tick
                 log.exception("timer tick failed")
-            timeout = self._tick_interval_s
             now = self.clock()
+            timeout = max(0.0, next_poll - now)
             due = [d for d in self._deadlines.values() if d is not None]
             if due:
-                timeout = max(0.01, min(timeout, min(due) - now + 0.005))
+                timeout = min(timeout, min(due) - now + 0.005)
             self._wake.clear()
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # races a wake-up, and the server's shutdown would wait for ever.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(max(0.01, timeout)):
                     await self._wake.wait()
 
-    async def _tick_due(self) -> None:
+    async def _poll_deadlines(self) -> None:
+        """Read every branch's next deadline from the store (other processes set some)."""
         for branch_id in self.branch_ids:
+            seq = self._deadline_seq.get(branch_id, 0)
             try:
                 state = await self.store.snapshot(branch_id)
             except StoreUnavailable:
                 self.metrics.store_up.set(0)
                 continue
-            deadline = self.dispatcher.next_deadline(state)
-            self._deadlines[branch_id] = deadline
-            if deadline is not None and deadline <= self.clock():
-                with contextlib.suppress(ApiError):
-                    await self.apply(branch_id, ev.Tick())
-                    state = await self.snapshot(branch_id)
-                    self._deadlines[branch_id] = self.dispatcher.next_deadline(state)
+            if self._deadline_seq.get(branch_id, 0) == seq:  # no transaction reported since
+                self._deadlines[branch_id] = self.dispatcher.next_deadline(state)
+
+    async def _fire_due(self) -> None:
+        now = self.clock()
+        for branch_id, deadline in list(self._deadlines.items()):
+            if deadline is None or deadline > now:
+                continue
+            try:
+                await self.apply(branch_id, ev.Tick())  # reports the branch's next deadline
+            except ApiError:
+                # The store is down: try again shortly instead of spinning on it.
+                self._deadlines[branch_id] = now + RETRY_TICK_S
 
     def wake(self) -> None:
         self._wake.set()

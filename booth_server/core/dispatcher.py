@@ -61,6 +61,9 @@ class Result:
     audit: list[AuditEntry] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
     changed: bool = False
+    # The branch's earliest deadline after this event (`Dispatcher.next_deadline`), so the
+    # caller's timer needs no second read of the state.
+    deadline: float | None = None
 
 
 class _Turn:
@@ -143,6 +146,7 @@ class Dispatcher:
         self._refresh_booth_since(turn)
         if turn.result.changed:
             state.version += 1
+        turn.result.deadline = self.next_deadline(state)
         return turn.result
 
     def next_deadline(self, state: BranchState) -> float | None:

@@ -7,6 +7,7 @@ officer's load) are computed, never stored, so they cannot drift from the facts 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -145,9 +146,16 @@ class BranchState:
         )
 
 
+@functools.cache
+def _field_names(cls: type[Any]) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
     """The fields `cls` has: state saved by an older or newer version still loads."""
-    names = {f.name for f in fields(cls)}
+    names = _field_names(cls)
+    if names.issuperset(data):
+        return data  # the usual case: saved by this version
     return {k: v for k, v in data.items() if k in names}
 
 

@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import copy
 import heapq
-import json
 import logging
 import math
 import os
@@ -47,6 +46,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
@@ -77,22 +77,18 @@ ORDER_SLACK_S = 60.0
 SCAN_BATCH = 500
 
 
-def _fields(obj: object) -> dict[str, Any]:
-    # The model is plain dataclasses; their __dict__ is exactly what asdict() gives, without
-    # asdict's deep copy (6x faster on a 1,000-booth branch). A test holds the two equal.
-    try:
-        fields: dict[str, Any] = obj.__dict__
-        return fields
-    except AttributeError:
-        raise TypeError(f"cannot store {type(obj).__name__}") from None
-
-
 def encode_state(state: BranchState) -> bytes:
-    return json.dumps(state, default=_fields, separators=(",", ":")).encode()
+    # orjson writes dataclasses natively, field by field as asdict() would (a test holds the
+    # two equal), about ten times faster than json with a default hook.
+    return orjson.dumps(state)
 
 
 def decode_state(raw: bytes) -> BranchState:
-    return BranchState.from_dict(json.loads(raw))
+    return BranchState.from_dict(orjson.loads(raw))
+
+
+def _entry_json(entry: AuditEntry | Visit) -> bytes:
+    return orjson.dumps(entry)
 
 
 def _bytes(value: object) -> bytes | None:
@@ -428,13 +424,13 @@ class RedisStore:
             audit_key = self._audit_key(branch_id)
             for entry in result.audit:
                 pipe.xadd(
-                    audit_key, {"e": json.dumps(entry.to_dict(), separators=(",", ":"))},
+                    audit_key, {"e": _entry_json(entry)},
                     maxlen=AUDIT_LIMIT, approximate=True,
                 )
             visits_key = self._visits_key(branch_id)
             for visit in result.visits:
                 pipe.xadd(
-                    visits_key, {"v": json.dumps(visit.to_dict(), separators=(",", ":"))},
+                    visits_key, {"v": _entry_json(visit)},
                     maxlen=VISIT_LIMIT, approximate=True,
                 )
             if lease.token is not None:
@@ -523,7 +519,7 @@ class RedisStore:
             if not batch:
                 break
             for entry_id, fields in batch:
-                item = build(json.loads(fields[field]))  # type: ignore[index]
+                item = build(orjson.loads(fields[field]))  # type: ignore[index]
                 at = when(item)
                 if since is None or at >= since:
                     found.append(item)
