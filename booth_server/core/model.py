@@ -7,7 +7,6 @@ officer's load) are computed, never stored, so they cannot drift from the facts 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -146,9 +145,14 @@ class BranchState:
         )
 
 
-@functools.cache
+_FIELD_NAMES: dict[type[Any], frozenset[str]] = {}
+
+
 def _field_names(cls: type[Any]) -> frozenset[str]:
-    return frozenset(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return names
 
 
 def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
