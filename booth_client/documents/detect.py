@@ -654,23 +654,25 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     found = _line_candidates(work)
     if found is None:
         return None
-    full = (found.quads + 0.5) * work.factor - 0.5
-    for reach, tolerance in ((1.5 * work.factor + 2.0, 1.5), (3.0, 1.0)):
-        refined = _order_many(_refine_many(image, full, reach, tolerance)[0])
-        good = _accept_many(full, refined)
-        full = np.where(good[:, None, None], refined, full)
-    small = (full + 0.5) / work.factor - 0.5
-    _, score, support = _final_value(work, small)
-    # Three sides must be crisp; the fourth may be faint (a card's band against a background
-    # of its colour) when the line search found it by where the card's sides end.
-    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
-    for i in range(len(full)):
-        if best3[i] < _MIN_FINAL_SCORE_3 or score[i] < _MIN_FINAL_SCORE:
+    # Candidates in order of value; refined and judged one at a time, as the first usually
+    # passes.
+    for candidate in found.quads:
+        full = (candidate[None] + 0.5) * work.factor - 0.5
+        for reach, tolerance in ((1.5 * work.factor + 2.0, 1.5), (3.0, 1.0)):
+            refined = _order_many(_refine_many(image, full, reach, tolerance)[0])
+            good = _accept_many(full, refined)
+            full = np.where(good[:, None, None], refined, full)
+        small = (full + 0.5) / work.factor - 0.5
+        _, score, support = _final_value(work, small)
+        # Three sides must be crisp; the fourth may be faint (a card's band against a
+        # background of its colour) when the line search found it where the card's sides end.
+        best3 = float(-np.sort(-np.nan_to_num(support[0], nan=0.5))[:3].mean())
+        if best3 < _MIN_FINAL_SCORE_3 or score[0] < _MIN_FINAL_SCORE:
             continue
-        if not _straight_sides(image, full[i]):
+        if not _straight_sides(image, full[0]):
             continue
-        return Detection(order_corners(full[i]), float(score[i]),
-                         tuple(float(v) for v in np.nan_to_num(support[i], nan=-1.0)))
+        return Detection(order_corners(full[0]), float(score[0]),
+                         tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
     return None
 
 
