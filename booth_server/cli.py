@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -91,6 +92,7 @@ def serve(args: argparse.Namespace) -> int:
     host = cfg.server.host
     port = cfg.server.port
     app = create_app(cfg)
+    app.on_startup.append(_freeze_startup_heap)
     ctx = _ssl_context(cfg)
     scheme = "https" if ctx else "http"
     print(f"lapak-asik serving on {scheme}://{host}:{port}/ (console /console/, ops /ops/)",
@@ -98,6 +100,14 @@ def serve(args: argparse.Namespace) -> int:
     web.run_app(app, host=host, port=port, ssl_context=ctx, print=None,
                 handle_signals=True, access_log=None)
     return 0
+
+
+async def _freeze_startup_heap(_app: object) -> None:
+    """Take what start-up made (modules, configuration, branch templates: most of the heap)
+    out of the cyclic collector's view. A full collection then scans only what the clients
+    brought, and its pause, which every event waiting behind it pays, is that much shorter."""
+    gc.collect()
+    gc.freeze()
 
 
 def demo(args: argparse.Namespace) -> int:

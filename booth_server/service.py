@@ -8,7 +8,8 @@ when its earliest deadline (offer expiry, grace period) has come.
 Every transaction returns the branch's next deadline with its result, so the timer knows this
 process's deadlines without reading any state. Deadlines another process set (several servers
 on one Redis) are picked up by reading every branch once per `tick_interval_s`; the process that
-set a deadline fires it on time, the others within that interval if it died.
+set a deadline fires it on time, the others within that interval if it died. The same read tells
+the on-change listeners about changes other processes made.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class BoothService:
         # Bumped whenever a transaction reports a branch's deadline, so a poll that read the
         # branch before that does not overwrite the newer figure with its older one.
         self._deadline_seq: dict[str, int] = {}
+        # The last version of each branch this process made or saw, so the poll can tell the
+        # on-change listeners (ops occupancy, alerts) about other processes' changes.
+        self._versions: dict[str, int] = {}
         self._tick_interval_s = tick_interval_s
         # Off only where the caller drives time itself (a replay sends its own Ticks).
         self._run_timers = run_timers
@@ -125,10 +129,16 @@ class BoothService:
 
     async def apply(self, branch_id: str, event: ev.Event) -> Result:
         now = self.clock()
+        version = 0
+
+        def run(state: BranchState) -> Result:
+            nonlocal version
+            result = self.dispatcher.handle(state, event, now)
+            version = state.version
+            return result
+
         try:
-            result = await self.store.transact(
-                branch_id, lambda state: self.dispatcher.handle(state, event, now)
-            )
+            result = await self.store.transact(branch_id, run)
         except StoreUnavailable:
             self.metrics.store_up.set(0)
             raise ApiError(
@@ -140,9 +150,13 @@ class BoothService:
         if self._deliver is not None and result.outbound:
             await self._deliver(result.outbound)
         if result.changed:
-            for callback in self._on_change:
-                callback(branch_id)
+            self._versions[branch_id] = version
+            self._changed(branch_id)
         return result
+
+    def _changed(self, branch_id: str) -> None:
+        for callback in self._on_change:
+            callback(branch_id)
 
     def _note_deadline(self, branch_id: str, deadline: float | None) -> None:
         earlier = deadline is not None and (
@@ -194,7 +208,7 @@ class BoothService:
         while True:
             try:
                 if self.clock() >= next_poll:
-                    await self._poll_deadlines()
+                    await self._poll_branches()
                     next_poll = self.clock() + self._tick_interval_s
                 await self._fire_due()
             except asyncio.CancelledError:
@@ -213,8 +227,9 @@ class BoothService:
                 async with asyncio.timeout(max(0.01, timeout)):
                     await self._wake.wait()
 
-    async def _poll_deadlines(self) -> None:
-        """Read every branch's next deadline from the store (other processes set some)."""
+    async def _poll_branches(self) -> None:
+        """Read every branch from the store: the next deadlines, and changes other processes
+        made since the last look."""
         for branch_id in self.branch_ids:
             seq = self._deadline_seq.get(branch_id, 0)
             try:
@@ -224,6 +239,11 @@ class BoothService:
                 continue
             if self._deadline_seq.get(branch_id, 0) == seq:  # no transaction reported since
                 self._deadlines[branch_id] = self.dispatcher.next_deadline(state)
+            seen = self._versions.get(branch_id)
+            if seen != state.version:
+                self._versions[branch_id] = state.version
+                if seen is not None:
+                    self._changed(branch_id)
 
     async def _fire_due(self) -> None:
         now = self.clock()

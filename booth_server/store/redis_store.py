@@ -75,6 +75,7 @@ LEASE_POLL_MAX_S = 0.002
 # the scan stops once entries are this much older than `since`.
 ORDER_SLACK_S = 60.0
 SCAN_BATCH = 500
+PRESENCE_BATCH = 100
 
 
 def encode_state(state: BranchState) -> bytes:
@@ -595,13 +596,18 @@ class RedisStore:
         if not wanted:
             return
         ttl_ms = max(1, math.ceil(ttl_s * 1000))
-        async def touch() -> None:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for party_id in wanted:
-                    pipe.set(self._presence_key(role, party_id), b"1", px=ttl_ms)
-                await pipe.execute()
+        # In pipelines of PRESENCE_BATCH: one of a thousand commands would hold the event loop
+        # for tens of milliseconds while it is packed, and every dispatch would wait behind it.
+        for start in range(0, len(wanted), PRESENCE_BATCH):
+            batch = wanted[start:start + PRESENCE_BATCH]
 
-        await self._run("touch_presence", touch)
+            async def touch(batch: list[str] = batch) -> None:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for party_id in batch:
+                        pipe.set(self._presence_key(role, party_id), b"1", px=ttl_ms)
+                    await pipe.execute()
+
+            await self._run("touch_presence", touch)
 
     async def present(self, role: str, ids: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(ids))

@@ -33,8 +33,23 @@ def ops_room(branch_id: str | None) -> str:
     return "ops:all" if branch_id is None else f"ops:{branch_id}"
 
 
+def local_ops_rooms(sio: socketio.AsyncServer) -> dict[str, frozenset[str]]:
+    """The ops rooms with members connected to this process, by name."""
+    rooms = sio.manager.rooms.get("/ops", {})
+    return {
+        str(name): frozenset(members)
+        for name, members in rooms.items()
+        if isinstance(name, str) and name.startswith("ops:") and members
+    }
+
+
 class OccupancyBroadcaster:
-    """Sends occupancy to ops rooms on every change, at most once per `interval_s`."""
+    """Sends occupancy to this process's ops clients on every change, at most once per
+    `interval_s`.
+
+    Every process serves its own ops clients (`ignore_queue`: nothing crosses Redis) and learns
+    of other processes' changes from the service's once-a-second poll. A process without ops
+    clients reads and sends nothing."""
 
     def __init__(
         self, service: BoothService, sio: socketio.AsyncServer, interval_s: float = 1.0
@@ -57,19 +72,27 @@ class OccupancyBroadcaster:
         if delay > 0:
             await asyncio.sleep(delay)
         dirty, self._dirty = self._dirty, set()
+        rooms = local_ops_rooms(self.sio)
+        everything = ops_room(None) in rooms
+        wanted = [b for b in self.service.branch_ids if b in dirty and ops_room(b) in rooms]
+        if not everything and not wanted:
+            return
         self._last = time.monotonic()
         try:
-            body = await occupancy(self.service)
+            body = await occupancy(self.service, None if everything else wanted)
         except ApiError:
             return
-        await self.sio.emit("occupancy", body, room=ops_room(None), namespace="/ops")
+        if everything:
+            await self.sio.emit("occupancy", body, room=ops_room(None), namespace="/ops",
+                                ignore_queue=True)
         for branch in body["branches"]:
-            if branch["id"] in dirty:
+            if branch["id"] in wanted:
                 await self.sio.emit(
                     "occupancy",
                     {"generated_at": body["generated_at"], "branches": [branch]},
                     room=ops_room(branch["id"]),
                     namespace="/ops",
+                    ignore_queue=True,
                 )
 
     async def close(self) -> None:

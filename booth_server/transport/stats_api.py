@@ -23,7 +23,7 @@ from booth_server.errors import ApiError, ErrorCode
 from booth_server.security import verify_token
 from booth_server.service import BoothService
 from booth_server.store.base import StoreUnavailable
-from booth_server.transport.occupancy import occupancy
+from booth_server.transport.occupancy import local_ops_rooms, occupancy
 
 log = logging.getLogger("lapak.stats")
 
@@ -201,14 +201,6 @@ class AlertPusher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _local_rooms(self) -> dict[str, frozenset[str]]:
-        rooms = self.sio.manager.rooms.get("/ops", {})
-        return {
-            str(name): frozenset(members)
-            for name, members in rooms.items()
-            if isinstance(name, str) and name.startswith("ops:") and members
-        }
-
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         last_figures = loop.time()
@@ -252,7 +244,7 @@ class AlertPusher:
         return stats.alerts(occ, now, wait_alert_s=self.cfg.dispatch.wait_alert_s)
 
     async def push(self) -> None:
-        rooms = self._local_rooms()
+        rooms = local_ops_rooms(self.sio)
         if not rooms:
             return
         found = await self.current()
