@@ -120,3 +120,56 @@ async def test_redis_restarted_empty_reconnects_live_clients(
             assert offer["booth"]["id"] == "langsa-03"
     finally:
         await server.stop()
+
+
+async def test_ops_on_one_process_see_changes_made_on_another(
+    two_servers: tuple[RunningServer, RunningServer],
+) -> None:
+    """Each process serves its own ops clients; another process's change reaches them through
+    the service's once-a-second read of every branch."""
+    a, b = two_servers
+    async with clients() as opened:
+        ops = await Client.ops(b.url)
+        opened.append(ops)
+        first = await ops.next("occupancy")
+        assert {x["state"] for x in first["branches"][0]["booths"]} == {"offline"}
+        booth = await Client.booth(a.url, "langsa-05")
+        opened.append(booth)
+        assert (await booth.call("ready", {}))["ok"]
+        states: dict[str, str] = {}
+        for _ in range(5):
+            update = await ops.next("occupancy", timeout=4)
+            states = {x["id"]: x["state"] for x in update["branches"][0]["booths"]}
+            if states["langsa-05"] == "queued":
+                break
+        assert states["langsa-05"] == "queued"
+
+
+async def test_a_deadline_set_on_one_process_fires_on_another(
+    tmp_path: Path, redis_srv: RedisServer
+) -> None:
+    """The offer is made (and its expiry known) on A, whose timer never runs, as if A died
+    right after; B learns of the deadline only by reading the branch and expires the offer on
+    time all the same."""
+    cfg = make_config(tmp_path, offer_timeout_s=3.0)
+    a = await start_server(cfg, redis_url=redis_srv.url, run_timers=False)
+    b = await start_server(cfg, redis_url=redis_srv.url)
+    try:
+        async with clients() as opened:
+            officer = await Client.officer(b.url, "cso1")
+            booth = await Client.booth(a.url, "langsa-06")
+            opened += [officer, booth]
+            loop = asyncio.get_running_loop()
+            ready = await booth.call("ready", {})
+            offered_at = loop.time()
+            offer = await officer.next("offer")
+            assert offer["session_id"] == ready["session_id"]
+            withdrawn = await officer.next_matching(
+                "offer_withdrawn", timeout=8, session_id=ready["session_id"]
+            )
+            assert withdrawn["reason"] == "offer_expired"
+            # offer_timeout_s is 3; B reads every branch once a second.
+            assert loop.time() - offered_at < 3 + 2.0
+    finally:
+        await a.stop()
+        await b.stop()
