@@ -13,7 +13,7 @@ offered to the available officer with the most free capacity.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from booth_server.core import events as ev
@@ -46,12 +46,15 @@ class Policy:
 
 @dataclass(frozen=True)
 class Outbound:
-    """A message for one party: role is "booth", "officer" or "ops"; id is theirs."""
+    """A message for one party: role is "booth", "officer" or "ops"; id is theirs. `conn` is
+    the party's live connection when the turn ended (None when not connected), so a transport
+    can hand it straight to that socket when it holds it."""
 
     role: str
     to: str
     event: str
     data: dict[str, Any]
+    conn: str | None = None
 
 
 @dataclass
@@ -147,7 +150,21 @@ class Dispatcher:
         if turn.result.changed:
             state.version += 1
         turn.result.deadline = self.next_deadline(state)
+        turn.result.outbound = [
+            replace(m, conn=self._conn_of(state, m.role, m.to)) for m in turn.result.outbound
+        ]
         return turn.result
+
+    @staticmethod
+    def _conn_of(state: BranchState, role: str, party_id: str) -> str | None:
+        party: Booth | Officer | None
+        if role == "booth":
+            party = state.booths.get(party_id)
+        elif role == "officer":
+            party = state.officers.get(party_id)
+        else:
+            return None
+        return party.conn if party is not None and party.connected else None
 
     def next_deadline(self, state: BranchState) -> float | None:
         """The earliest time at which a `Tick` would change something."""

@@ -23,6 +23,7 @@ from booth_server.store.base import Store
 from booth_server.store.memory import MemoryStore
 from booth_server.transport.booth_ns import BoothNamespace
 from booth_server.transport.cso_ns import CsoNamespace
+from booth_server.transport.guard import GuardedNamespace
 from booth_server.transport.http_api import HttpApi, error_middleware
 from booth_server.transport.occupancy import OccupancyBroadcaster
 from booth_server.transport.ops_ns import OpsNamespace
@@ -86,6 +87,8 @@ def create_app(
     sio.register_namespace(OpsNamespace(cfg, service))
     broadcaster = OccupancyBroadcaster(service, sio)
 
+    namespaces: dict[str, GuardedNamespace] = {"booth": booth_ns, "officer": cso_ns}
+
     async def deliver(outbound: list[Outbound]) -> None:
         now = service.clock()
         for message in outbound:
@@ -94,12 +97,18 @@ def create_app(
                 # TURN credentials are minted per party and session, at the moment of use.
                 data = {**data, "ice_servers": ice_servers_for(
                     cfg.ice, f"{message.role}-{message.to}", now)}
-            if message.role == "booth":
-                await sio.emit(message.event, data, room=f"booth:{message.to}",
-                               namespace="/booth")
-            elif message.role == "officer":
-                await sio.emit(message.event, data, room=f"officer:{message.to}",
-                               namespace="/cso")
+            namespace = namespaces.get(message.role)
+            if namespace is None:
+                continue
+            party = namespace.parties.get(message.conn) if message.conn else None
+            if party is not None and party.id == message.to:
+                # The party's live socket is on this process: straight to it, not through
+                # the Redis manager's publish and every process's listener.
+                await sio.emit(message.event, data, to=message.conn,
+                               namespace=namespace.namespace, ignore_queue=True)
+            else:
+                await sio.emit(message.event, data, room=f"{message.role}:{message.to}",
+                               namespace=namespace.namespace)
 
     service.set_delivery(deliver)
     vault = DocumentVault(store, cfg.documents.key_bytes(),
@@ -118,7 +127,7 @@ def create_app(
     _add_ui_routes(app, console_root)
 
     purge_task: list[asyncio.Task[None]] = []
-    presence = PresenceKeeper(service, {"booth": booth_ns, "officer": cso_ns})
+    presence = PresenceKeeper(service, namespaces)
 
     async def on_startup(_app: web.Application) -> None:
         await service.start()
