@@ -102,12 +102,20 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# The cyclic collector, tuned for a server holding thousands of sockets: a young collection
+# every 10,000 net allocations instead of 700, so far fewer in-flight tasks and futures are
+# promoted and the full collections, whose pause every waiting event pays, come several times
+# less often. Reference counting still frees everything acyclic at once.
+GC_THRESHOLDS = (10_000, 20, 10)
+
+
 async def _freeze_startup_heap(_app: object) -> None:
     """Take what start-up made (modules, configuration, branch templates: most of the heap)
-    out of the cyclic collector's view. A full collection then scans only what the clients
-    brought, and its pause, which every event waiting behind it pays, is that much shorter."""
+    out of the cyclic collector's view, so a full collection scans only what the clients
+    brought, and tune the collector for a long-running server (`GC_THRESHOLDS`)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def demo(args: argparse.Namespace) -> int:
