@@ -194,8 +194,13 @@ class Officer:
         t0 = self.ready_at.pop(data["booth"]["id"], None)
         if t0 is not None:
             self.stats.dispatch.append(time.perf_counter() - t0)
-        reply = await self.sio.call("accept", {"session_id": data["session_id"]},
-                                    namespace="/cso", timeout=10)
+        try:
+            reply = await self.sio.call("accept", {"session_id": data["session_id"]},
+                                        namespace="/cso", timeout=10)
+        except socketio.exceptions.SocketIOError:
+            if self.running:  # not the run's end disconnecting under an offer
+                self.stats.errors += 1
+            return
         if not reply.get("ok"):
             self.stats.errors += 1
 
@@ -289,8 +294,8 @@ async def fleet_clients(fleet: Fleet, urls: list[str], stats: LoadStats, hold: t
     try:
         yield booths, officers
     finally:
-        for b in booths:
-            b.running = False
+        for c in [*booths, *officers]:
+            c.running = False
         await asyncio.gather(*(c.sio.disconnect() for c in [*booths, *officers]),
                              return_exceptions=True)
 
