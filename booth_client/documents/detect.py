@@ -25,7 +25,7 @@ The search runs on a copy shrunk to 320-640 px on the long side (1280x720 -> 320
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Final
 
@@ -80,8 +80,10 @@ class _Work:
     factor: float
     # Per channel, the gradient across a side that counts as an edge.
     strengths: tuple[float, ...]
-    # Direction of the edge gradient in 16 steps over 180 degrees; 255: no edge.
-    orient: npt.NDArray[np.uint8]
+    # Flat indices of the edge pixels, in raster order, and the direction of the gradient at
+    # each in 16 steps over 180 degrees (polarity dropped).
+    at: npt.NDArray[np.intp]
+    steps: npt.NDArray[np.uint8]
 
 
 def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
@@ -89,37 +91,43 @@ def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
     gray = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
     hsv = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2HSV), np.uint8)
     sat = np.ascontiguousarray(hsv[:, :, 1])
-    # Grey and saturation are judged separately (their polarities differ across one edge), so
-    # a blue card on a brown desk of the same brightness still has edges.
-    gradients = tuple(
-        (np.asarray(cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3), np.float32),
-         np.asarray(cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3), np.float32))
-        for c in (gray, sat))
     # In a dark frame every contrast shrinks with the light: the grey edge threshold follows
     # the frame's strongest gradients down to a floor above sensor noise. Saturation is a ratio
     # and does not shrink (it only gets noisier), so its threshold stays.
-    (gx, gy), (sx, sy) = gradients
-    mag = np.abs(gx) + np.abs(gy)
-    smag = np.abs(sx) + np.abs(sy)
+    gx = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), np.float32)
+    gy = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3), np.float32)
+    mag = np.abs(gx)
+    mag += np.abs(gy)
     sub = mag[::2, ::2].ravel()
     k98, k90 = int(0.98 * (sub.size - 1)), int(0.90 * (sub.size - 1))
     part = np.partition(sub, (k90, k98))
     grey = float(np.clip(0.2 * part[k98], _EDGE_FLOOR, _EDGE_STRENGTH))
-    # One edge map from both channels: per pixel the channel with the stronger edge relative
-    # to its threshold, saturation rescaled to grey's threshold.
-    scale = np.float32(grey / _EDGE_STRENGTH)
-    use_sat = smag * scale > mag
-    dx = np.where(use_sat, sx * scale, gx)
-    dy = np.where(use_sat, sy * scale, gy)
+    # Grey and saturation are judged separately (their polarities differ across one edge), so
+    # a blue card on a brown desk of the same brightness still has edges. The saturation
+    # gradients are scaled so that its threshold (_EDGE_STRENGTH) lands on grey's: both
+    # channels then share one threshold and one edge map.
+    scale = grey / _EDGE_STRENGTH
+    sx = np.asarray(cv2.Sobel(sat, cv2.CV_32F, 1, 0, ksize=3, scale=scale), np.float32)
+    sy = np.asarray(cv2.Sobel(sat, cv2.CV_32F, 0, 1, ksize=3, scale=scale), np.float32)
+    smag = np.abs(sx)
+    smag += np.abs(sy)
+    gradients = ((gx, gy), (sx, sy))
+    # One edge map from both channels: per pixel the channel with the stronger edge.
+    use_sat = smag > mag
+    dx = np.where(use_sat, sx, gx)
+    dy = np.where(use_sat, sy, gy)
     high = float(np.clip(part[k90], 2.5 * grey, 10 * grey))
-    edges = cv2.Canny(np.clip(dx, -32000, 32000).astype(np.int16),
-                      np.clip(dy, -32000, 32000).astype(np.int16), 0.5 * high, high)
+    # |Sobel| <= 4 * 255 on uint8 channels, so the gradients fit int16 as they are.
+    edges = cv2.Canny(dx.astype(np.int16), dy.astype(np.int16), 0.5 * high, high)
     # Direction of the gradient at each edge pixel in 16 steps of 11.25 degrees (polarity
-    # dropped), 255 where there is no edge.
-    angle = cv2.phase(dx, dy)
-    steps = (angle * np.float32(16 / np.pi)).astype(np.uint8) % 16
-    orient = np.where(edges > 0, steps, np.uint8(255)).astype(np.uint8)
-    return _Work(gray, sat, gradients, factor, (grey, _EDGE_STRENGTH), orient)
+    # dropped); only the (few) edge pixels are computed.
+    at = np.flatnonzero(edges)
+    if len(at):
+        angle = np.asarray(cv2.phase(dx.ravel().take(at), dy.ravel().take(at)), np.float32)
+        steps = (angle.ravel() * np.float32(16 / np.pi)).astype(np.uint8) % 16
+    else:
+        steps = np.zeros(0, np.uint8)
+    return _Work(gray, sat, gradients, factor, (grey, grey), at, steps)
 
 
 # --------------------------------------------------------------------------- lines
@@ -139,7 +147,7 @@ def _segment_lines(work: _Work) -> F64:
     (line through its centroid along its principal axis). Texture makes short runs of mixed
     orientation, so unlike Hough voting it does not line up into false long lines."""
     h, w = work.gray.shape
-    flat = np.flatnonzero(work.orient.ravel() != 255)
+    flat = work.at
     if len(flat) < 10:
         return np.zeros((0, 3))
     ys, xs = np.divmod(flat, w)
@@ -148,18 +156,18 @@ def _segment_lines(work: _Work) -> F64:
     min_len = max(8.0, 0.03 * max(h, w))
     # 8 overlapping bins of 45 degrees, 22.5 degrees apart: an edge wavering a little about
     # its direction stays whole in one of them.
-    labels = np.zeros((2, len(flat)), np.intp)
-    offset = 0
-    table = np.zeros(256, np.uint8)
-    for k in range(_ORIENTATION_BINS):
-        table[:] = 0
-        table[[(2 * k - 1) % 16, 2 * k, 2 * k + 1, (2 * k + 2) % 16]] = 1
-        n, lab = cv2.connectedComponents(cv2.LUT(work.orient, table), connectivity=8,
-                                         ltype=cv2.CV_32S)
-        got = lab.ravel().take(flat)
-        row = k % 2
-        labels[row] = np.where(got > 0, got + offset, labels[row])
-        offset += n
+    # Each binning splits the 16 directions into 4 bins; the 8 bins are laid side by side in
+    # one image (a blank column between them), so one labelling finds the runs of all of them.
+    steps = work.steps.astype(np.intp)
+    tile = w + 1
+    stride = _ORIENTATION_BINS * tile
+    base = ys * stride + xs
+    pos = np.stack([base + (2 * (((steps + 1) % 16) // 4)) * tile,
+                    base + (2 * (((steps - 1) % 16) // 4) + 1) * tile])
+    tiles = np.zeros((h, stride), np.uint8)
+    tiles.ravel()[pos.ravel()] = 1
+    offset, lab = cv2.connectedComponents(tiles, connectivity=8, ltype=cv2.CV_32S)
+    labels = lab.ravel().take(pos)
     for row in range(2):
         lab_row = labels[row]
         count = np.bincount(lab_row, minlength=offset).astype(np.float64)
@@ -187,7 +195,7 @@ def _segment_lines(work: _Work) -> F64:
     if not segs:
         return np.zeros((0, 3))
     seg = np.concatenate(segs)
-    seg = seg[np.argsort(-seg[:, 4])][:150]
+    seg = seg[np.argsort(-seg[:, 4], kind="stable")][:150]
     cx, cy, dx, dy, length = seg[:, :5].T
     nx, ny = dy, -dx
     c = -(nx * cx + ny * cy)
@@ -232,8 +240,25 @@ class _Profiles:
     origin: F64  # (L, 2): the point of the line nearest the frame centre
     direction: F64  # (L, 2)
     reach: float  # stations run from -reach to +reach px about the origin
-    hits: F64  # (L, T + 1, M) cumulative, per map: grey +/-, saturation +/-
+    hits: F64  # (M, L, T + 1) cumulative, per map: grey +/-, saturation +/-
     valid: F64  # (L, T + 1) cumulative count of stations inside the frame
+    # Computed on construction: where line i meets line j (L, L, 2), whether they meet at all
+    # (L, L), and the station of that point along line i (L, L).
+    meet: F64 = field(init=False)
+    meets: Mask = field(init=False)
+    station: F64 = field(init=False)
+
+    def __post_init__(self) -> None:
+        lines = self.lines
+        p, q = lines[:, None, :], lines[None, :, :]
+        x = p[..., 1] * q[..., 2] - p[..., 2] * q[..., 1]
+        y = p[..., 2] * q[..., 0] - p[..., 0] * q[..., 2]
+        z = p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]
+        self.meets = np.abs(z) > 1e-9
+        zs = np.where(self.meets, z, 1.0)
+        self.meet = np.stack([x / zs, y / zs], axis=2)
+        along = ((self.meet - self.origin[:, None, :]) * self.direction[:, None, :]).sum(axis=2)
+        self.station = (along + self.reach) / _STEP
 
 
 def _profiles(work: _Work, lines: F64, n_real: int) -> _Profiles:
@@ -262,21 +287,25 @@ def _profiles(work: _Work, lines: F64, n_real: int) -> _Profiles:
         proj = gx * nx + gy * ny
         # Only gradients across the line count; texture running along it does not.
         across = (np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))) & inside
-        maps.append(((proj > strength) & across).any(axis=2))
-        maps.append(((proj < -strength) & across).any(axis=2))
+        for hit in ((proj > strength) & across, (proj < -strength) & across):
+            maps.append(hit[:, :, 0] | hit[:, :, 1] | hit[:, :, 2])
     n_lines, n_t = len(lines), len(t)
-    hits = np.zeros((n_lines, n_t + 1, len(maps)))
-    hits[real, 1:] = np.cumsum(np.stack(maps, axis=2), axis=1)
+    hits = np.zeros((len(maps), n_lines, n_t + 1))
+    hits[:, real, 1:] = np.cumsum(np.stack(maps), axis=2)
     valid = np.zeros((n_lines, n_t + 1))
     valid[real, 1:] = np.cumsum(inside[:, :, 1], axis=1)
     return _Profiles(lines, origin, direction, reach, hits, valid)
 
 
-def _pairs_of_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
-    """Line indices (Q, 4) around quads bounded by two pairs of roughly parallel lines."""
+def _pairs_of_pairs(lines: F64, h: int,
+                    w: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp],
+                                     npt.NDArray[np.intp]]:
+    """Quads bounded by two pairs of roughly parallel lines: the line indices around them
+    (Q, 4), the pairs of lines (P, 2) and the pair that bounds each side (Q, 4)."""
     n = len(lines)
+    none = np.zeros((0, 4), np.intp), np.zeros((0, 2), np.intp), np.zeros((0, 4), np.intp)
     if n < 4:
-        return np.zeros((0, 4), np.intp)
+        return none
     angle = np.arctan2(lines[:, 1], lines[:, 0]) % np.pi
     diff = np.abs(angle[:, None] - angle[None, :])
     diff = np.minimum(diff, np.pi - diff)
@@ -289,25 +318,22 @@ def _pairs_of_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
     parallel = (diff[ii, jj] < np.radians(35.0)) & (sep > 0.08 * min(h, w))
     pi_, pj = ii[parallel], jj[parallel]
     if len(pi_) < 2:
-        return np.zeros((0, 4), np.intp)
+        return none
     a, b = np.triu_indices(len(pi_), 1)
     l1, l2, l3, l4 = pi_[a], pj[a], pi_[b], pj[b]
     cross = np.abs(angle[l1] - angle[l3])
     cross = np.minimum(cross, np.pi - cross)
     distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
-    # Around the quad: first of pair one, first of pair two, second of pair one, second of two.
-    return np.stack([l1[distinct], l3[distinct], l2[distinct], l4[distinct]], axis=1)
+    a, b = a[distinct], b[distinct]
+    # Around the quad: first of pair one, first of pair two, second of pair one, second of two;
+    # the sides on pair one's lines end on pair two's and the other way round.
+    around = np.stack([l1[distinct], l3[distinct], l2[distinct], l4[distinct]], axis=1)
+    return around, np.stack([pi_, pj], axis=1), np.stack([b, a, b, a], axis=1)
 
 
-def _corners(lines: F64, around: npt.NDArray[np.intp]) -> tuple[F64, Mask]:
+def _corners(prof: _Profiles, around: npt.NDArray[np.intp]) -> F64:
     """Corner k of each quad where side k-1 meets side k (side k lies on line around[:, k])."""
-    ls = lines[around]  # (Q, 4, 3)
-    prev = ls[:, _PREV]
-    pts = _cross3(prev, ls)
-    z = pts[..., 2]
-    ok = np.all(np.abs(z) > 1e-9, axis=1)
-    zs = np.where(np.abs(z) > 1e-9, z, 1.0)
-    return pts[..., :2] / zs[..., None], ok
+    return np.asarray(prof.meet[around[:, _PREV], around], np.float64)
 
 
 _END_TRIM: Final = 0.08
@@ -322,31 +348,30 @@ class _Evidence:
     beyond: F64  # (Q, 4, 2): support of the side's own edge continuing past its start / end
 
 
-def _side_support(prof: _Profiles, around: npt.NDArray[np.intp],
-                  corners: F64) -> tuple[F64, F64, F64]:
-    """Support of each side of each quad (Q, 4), NaN for a side mostly outside the frame, and
-    the sides' ends (lo, hi) along their lines in stations."""
-    start, end = corners, corners[:, _NEXT]
-    origin = prof.origin[around]
-    direction = prof.direction[around]
-    ts = (((start - origin) * direction).sum(axis=2) + prof.reach) / _STEP
-    te = (((end - origin) * direction).sum(axis=2) + prof.reach) / _STEP
-    lo, hi = np.minimum(ts, te), np.maximum(ts, te)
+def _span_support(prof: _Profiles, line: npt.NDArray[np.intp], start: F64, end: F64) -> F64:
+    """Support of the stretches of `line` from station `start` to `end` (broadcast together),
+    less `_END_TRIM` at each end: the largest share of stations where an edge of one map and
+    polarity crosses, NaN for a stretch mostly outside the frame."""
+    lo, hi = np.minimum(start, end), np.maximum(start, end)
     trim = _END_TRIM * (hi - lo)
     stride = prof.valid.shape[1]
     last = stride - 1
-    base = around * stride
+    base = line * stride
     ia = base + np.clip(np.rint(lo + trim), 0, last).astype(np.intp)
     ib = base + np.clip(np.rint(hi - trim), 0, last).astype(np.intp)
-    flat_hits = prof.hits.reshape(-1, prof.hits.shape[2])
+    flat_hits = prof.hits.reshape(len(prof.hits), -1)
     flat_valid = prof.valid.ravel()
-    hits = flat_hits.take(ib, axis=0) - flat_hits.take(ia, axis=0)  # (Q, 4, M)
+    hits = flat_hits[:, ib] - flat_hits[:, ia]  # (M, ...)
     valid = flat_valid.take(ib) - flat_valid.take(ia)
-    support = hits.max(axis=2) / np.maximum(valid, 1.0)
-    support = np.where(valid >= 0.3 * np.maximum(ib - ia, 1), support, np.nan)
-    # Sides run with their line's direction or against it; `lo` is the start for the former.
-    forward = ts <= te
-    return support, np.where(forward, lo, hi), np.where(forward, hi, lo)
+    support = np.max(hits, axis=0) / np.maximum(valid, 1.0)
+    return np.asarray(np.where(valid >= 0.3 * np.maximum(ib - ia, 1), support, np.nan),
+                      np.float64)
+
+
+def _side_ends(prof: _Profiles, around: npt.NDArray[np.intp]) -> tuple[F64, F64]:
+    """Stations of the start and the end of each side of each quad (Q, 4) along its line."""
+    return (np.asarray(prof.station[around, around[:, _PREV]], np.float64),
+            np.asarray(prof.station[around, around[:, _NEXT]], np.float64))
 
 
 def _beyond(prof: _Profiles, around: npt.NDArray[np.intp], first: F64, second: F64) -> F64:
@@ -360,7 +385,7 @@ def _beyond(prof: _Profiles, around: npt.NDArray[np.intp], first: F64, second: F
     sign = np.where(second >= first, 1.0, -1.0)
     ext = np.maximum(4.0 / _STEP, 0.15 * span)
     gap = 2.0 / _STEP
-    flat_hits = prof.hits.reshape(-1, prof.hits.shape[2])
+    flat_hits = prof.hits.reshape(len(prof.hits), -1)
     flat_valid = prof.valid.ravel()
     out = []
     for anchor, way in ((first, -sign), (second, sign)):
@@ -368,7 +393,7 @@ def _beyond(prof: _Profiles, around: npt.NDArray[np.intp], first: F64, second: F
         q = anchor + way * (gap + ext)
         a = base + np.clip(np.rint(np.minimum(p, q)), 0, last).astype(np.intp)
         b = base + np.clip(np.rint(np.maximum(p, q)), 0, last).astype(np.intp)
-        got = (flat_hits.take(b, axis=0) - flat_hits.take(a, axis=0)).max(axis=2)
+        got = np.max(flat_hits[:, b] - flat_hits[:, a], axis=0)
         seen = flat_valid.take(b) - flat_valid.take(a)
         out.append(np.where(seen >= 0.5 * np.maximum(b - a, 1), got / np.maximum(seen, 1), 0.0))
     return np.stack(out, axis=2)
@@ -466,23 +491,29 @@ class _Scored:
                        self.clipped[idx])
 
 
-def _score(prof: _Profiles, around: npt.NDArray[np.intp], border: Mask, h: int,
-           w: int) -> _Scored | None:
-    """Corners, evidence and value of the supported, plausible quads among `around`."""
-    around = around[border[around].sum(axis=1) <= 1]
-    corners, ok = _corners(prof.lines, around)
-    # Cheap tests first: inside a generous frame, of document size, then the edge evidence.
-    far = np.abs(corners - np.array([w / 2, h / 2])).max(axis=(1, 2)) <= 1.5 * max(w, h)
-    area = _areas(corners)
-    ok &= far & (area >= _MIN_AREA_FRAC * h * w) & (area <= _MAX_AREA_FRAC * h * w)
-    around, corners = around[ok], corners[ok]
-    support, first, second = _side_support(prof, around, corners)
+def _score(prof: _Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w: int,
+           support: F64 | None = None) -> _Scored | None:
+    """Corners, evidence and value of the supported, plausible quads among `around`, whose
+    sides' `support` (Q, 4) may be given."""
+    if support is None:
+        support = _span_support(prof, around, *_side_ends(prof, around))
+    # Cheap tests first: the edge evidence, corners inside a generous frame, of document size.
+    near = prof.meets & (np.abs(prof.meet - np.array([w / 2, h / 2])).max(axis=2)
+                         <= 1.5 * max(w, h))
     fine = _supported(support)
+    fine[fine] = (near[around[fine][:, _PREV], around[fine]].all(axis=1)
+                  & (border[around[fine]].sum(axis=1) <= 1))
+    around, support = around[fine], support[fine]
+    corners = _corners(prof, around)
+    area = _areas(corners)
+    fine = (area >= _MIN_AREA_FRAC * h * w) & (area <= _MAX_AREA_FRAC * h * w)
     fine[fine] = _plausible_many(corners[fine], h * w)
     if not fine.any():
         return None
     around, corners, support = around[fine], corners[fine], support[fine]
-    first, second = first[fine], second[fine]
+    ts, te = _side_ends(prof, around)
+    # Sides run with their line's direction or against it.
+    first, second = ts, te
     beyond = _beyond(prof, around, first, second)
     clipped = np.asarray(border[around].any(axis=1), np.bool_)
     value, errors = _values(corners, _Evidence(support, beyond), w, h, clipped)
@@ -501,7 +532,7 @@ _EXTEND_GAP: Final = 3
 def _run_end(prof: _Profiles, line: int, anchor: float, way: float, limit: float) -> float:
     """Station where the edge along `line`, followed from `anchor` in direction `way`, ends
     (gaps of up to `_EXTEND_GAP` stations are bridged), at most `limit` stations on."""
-    hits = prof.hits[line]
+    hits = prof.hits[:, line].T
     n = len(hits) - 1
     offsets = np.arange(1, max(2, int(limit)))
     stations = np.rint(anchor + way * offsets).astype(np.intp)
@@ -571,7 +602,13 @@ def _line_candidates(work: _Work) -> _Candidates | None:
     n_real = len(lines)
     prof = _profiles(work, np.concatenate([lines, border_lines]), n_real)
     border = np.arange(n_real + 4) >= n_real
-    scored = _score(prof, _pairs_of_pairs(prof.lines, h, w), border, h, w)
+    around, pairs, bounds = _pairs_of_pairs(prof.lines, h, w)
+    # Each side lies on one line between the two lines of a pair: the support of every line
+    # between every pair is looked up once.
+    every = np.arange(len(prof.lines))[:, None]
+    table = _span_support(prof, every, prof.station[every, pairs[None, :, 0]],
+                          prof.station[every, pairs[None, :, 1]])
+    scored = _score(prof, around, border, h, w, table[around, bounds])
     if scored is None:
         return None
     scored = scored.take(np.argsort(-scored.value)[:_POOL])
@@ -582,7 +619,7 @@ def _line_candidates(work: _Work) -> _Candidates | None:
         prof = _Profiles(np.concatenate([prof.lines, extra.lines]),
                          np.concatenate([prof.origin, extra.origin]),
                          np.concatenate([prof.direction, extra.direction]), prof.reach,
-                         np.concatenate([prof.hits, extra.hits]),
+                         np.concatenate([prof.hits, extra.hits], axis=1),
                          np.concatenate([prof.valid, extra.valid]))
         border = np.concatenate([border, np.zeros(len(new_lines), np.bool_)])
         more = _score(prof, new_around, border, h, w)
@@ -658,10 +695,16 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     # passes.
     for candidate in found.quads:
         full = (candidate[None] + 0.5) * work.factor - 0.5
-        for reach, tolerance in ((1.5 * work.factor + 2.0, 1.5), (3.0, 1.0)):
-            refined = _order_many(_refine_many(image, full, reach, tolerance)[0])
-            good = _accept_many(full, refined)
-            full = np.where(good[:, None, None], refined, full)
+        refined = _order_many(_refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
+        if _accept_many(full, refined)[0]:
+            full = refined
+        # The edges sampled close around the snapped quad serve both the final, tighter fit
+        # and the straightness check.
+        near = _edge_points(image, full, 3.0)
+        snapped = full[0]
+        refined = _order_many(_refine_many(image, full, 3.0, 1.0, near)[0])
+        if _accept_many(full, refined)[0]:
+            full = refined
         small = (full + 0.5) / work.factor - 0.5
         _, score, support = _final_value(work, small)
         # Three sides must be crisp; the fourth may be faint (a card's band against a
@@ -669,7 +712,7 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
         best3 = float(-np.sort(-np.nan_to_num(support[0], nan=0.5))[:3].mean())
         if best3 < _MIN_FINAL_SCORE_3 or score[0] < _MIN_FINAL_SCORE:
             continue
-        if not _straight_sides(image, full[0]):
+        if not _straight_sides(image, snapped, near):
             continue
         return Detection(order_corners(full[0]), float(score[0]),
                          tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
@@ -851,13 +894,14 @@ def _robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
     return lines, weight.sum(axis=1) / pts.shape[1], inlier
 
 
-def _refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float,
-                 tolerance: float) -> tuple[F64, F64]:
+def _refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, tolerance: float,
+                 found: tuple[F64, F64] | None = None) -> tuple[F64, F64]:
     """Snap each side of each quad (K, 4, 2) to the outline edge near it and intersect
     neighbouring sides. A side with too little evidence (hidden, or outside the frame) keeps
-    its current position. Returns quads (K, 4, 2) and per-side shares of stations on the line."""
+    its current position. Returns quads (K, 4, 2) and per-side shares of stations on the line.
+    `found`: the quads' `_edge_points` at `reach`, when already sampled."""
     n = len(quads)
-    pts, strength = _edge_points(image, quads, reach)
+    pts, strength = _edge_points(image, quads, reach) if found is None else found
     seen = strength > 0
     counts = np.maximum(seen.sum(axis=1), 1)
     floor = np.where(seen.any(axis=1),
@@ -919,11 +963,13 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> 
     return support
 
 
-def _straight_sides(image: npt.NDArray[np.uint8], quad: F64) -> bool:
+def _straight_sides(image: npt.NDArray[np.uint8], quad: F64,
+                    found: tuple[F64, F64] | None = None) -> bool:
     """Final check at full resolution: the outline must run along straight lines. Curved
     things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
-    but their edge points do not line up within a pixel."""
-    pts, strength = _edge_points(image, quad[None], 3.0)
+    but their edge points do not line up within a pixel. `found`: the quad's `_edge_points`
+    at reach 3 when already sampled."""
+    pts, strength = _edge_points(image, quad[None], 3.0) if found is None else found
     seen = strength > 0
     # Above camera noise: a flat stretch offers noise peaks that line up by chance.
     usable = seen & (strength >= _STRAIGHT_STRENGTH)
