@@ -55,7 +55,10 @@ def build_parser(prog: str = "lapak-asik booth") -> argparse.ArgumentParser:
         help=f"queue ticket number (at most {MAX_TICKET_LEN} characters); joins the queue at once",
     )
     p.add_argument(
-        "--ice-host", metavar="ADDR", help="gather ICE host candidates only from this local address"
+        "--ice-host",
+        metavar="ADDR",
+        help="gather ICE host candidates only from this local address, and pair them only with "
+        "remote candidates on loopback if it is a loopback address, off loopback if not",
     )
     p.add_argument(
         "--no-microphone",

@@ -8,6 +8,15 @@ works for every peer connection created afterwards, in this process. That is the
 kiosk with several networks (LAN, LTE modem, VPN) offers only the LAN address, and tests
 gather on loopback only. Server-reflexive and relay candidates still come from the STUN/TURN
 servers in the RTCConfiguration; tests pass ``iceServers=[]`` so nothing leaves the machine.
+
+The restriction also covers the other end, as browsers do (nICEr pairs a loopback candidate
+only with a loopback one): with a loopback ``ADDR`` the kiosk takes only loopback remote
+candidates, and with any other ``ADDR`` none on loopback. A browser offers its own interface
+addresses too (Firefox and Chromium both do, beside 127.0.0.1), and without this the kiosk
+would send its checks to them. Remote candidates of the wrong kind are dropped when they are
+signalled (``aioice.ice.validate_remote_candidate``) and STUN requests from such an address
+get no answer and teach no peer-reflexive candidate (``Connection.request_received``), so a
+kiosk on 127.0.0.1 sends nothing to any address outside loopback.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from aiortc.sdp import candidate_from_sdp
 log = logging.getLogger(__name__)
 
 _ORIGINAL_GET_HOST_ADDRESSES = aioice.ice.get_host_addresses
+_ORIGINAL_VALIDATE_REMOTE_CANDIDATE = aioice.ice.validate_remote_candidate
+_ORIGINAL_REQUEST_RECEIVED = aioice.ice.Connection.request_received
 _current_host: str | None = None
 
 
@@ -59,6 +70,8 @@ def restrict_host_candidates(address: str | None) -> None:
     global _current_host
     if address is None:
         aioice.ice.get_host_addresses = _ORIGINAL_GET_HOST_ADDRESSES
+        aioice.ice.validate_remote_candidate = _ORIGINAL_VALIDATE_REMOTE_CANDIDATE
+        aioice.ice.Connection.request_received = _ORIGINAL_REQUEST_RECEIVED  # type: ignore[method-assign]
         _current_host = None
         return
     host = validate_ice_host(address)
@@ -70,8 +83,46 @@ def restrict_host_candidates(address: str | None) -> None:
         return []
 
     aioice.ice.get_host_addresses = only_host
+    aioice.ice.validate_remote_candidate = _validate_remote_candidate
+    aioice.ice.Connection.request_received = _request_received  # type: ignore[method-assign]
     _current_host = host
-    log.info("ICE host candidates restricted to %s", host)
+    log.info(
+        "ICE host candidates restricted to %s; remote candidates %s loopback only",
+        host,
+        "on" if ipaddress.ip_address(host).is_loopback else "off",
+    )
+
+
+def remote_address_allowed(address: str) -> bool:
+    """Whether the kiosk may pair with (and answer) a remote ``address`` under the current
+    ``--ice-host``: a loopback host only with loopback addresses, any other host only with
+    addresses off loopback. Without ``--ice-host`` every address is allowed. A name that is
+    not an IP address (an unresolved mDNS candidate) is allowed; aioice resolves it first and
+    checks the address it resolves to."""
+    if _current_host is None:
+        return True
+    try:
+        remote = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    return remote.is_loopback == ipaddress.ip_address(_current_host).is_loopback
+
+
+def _validate_remote_candidate(candidate: Any, host: str) -> str:
+    address: str = _ORIGINAL_VALIDATE_REMOTE_CANDIDATE(candidate, host)
+    if not remote_address_allowed(address):
+        log.debug("ignoring remote candidate %s: --ice-host is %s", address, _current_host)
+        raise ValueError(f"{address} is out of reach of --ice-host {_current_host}")
+    return address
+
+
+def _request_received(
+    self: aioice.ice.Connection, message: Any, addr: tuple[str, int], protocol: Any
+) -> None:
+    if not remote_address_allowed(addr[0]):
+        log.debug("ignoring a STUN request from %s: --ice-host is %s", addr[0], _current_host)
+        return
+    _ORIGINAL_REQUEST_RECEIVED(self, message, addr, protocol)
 
 
 def current_ice_host() -> str | None:

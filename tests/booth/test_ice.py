@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import aioice.ice
 import pytest
+from aioice import Candidate, Connection, stun
 from aiortc import RTCPeerConnection, VideoStreamTrack
 
 from booth_client import ice
@@ -32,6 +33,87 @@ async def test_restore_gathers_on_every_interface_again() -> None:
         assert aioice.ice.get_host_addresses is ice._ORIGINAL_GET_HOST_ADDRESSES
         assert "127.0.0.1" not in await _gathered_addresses()  # aioice skips loopback
     assert ice.current_ice_host() == "127.0.0.1"
+
+
+def _host_candidate(address: str, port: int = 50000) -> Candidate:
+    return Candidate(
+        foundation="1", component=1, transport="udp", priority=2130706431,
+        host=address, port=port, type="host",
+    )  # fmt: skip
+
+
+async def test_a_loopback_ice_host_pairs_only_with_loopback_candidates() -> None:
+    # A browser signals its interface addresses beside 127.0.0.1; the kiosk must not send
+    # checks to them.
+    connection = Connection(ice_controlling=True)
+    try:
+        await connection.gather_candidates()
+        for address in ["192.0.2.2", "fd00::2", "127.0.0.1", "::1", "127.0.0.2"]:
+            await connection.add_remote_candidate(_host_candidate(address))
+        assert [c.host for c in connection.remote_candidates] == ["127.0.0.1", "::1", "127.0.0.2"]
+        pairs = connection._check_list
+        assert pairs and all(p.remote_addr[0].startswith("127.") for p in pairs), pairs
+    finally:
+        await connection.close()
+    assert ice.remote_address_allowed("127.8.9.10") and ice.remote_address_allowed("::1")
+    assert not ice.remote_address_allowed("10.0.0.5")
+    assert not ice.remote_address_allowed("fe80::1%eth0")
+
+
+class _Sent:
+    """A StunProtocol stand-in that keeps what the connection sends."""
+
+    def __init__(self, local: Candidate) -> None:
+        self.local_candidate = local
+        self.sent: list[tuple[stun.Message, tuple[str, int]]] = []
+
+    def send_stun(self, message: stun.Message, addr: tuple[str, int]) -> None:
+        self.sent.append((message, addr))
+
+
+async def test_a_loopback_ice_host_answers_no_check_from_outside_loopback() -> None:
+    connection = Connection(ice_controlling=False)
+    try:
+        await connection.gather_candidates()
+        protocol = _Sent(connection.local_candidates[0])
+
+        def check() -> stun.Message:
+            request = stun.Message(
+                message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST
+            )
+            request.attributes["USERNAME"] = f"{connection.local_username}:peer"
+            request.attributes["PRIORITY"] = 1853824767
+            request.attributes["ICE-CONTROLLING"] = 1
+            request.add_message_integrity(connection.local_password.encode("utf8"))
+            return request
+
+        connection.request_received(check(), ("192.0.2.2", 40000), protocol)  # type: ignore[arg-type]
+        assert protocol.sent == []  # no answer, no peer-reflexive candidate
+        connection.request_received(check(), ("127.0.0.1", 40000), protocol)  # type: ignore[arg-type]
+        assert [addr for _, addr in protocol.sent] == [("127.0.0.1", 40000)]
+        assert protocol.sent[0][0].message_class == stun.Class.RESPONSE
+    finally:
+        await connection.close()
+
+
+async def test_without_an_ice_host_every_remote_candidate_is_taken() -> None:
+    with ice.ice_host(None):
+        assert aioice.ice.validate_remote_candidate is ice._ORIGINAL_VALIDATE_REMOTE_CANDIDATE
+        assert Connection.request_received is ice._ORIGINAL_REQUEST_RECEIVED
+        assert ice.remote_address_allowed("192.0.2.2")
+        connection = Connection(ice_controlling=True)
+        try:
+            await connection.add_remote_candidate(_host_candidate("192.0.2.2"))
+            assert [c.host for c in connection.remote_candidates] == ["192.0.2.2"]
+        finally:
+            await connection.close()
+
+
+def test_a_lan_ice_host_ignores_loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As nICEr does: a loopback candidate pairs only with another loopback candidate.
+    monkeypatch.setattr(ice, "_current_host", "192.0.2.2")
+    assert ice.remote_address_allowed("192.0.2.77") and ice.remote_address_allowed("2001:db8::1")
+    assert not ice.remote_address_allowed("127.0.0.1") and not ice.remote_address_allowed("::1")
 
 
 def test_validate_ice_host() -> None:
