@@ -6,6 +6,7 @@ kiosks. Firefox ESR: firefox.py and test_console_firefox.py.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import re
@@ -218,6 +219,115 @@ def by_booth(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["booth_id"]: s for s in state["sessions"]}
 
 
+# ---- where the browser's media goes -------------------------------------------------------
+#
+# Tests send traffic to loopback only (127.0.0.0/8, ::1). The kiosks gather on 127.0.0.1 and,
+# with a loopback --ice-host, take no remote candidate off loopback and answer no check from
+# one (booth_client/ice.py); a browser offers its interface addresses too, so its own view of
+# every connection is checked here: from getStats, each candidate pair, the selected one and
+# the remote candidates it knows.
+
+
+# Run in the page before its own scripts (Playwright's add_init_script, BiDi's preload
+# scripts): keeps every RTCPeerConnection the page makes in window.__testPeers.
+TRACK_PEERS = """() => {
+    const Native = window.RTCPeerConnection;
+    if (!Native || window.__testPeers) return;
+    const peers = [];
+    class TrackedPeerConnection extends Native {
+        constructor(...args) {
+            super(...args);
+            peers.push(this);
+        }
+    }
+    Object.defineProperty(window, "__testPeers", { value: peers });
+    window.RTCPeerConnection = TrackedPeerConnection;
+}"""
+
+# Each open peer connection's candidate pairs (with the addresses of both candidates, and
+# whether the transport selected the pair) and remote candidates, from getStats.
+ICE_ROUTES = """async () => {
+    const address = (c) => (c ? c.address ?? c.ip ?? null : null);
+    const routes = [];
+    for (const pc of window.__testPeers || []) {
+        if (pc.connectionState === "closed") continue;
+        const report = await pc.getStats();
+        const stats = new Map();
+        const selected = new Set();
+        report.forEach((s) => {
+            stats.set(s.id, s);
+            if (s.type === "transport" && s.selectedCandidatePairId) {
+                selected.add(s.selectedCandidatePairId);
+            }
+        });
+        const pairs = [];
+        const remotes = [];
+        let framesDecoded = 0;
+        report.forEach((s) => {
+            if (s.type === "candidate-pair") {
+                const local = stats.get(s.localCandidateId);
+                const remote = stats.get(s.remoteCandidateId);
+                pairs.push({
+                    state: s.state,
+                    nominated: Boolean(s.nominated),
+                    selected: selected.has(s.id) || s.selected === true,
+                    local: address(local),
+                    localType: local ? local.candidateType : null,
+                    remote: address(remote),
+                    remoteType: remote ? remote.candidateType : null,
+                });
+            } else if (s.type === "remote-candidate") {
+                remotes.push(address(s));
+            } else if (s.type === "inbound-rtp" && s.kind === "video") {
+                framesDecoded += s.framesDecoded || 0;
+            }
+        });
+        routes.push({ connectionState: pc.connectionState, pairs, remotes, framesDecoded });
+    }
+    return routes;
+}"""
+
+
+def on_loopback(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def selected_pairs(route: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pairs a connection's media uses: the transport's selected pair (Chromium), or the
+    nominated pair that succeeded (Firefox marks it `selected` too)."""
+    pairs: list[dict[str, Any]] = route["pairs"]
+    chosen = [p for p in pairs if p["selected"]]
+    return chosen or [p for p in pairs if p["nominated"] and p["state"] == "succeeded"]
+
+
+def assert_loopback_media(routes: list[dict[str, Any]], expected: int) -> list[str]:
+    """Every one of `expected` connected peer connections sends its media over a selected
+    pair whose local and remote addresses are both on loopback, decodes video, and has no
+    candidate pair or remote candidate off loopback (a pair's remote address is where the
+    browser sends its checks). Returns the selected pairs as "local -> remote" lines."""
+    connected = [r for r in routes if r["connectionState"] == "connected"]
+    assert len(connected) == expected, routes
+    lines = []
+    for route in connected:
+        chosen = selected_pairs(route)
+        assert chosen, f"no selected candidate pair: {route}"
+        for pair in chosen:
+            assert on_loopback(pair["local"]) and on_loopback(pair["remote"]), route
+            lines.append(
+                f"{pair['local']} ({pair['localType']}) -> {pair['remote']} ({pair['remoteType']})"
+            )
+        assert route["framesDecoded"] > 0, route
+        for pair in route["pairs"]:
+            assert on_loopback(pair["remote"]), f"a check off loopback: {pair} in {route}"
+        assert all(on_loopback(a) for a in route["remotes"]), route
+    return lines
+
+
 # ---- the browser ---------------------------------------------------------------------------
 
 
@@ -297,6 +407,7 @@ class ConsolePage:
 @pytest.fixture
 def console(browser: Any, server: Server) -> ConsolePage:
     page = browser.pages[0] if browser.pages else browser.new_page()
+    page.add_init_script(script=f"({TRACK_PEERS})()")
     cp = ConsolePage(page, server)
     page.on("pageerror", lambda exc: cp.errors.append(f"pageerror: {exc}"))
 

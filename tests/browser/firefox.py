@@ -9,6 +9,20 @@ Firefox runs headless on a fresh profile whose prefs give it a fake camera and m
 without a prompt, loopback ICE candidates, and no traffic beyond loopback (updates, telemetry,
 remote settings, safe browsing and the like off; anything that still tries goes to a dead
 proxy on 127.0.0.1).
+
+Loopback ICE takes more than ``media.peerconnection.ice.loopback``, which only lets 127.0.0.1
+and ::1 through nICEr's address filter: a page that neither captures the camera or microphone
+nor holds a permission for them gets just the "default route" address, the one the kernel
+would use towards the page's server, or towards 8.8.8.8 when that server is on loopback, i.e.
+this machine's own interface address (``media.peerconnection.ice.default_address_only`` can
+only add to that rule). A fake device does not count as capturing, so
+``permissions.default.camera`` and ``.microphone`` = 1 grant both to every page, and Firefox
+gathers on every interface, 127.0.0.1 and ::1 included. It still offers its interface
+addresses beside them (ESR 153 ignores ``media.peerconnection.ice.force_interface``: nICEr
+never gets the interface name), but nICEr pairs a loopback candidate only with a loopback one,
+and the kiosks (``--ice-host 127.0.0.1``) take no remote candidate off loopback
+(booth_client/ice.py), so every check and every media packet goes from 127.0.0.1 to
+127.0.0.1. conftest.py's ``assert_loopback_media`` checks that from getStats.
 """
 
 from __future__ import annotations
@@ -31,16 +45,17 @@ FIREFOX = "/usr/bin/firefox-esr"
 
 # Prefs of the throwaway profile (written to user.js before the first start).
 FIREFOX_PREFS: dict[str, bool | int | str] = {
-    # WebRTC with fake media, no permission prompt, no mDNS host names. (Firefox ESR 153 still
-    # offers no 127.0.0.1 candidate with ice.loopback, nor honours ice.force_interface: its
-    # host candidates are this machine's own interface addresses, which the kernel delivers
-    # locally; the kiosks gather on 127.0.0.1 only and no STUN/TURN server is configured.)
+    # WebRTC with fake media, no permission prompt, no mDNS host names, host candidates on
+    # loopback (see the module's docstring), no ICE-TCP; no STUN/TURN server is configured.
     "media.navigator.streams.fake": True,
     "media.navigator.permission.disabled": True,
+    "permissions.default.camera": 1,
+    "permissions.default.microphone": 1,
     "media.peerconnection.ice.loopback": True,
     "media.peerconnection.ice.obfuscate_host_addresses": False,
     "media.peerconnection.ice.default_address_only": False,
     "media.peerconnection.ice.link_local": False,
+    "media.peerconnection.ice.tcp": False,
     # Background tabs and occluded windows must not throttle timers or media in tests.
     "dom.min_background_timeout_value": 4,
     "media.block-autoplay-until-in-foreground": False,
@@ -170,6 +185,11 @@ class Tab:
     context: str
     errors: list[str] = field(default_factory=list)
     seen_events: int = 0
+
+    def add_preload_script(self, function: str) -> None:
+        """Runs a JavaScript function in every document this browser loads from now on,
+        before the page's own scripts."""
+        self.bidi.send("script.addPreloadScript", {"functionDeclaration": function})
 
     def navigate(self, url: str) -> None:
         self.bidi.send(

@@ -3,11 +3,13 @@
 (`--synthetic --headless --ice-host 127.0.0.1`, 640×480 at 15 fps).
 
 Checked: sign-in, accepting offers with real clicks, every tile decoding video (framesDecoded
-rising in Firefox's getStats) with its first frame soon after accept, the remote media
-elements playing under Firefox's autoplay policy, focus by key and by click moving the
-officer's microphone and the booth audio (the kiosks receive `focus`), a document request →
-capture → review in the viewer, reload restoring every
-session with video, and no JavaScript error. Screenshots go to artifacts/console-firefox-*.png.
+rising in Firefox's getStats) with its first frame soon after accept, the media over loopback
+only (every selected candidate pair 127.0.0.1 or ::1 at both ends, no check sent off
+loopback), the remote media elements playing under Firefox's autoplay policy, focus by key
+and by click moving the officer's microphone and the booth audio (the kiosks receive
+`focus`), a document request → capture → review in the viewer, reload restoring every
+session with video (again over loopback only), and no JavaScript error. Screenshots go to
+artifacts/console-firefox-*.png.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import pytest
 from tests.browser import firefox
 from tests.browser.conftest import (
     ARTIFACTS,
+    ICE_ROUTES,
     OFFICER_PASSWORD,
+    TRACK_PEERS,
     Booths,
     ConsolePage,
     Server,
+    assert_loopback_media,
     kiosk_focus,
     live,
     wait_until,
@@ -94,6 +99,7 @@ def ff_console(tmp_path: Path, server: Server) -> Iterator[FirefoxConsole]:
     if not firefox.available():
         pytest.skip(f"needs {firefox.FIREFOX} (Debian's firefox-esr)")
     with firefox.launch(tmp_path / "firefox-profile") as tab:
+        tab.add_preload_script(TRACK_PEERS)
         cp = FirefoxConsole(tab, server)
         cp.errors = tab.errors  # the tab appends every error it sees to this list
         yield cp
@@ -141,6 +147,10 @@ def test_console_in_firefox(ff_console: FirefoxConsole, booths: Booths) -> None:
         assert m["video"]["noPip"], m  # no "pop out" toggle over the tile
         assert not m["audio"]["paused"] and m["audio"]["muted"], m  # playing, not yet heard
     assert tab.evaluate("document.getElementById('audio-banner').hidden") is True
+    # Over loopback only: Firefox offers its interface addresses too, but every pair it
+    # selected, and every address it sends checks to, is on loopback.
+    pairs = assert_loopback_media(tab.call(ICE_ROUTES), LIVE)
+    print("firefox: selected candidate pairs " + "; ".join(sorted(set(pairs))))
     print(
         "firefox: framesDecoded "
         + ", ".join(
@@ -234,5 +244,6 @@ def test_console_in_firefox(ff_console: FirefoxConsole, booths: Booths) -> None:
     )
     assert max(first_frames) <= 5000, f"video restored after {max(first_frames):.0f} ms"
     assert restored["focused"] == second["session_id"]  # the focus survives the reload
+    assert_loopback_media(tab.call(ICE_ROUTES), LIVE)  # the new connections too
     console.screenshot("after-reload")
     console.assert_no_errors()

@@ -1,6 +1,7 @@
 """The issue's end-to-end check: one officer console in Chromium, five real booth kiosks
 (`--synthetic --headless --ice-host 127.0.0.1`, 320×240 at 15 fps) and a sixth waiting in the
-queue, all against the real booth server. Screenshots go to artifacts/."""
+queue, all against the real booth server; the media between them over loopback only (every
+selected ICE candidate pair). Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import time
 import pytest
 
 from tests.browser.conftest import (
+    ICE_ROUTES,
     Booths,
     ConsolePage,
     Server,
+    assert_loopback_media,
     booth_id,
     by_booth,
     kiosk_focus,
@@ -55,6 +58,10 @@ def test_five_live_booths(console: ConsolePage, server: Server, booths: Booths) 
         assert s["framesDecoded"] > before[s["session_id"]] + 5, f"video stalled: {s}"
         assert s["pc"]["connectionState"] == "connected"
     assert page.locator(".tile[data-session-id] .tile-overlay:not([hidden])").count() == 0
+    # The media goes over loopback only: Chromium offers its interface addresses too, but
+    # every pair it selected (and every address it sends checks to) is on loopback.
+    pairs = assert_loopback_media(page.evaluate(ICE_ROUTES), LIVE)
+    print("chromium: selected candidate pairs " + "; ".join(sorted(set(pairs))))
     console.screenshot("five-live")
 
     # --- focus moves the audio; the kiosks are told ---------------------------------------
@@ -173,6 +180,7 @@ def test_five_live_booths(console: ConsolePage, server: Server, booths: Booths) 
     )
     assert max(first_frames) <= 5000, f"video restored after {max(first_frames):.0f} ms"
     assert all(s["restored"] for s in restored["sessions"])
+    assert_loopback_media(page.evaluate(ICE_ROUTES), LIVE)  # the new connections too
 
     # --- a network drop: signaling reconnects, `state` comes again, video keeps playing ------
     count = restored["stateCount"]
