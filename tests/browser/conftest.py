@@ -6,6 +6,8 @@ kiosks. Firefox ESR: firefox.py and test_console_firefox.py.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import fcntl
 import ipaddress
 import json
 import os
@@ -13,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -226,6 +229,63 @@ def by_booth(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # one (booth_client/ice.py); a browser offers its interface addresses too, so its own view of
 # every connection is checked here: from getStats, each candidate pair, the selected one and
 # the remote candidates it knows.
+#
+# Where the process may make one (root), each browser test runs in a network namespace of its
+# own whose only interface is lo, so nothing in it (server, kiosks, browser, the test) has an
+# address to send to but 127.0.0.1 and ::1: Chromium, unlike Firefox, also pairs its interface
+# address with the kiosk's 127.0.0.1 and keeps checking such pairs, and the kernel answers
+# the checks that reach a kiosk port already closed with an ICMP error to that address.
+
+_CLONE_NEWNET = 0x40000000
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _bring_up_loopback() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | _IFF_UP))
+
+
+@contextlib.contextmanager
+def loopback_only_network() -> Iterator[bool]:
+    """Moves this thread, and so every process it starts, into a new network namespace with
+    lo up and no other interface; back to the host's network afterwards. Yields False, and
+    changes nothing, where that is not permitted (no CAP_SYS_ADMIN) or not Linux."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    except (OSError, AttributeError):
+        yield False
+        return
+    try:
+        if libc.unshare(_CLONE_NEWNET) != 0:
+            yield False
+            return
+        try:
+            _bring_up_loopback()
+            yield True
+        finally:
+            if libc.setns(home, _CLONE_NEWNET) != 0:
+                errno = ctypes.get_errno()
+                raise OSError(errno, f"cannot return to the host network: {os.strerror(errno)}")
+    finally:
+        os.close(home)
+
+
+NETWORK = {True: "a namespace of its own, lo only", False: "the host's (loopback by ICE rules)"}
+
+
+@pytest.fixture(autouse=True)
+def loopback_network() -> Iterator[bool]:
+    """Every browser test in a loopback-only network namespace where one can be made (set
+    LAPAK_HOST_NETWORK=1 to run on the host's network). Autouse, so it is set up before the
+    server, the kiosks and the browser start, and torn down after they stop."""
+    if os.environ.get("LAPAK_HOST_NETWORK") == "1":
+        yield False
+        return
+    with loopback_only_network() as private:
+        yield private
 
 
 # Run in the page before its own scripts (Playwright's add_init_script, BiDi's preload

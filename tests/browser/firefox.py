@@ -22,7 +22,8 @@ addresses beside them (ESR 153 ignores ``media.peerconnection.ice.force_interfac
 never gets the interface name), but nICEr pairs a loopback candidate only with a loopback one,
 and the kiosks (``--ice-host 127.0.0.1``) take no remote candidate off loopback
 (booth_client/ice.py), so every check and every media packet goes from 127.0.0.1 to
-127.0.0.1. conftest.py's ``assert_loopback_media`` checks that from getStats.
+127.0.0.1. conftest.py checks that from getStats (``assert_loopback_media``), and runs the
+browser tests in a network namespace with only lo where it may.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from tests.browser import firefox
 from tests.browser.conftest import (
     ARTIFACTS,
     ICE_ROUTES,
+    NETWORK,
     OFFICER_PASSWORD,
     TRACK_PEERS,
     Booths,
@@ -113,9 +114,11 @@ def booth_number(session: dict[str, Any]) -> int:
     return int(session["booth_id"].rsplit("-", 1)[1])
 
 
-def test_console_in_firefox(ff_console: FirefoxConsole, booths: Booths) -> None:
+def test_console_in_firefox(
+    ff_console: FirefoxConsole, booths: Booths, loopback_network: bool
+) -> None:
     console, tab = ff_console, ff_console.page
-    print(f"browser: {firefox.version()}")
+    print(f"browser: {firefox.version()}; network: {NETWORK[loopback_network]}")
     # 640×480 as in the field: the kiosk's document detector finds the synthetic card at once
     # (at 320×240 it falls back to its 45 s capture timeout).
     booths.width, booths.height = 640, 480
