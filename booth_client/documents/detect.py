@@ -113,15 +113,18 @@ def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
     smag += np.abs(sy)
     gradients = ((gx, gy), (sx, sy))
     # One edge map from both channels: per pixel the channel with the stronger edge.
-    use_sat = smag > mag
-    dx = np.where(use_sat, sx, gx)
-    dy = np.where(use_sat, sy, gy)
+    use_sat = cv2.compare(smag, mag, cv2.CMP_GT)
+    dx, dy = gx.copy(), gy.copy()
+    cv2.copyTo(sx, use_sat, dx)
+    cv2.copyTo(sy, use_sat, dy)
     high = float(np.clip(part[k90], 2.5 * grey, 10 * grey))
     # |Sobel| <= 4 * 255 on uint8 channels, so the gradients fit int16 as they are.
     edges = cv2.Canny(dx.astype(np.int16), dy.astype(np.int16), 0.5 * high, high)
     # Direction of the gradient at each edge pixel in 16 steps of 11.25 degrees (polarity
     # dropped); only the (few) edge pixels are computed.
-    at = np.flatnonzero(edges)
+    found = cv2.findNonZero(edges)
+    xy = np.zeros((0, 2), np.intp) if found is None else found.reshape(-1, 2).astype(np.intp)
+    at = xy[:, 1] * edges.shape[1] + xy[:, 0]
     if len(at):
         angle = np.asarray(cv2.phase(dx.ravel().take(at), dy.ravel().take(at)), np.float32)
         steps = (angle.ravel() * np.float32(16 / np.pi)).astype(np.uint8) % 16
@@ -271,42 +274,43 @@ def _profiles(work: _Work, lines: F64, n_real: int) -> _Profiles:
     direction = np.stack([-n[:, 1], n[:, 0]], axis=1)
     reach = float(np.ceil(np.hypot(w, h) / 2 / _STEP) * _STEP)
     t = np.arange(-reach, reach + 0.5, _STEP)
-    offs = np.array([-1.0, 0.0, 1.0])
+    offs = np.array([-1.0, 0.0, 1.0])[:, None, None]
     real = slice(0, n_real)
-    pts = (origin[real, None, None, :] + t[None, :, None, None] * direction[real, None, None, :]
-           + offs[None, None, :, None] * n[real, None, None, :])  # (L, T, 3, 2)
-    xi = np.rint(pts[..., 0]).astype(np.intp)
-    yi = np.rint(pts[..., 1]).astype(np.intp)
+    # Stations (3 offsets across the line, L, T) as flat pixel indices; those outside the
+    # frame are clipped to some pixel, whose value `inside` then discards.
+    px = origin[real, 0, None] + t[None, :] * direction[real, 0, None]
+    py = origin[real, 1, None] + t[None, :] * direction[real, 1, None]
+    xi = np.rint(px[None] + offs * n[None, real, 0, None]).astype(np.intp)
+    yi = np.rint(py[None] + offs * n[None, real, 1, None]).astype(np.intp)
     inside = (xi >= 1) & (xi < w - 1) & (yi >= 1) & (yi < h - 1)
-    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
-    nx = n[real, 0, None, None].astype(np.float32)
-    ny = n[real, 1, None, None].astype(np.float32)
+    flat = yi * w + xi
+    nx = n[real, 0, None].astype(np.float32)
+    ny = n[real, 1, None].astype(np.float32)
     maps = []
     for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
-        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
-        proj = gx * nx + gy * ny
-        # Only gradients across the line count; texture running along it does not.
-        across = (np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))) & inside
-        for hit in ((proj > strength) & across, (proj < -strength) & across):
-            maps.append(hit[:, :, 0] | hit[:, :, 1] | hit[:, :, 2])
+        gx = gxc.ravel().take(flat, mode="clip")
+        gy = gyc.ravel().take(flat, mode="clip")
+        proj = (gx * nx + gy * ny) * inside
+        # Only strong gradients across the line count; texture running along it does not.
+        least = np.maximum(np.float32(0.6) * (np.abs(gx) + np.abs(gy)), np.float32(strength))
+        for hit in (proj > least, proj < -least):
+            maps.append(hit[0] | hit[1] | hit[2])
     n_lines, n_t = len(lines), len(t)
     hits = np.zeros((len(maps), n_lines, n_t + 1))
     hits[:, real, 1:] = np.cumsum(np.stack(maps), axis=2)
     valid = np.zeros((n_lines, n_t + 1))
-    valid[real, 1:] = np.cumsum(inside[:, :, 1], axis=1)
+    valid[real, 1:] = np.cumsum(inside[1], axis=1)
     return _Profiles(lines, origin, direction, reach, hits, valid)
 
 
-def _pairs_of_pairs(lines: F64, h: int,
-                    w: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp],
-                                     npt.NDArray[np.intp]]:
-    """Quads bounded by two pairs of roughly parallel lines: the line indices around them
-    (Q, 4), the pairs of lines (P, 2) and the pair that bounds each side (Q, 4)."""
+def _line_angles(lines: F64) -> F64:
+    return np.asarray(np.arctan2(lines[:, 1], lines[:, 0]) % np.pi, np.float64)
+
+
+def _parallel_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
+    """Pairs of lines (P, 2) that may be opposite sides of a document."""
     n = len(lines)
-    none = np.zeros((0, 4), np.intp), np.zeros((0, 2), np.intp), np.zeros((0, 4), np.intp)
-    if n < 4:
-        return none
-    angle = np.arctan2(lines[:, 1], lines[:, 0]) % np.pi
+    angle = _line_angles(lines)
     diff = np.abs(angle[:, None] - angle[None, :])
     diff = np.minimum(diff, np.pi - diff)
     ii, jj = np.triu_indices(n, 1)
@@ -316,11 +320,20 @@ def _pairs_of_pairs(lines: F64, h: int,
                  - np.sign((lines[ii, :2] * lines[jj, :2]).sum(axis=1))
                  * (lines[jj, :2] @ centre + lines[jj, 2]))
     parallel = (diff[ii, jj] < np.radians(35.0)) & (sep > 0.08 * min(h, w))
-    pi_, pj = ii[parallel], jj[parallel]
-    if len(pi_) < 2:
-        return none
-    a, b = np.triu_indices(len(pi_), 1)
-    l1, l2, l3, l4 = pi_[a], pj[a], pi_[b], pj[b]
+    return np.stack([ii[parallel], jj[parallel]], axis=1)
+
+
+def _pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp],
+                    table: F64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Quads bounded by two of the `pairs` of roughly parallel lines with at least three sides
+    well supported (`table`: the support of each line between each pair, (L, P)): the line
+    indices around them (Q, 4) and the pair that bounds each side (Q, 4)."""
+    good = np.nan_to_num(table, nan=0.0) >= _MIN_SIDE_SUPPORT
+    # [a, b]: how many of pair a's lines are supported between pair b's.
+    held = good[pairs[:, 0]].astype(np.int8) + good[pairs[:, 1]]
+    a, b = np.nonzero(np.triu(held + held.T >= 3, 1))
+    l1, l2, l3, l4 = pairs[a, 0], pairs[a, 1], pairs[b, 0], pairs[b, 1]
+    angle = _line_angles(lines)
     cross = np.abs(angle[l1] - angle[l3])
     cross = np.minimum(cross, np.pi - cross)
     distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
@@ -328,7 +341,7 @@ def _pairs_of_pairs(lines: F64, h: int,
     # Around the quad: first of pair one, first of pair two, second of pair one, second of two;
     # the sides on pair one's lines end on pair two's and the other way round.
     around = np.stack([l1[distinct], l3[distinct], l2[distinct], l4[distinct]], axis=1)
-    return around, np.stack([pi_, pj], axis=1), np.stack([b, a, b, a], axis=1)
+    return around, np.stack([b, a, b, a], axis=1)
 
 
 def _corners(prof: _Profiles, around: npt.NDArray[np.intp]) -> F64:
@@ -602,12 +615,13 @@ def _line_candidates(work: _Work) -> _Candidates | None:
     n_real = len(lines)
     prof = _profiles(work, np.concatenate([lines, border_lines]), n_real)
     border = np.arange(n_real + 4) >= n_real
-    around, pairs, bounds = _pairs_of_pairs(prof.lines, h, w)
+    pairs = _parallel_pairs(prof.lines, h, w)
     # Each side lies on one line between the two lines of a pair: the support of every line
     # between every pair is looked up once.
     every = np.arange(len(prof.lines))[:, None]
     table = _span_support(prof, every, prof.station[every, pairs[None, :, 0]],
                           prof.station[every, pairs[None, :, 1]])
+    around, bounds = _pairs_of_pairs(prof.lines, pairs, table)
     scored = _score(prof, around, border, h, w, table[around, bounds])
     if scored is None:
         return None
@@ -638,10 +652,21 @@ def _line_candidates(work: _Work) -> _Candidates | None:
     outer_ok = (scored.errors <= _ASPECT_SLACK + _NEST_ASPECT) & ~scored.clipped & solid
     keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED)
     quads, value, inner = quads[keep], scored.value[keep], inner[keep]
-    return _Candidates(quads[:_SHORTLIST], value[:_SHORTLIST], inner[:_SHORTLIST])
+    # The same outline is often found from neighbouring lines (a side and the print just
+    # inside it): the shortlist holds different quads, as refinement makes near copies one.
+    gap = np.abs(quads[:, None] - quads[None, :]).max(axis=(2, 3))
+    pick: list[int] = []
+    for i in range(len(quads)):
+        if len(pick) == _SHORTLIST:
+            break
+        if all(gap[i, j] > _DISTINCT for j in pick):
+            pick.append(i)
+    return _Candidates(quads[pick], value[pick], inner[pick])
 
 
 _POOL: Final = 40
+# Shortlisted quads differ by more than this at some corner (px in the shrunk frame).
+_DISTINCT: Final = 3.0
 _NEST_ASPECT: Final = 0.06
 _NEST_SIDE: Final = 0.5
 _NEST_MEAN: Final = 0.75
@@ -668,17 +693,12 @@ def _nested(quads: F64, outer_ok: Mask, crossed: Mask) -> Mask:
     return np.asarray((inner & bigger & outer_ok[None, :]).any(axis=1), np.bool_)
 
 
-def _final_value(work: _Work, quads: F64) -> tuple[F64, F64, F64]:
-    """Tight support of quads (N, 4, 2) in the shrunk frame: value, score and per-side support."""
-    h, w = work.gray.shape
+def _final_score(work: _Work, quads: F64) -> tuple[F64, F64]:
+    """Tight support of quads (N, 4, 2) in the shrunk frame: score (a side outside the frame
+    counts half) and per-side support."""
     support = _support(work, quads, _TIGHT_BAND, 24)
-    seen = ~np.isnan(support)
-    score = np.where(seen, support, 0.5).mean(axis=1)
-    evidence = np.where(seen, support, _UNSEEN_SIDE).mean(axis=1)
-    aspect = np.maximum(_aspect_errors(quads, w, h) - _ASPECT_SLACK, 0.0)
-    size = np.log(np.maximum(_areas(quads), 1e-9) / (w * h))
-    value = evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size
-    return np.asarray(value, np.float64), np.asarray(score, np.float64), support
+    score = np.where(np.isnan(support), 0.5, support).mean(axis=1)
+    return np.asarray(score, np.float64), support
 
 
 def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
@@ -706,7 +726,7 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
         if _accept_many(full, refined)[0]:
             full = refined
         small = (full + 0.5) / work.factor - 0.5
-        _, score, support = _final_value(work, small)
+        score, support = _final_score(work, small)
         # Three sides must be crisp; the fourth may be faint (a card's band against a
         # background of its colour) when the line search found it where the card's sides end.
         best3 = float(-np.sort(-np.nan_to_num(support[0], nan=0.5))[:3].mean())
