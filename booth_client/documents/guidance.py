@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .geometry import Quad, corner_angles_deg, order_corners, side_lengths, signed_area
-from .kinds import DocumentKind, is_card
-from .quality import QualityReport, assess
+from .kinds import ID1_CARD, PHYSICAL_SIZES, DocumentKind, is_card
+from .quality import QualityReport, assess, min_source_px_per_mm
 from .rectify import Rectified, rectify
 
 Image = npt.NDArray[np.uint8]
@@ -32,6 +32,10 @@ class GuidanceState(enum.Enum):
     HOLD_STILL = "hold_still"
     GLARE = "glare"
     TOO_DARK = "too_dark"
+    # The camera cannot give the document the pixels per mm the resolution gate asks for even
+    # when it fills the frame: the guide says so, asks for the document as close as it can
+    # be, and captures at the best resolution this camera can reasonably reach.
+    LOW_RESOLUTION = "low_resolution"
     READY = "ready"
     CAPTURED = "captured"
 
@@ -56,9 +60,16 @@ PROMPTS: dict[GuidanceState, Prompt] = {
                                 "Glare on the document, turn it away from the light"),
     GuidanceState.TOO_DARK: Prompt("Terlalu gelap, cari cahaya yang lebih terang",
                                    "Too dark, find more light"),
+    GuidanceState.LOW_RESOLUTION: Prompt(
+        "Resolusi kamera rendah, dekatkan dokumen sedekat mungkin",
+        "The camera's resolution is low: bring the document as close as you can"),
     GuidanceState.READY: Prompt("Bagus, tahan sebentar...", "Good, hold it there..."),
     GuidanceState.CAPTURED: Prompt("Dokumen berhasil diambil", "Document captured"),
 }
+
+# READY on a camera that cannot reach the resolution gate.
+LOW_RESOLUTION_READY: Prompt = Prompt("Resolusi kamera rendah. Bagus, tahan sebentar...",
+                                      "Low camera resolution. Good, hold it there...")
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,10 @@ class GuidanceConfig:
     # Perspective: opposite sides may differ by this ratio, corners by this much from 90 deg.
     max_side_ratio: float = 1.3
     max_corner_skew_deg: float = 22.0
+    # On a camera that cannot reach the resolution gate (see `reachable_px_per_mm`), the gate
+    # becomes this share of what the camera gives a document filling the frame (at 320x240:
+    # ~2.2 px/mm on a card, which then covers about a third of the frame).
+    low_resolution_share: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,8 @@ class CaptureGuide:
         state = self._geometry_state(frame, quad)
         moved = self._motion(frame, quad)
         self._previous = None if quad is None else order_corners(quad)
+        if state is GuidanceState.TOO_FAR and self.low_resolution_camera(frame):
+            state = GuidanceState.LOW_RESOLUTION
         if state is not None:
             return self._interrupt(state, quad, now)
         assert quad is not None
@@ -120,8 +137,14 @@ class CaptureGuide:
             return self._interrupt(GuidanceState.HOLD_STILL, quad, now)
         still = rectify(frame, quad, self.kind)
         report = assess(still)
-        if not report.passed:
-            return self._interrupt(_state_for(report), quad, now, report)
+        reasons = report.reasons
+        floor = self.resolution_floor(frame)
+        if "low_resolution" in reasons and report.source_px_per_mm >= floor:
+            # As close as this camera allows: the still goes out with the reason on its report.
+            reasons = tuple(r for r in reasons if r != "low_resolution")
+        if reasons:
+            return self._interrupt(_state_for(reasons, self.low_resolution_camera(frame)),
+                                   quad, now, report)
         self._steady += 1
         # Within the steady run, keep the sharpest still: the last frame is not always the best.
         if self._best is None or report.sharpness > self._best[0]:
@@ -130,7 +153,29 @@ class CaptureGuide:
             _, best, best_report = self._best
             self.captured, self.captured_at = best, now
             return self._emit(GuidanceState.CAPTURED, quad, now, best_report, best)
+        if self.low_resolution_camera(frame):
+            # Capturing at what this camera can give: the participant is told why it may
+            # not be a crisp copy (and the still's report keeps `low_resolution`).
+            return self._emit(GuidanceState.READY, quad, now, report,
+                              prompt=LOW_RESOLUTION_READY)
         return self._emit(GuidanceState.READY, quad, now, report)
+
+    def low_resolution_camera(self, frame: Image) -> bool:
+        """Whether frames of this size cannot give the document the resolution the quality
+        gate asks for, however close it is held."""
+        h, w = frame.shape[:2]
+        return reachable_px_per_mm(self.kind, w, h, self.config) < min_source_px_per_mm(
+            self.kind)
+
+    def resolution_floor(self, frame: Image) -> float:
+        """The camera pixels per mm a still needs here: the quality gate's, or on a camera
+        that cannot reach it, a share of the best it can give."""
+        h, w = frame.shape[:2]
+        needed = min_source_px_per_mm(self.kind)
+        reachable = reachable_px_per_mm(self.kind, w, h, self.config)
+        if reachable >= needed:
+            return needed
+        return self.config.low_resolution_share * reachable
 
     def capture_now(self, frame: Image, quad: Quad | None, now: float) -> GuidanceUpdate:
         """The manual capture button: take this frame whatever the gates say. Without a
@@ -144,9 +189,10 @@ class CaptureGuide:
         return self._emit(GuidanceState.CAPTURED, quad, now, report, still)
 
     def _emit(self, state: GuidanceState, quad: Quad | None, now: float,
-              report: QualityReport | None = None,
-              capture: Rectified | None = None) -> GuidanceUpdate:
-        return GuidanceUpdate(state, PROMPTS[state], quad, now, self._steady, report, capture)
+              report: QualityReport | None = None, capture: Rectified | None = None,
+              prompt: Prompt | None = None) -> GuidanceUpdate:
+        return GuidanceUpdate(state, prompt or PROMPTS[state], quad, now, self._steady, report,
+                              capture)
 
     def _interrupt(self, state: GuidanceState, quad: Quad | None, now: float,
                    report: QualityReport | None = None) -> GuidanceUpdate:
@@ -186,14 +232,26 @@ class CaptureGuide:
         return None
 
 
-def _state_for(report: QualityReport) -> GuidanceState:
-    reasons = report.reasons
+def reachable_px_per_mm(kind: DocumentKind, width: int, height: int,
+                        config: GuidanceConfig | None = None) -> float:
+    """Camera pixels per mm of a document of `kind` as large as the guide lets it be in a
+    `width` x `height` frame: square to the camera, inside the edge margins, long side along
+    the frame's long side, and at most `max_fill` of the frame."""
+    cfg = config or GuidanceConfig()
+    size = PHYSICAL_SIZES.get(kind, ID1_CARD)
+    usable = 1.0 - 2.0 * cfg.edge_margin
+    fit = usable * min(max(width, height) / size.long_mm, min(width, height) / size.short_mm)
+    fill = float(np.sqrt(cfg.max_fill * width * height / (size.long_mm * size.short_mm)))
+    return min(fit, fill)
+
+
+def _state_for(reasons: tuple[str, ...], low_resolution_camera: bool) -> GuidanceState:
     if "too_dark" in reasons or "too_bright" in reasons:
         return GuidanceState.TOO_DARK
     if "glare" in reasons:
         return GuidanceState.GLARE
     if "low_resolution" in reasons:
-        return GuidanceState.TOO_FAR
+        return GuidanceState.LOW_RESOLUTION if low_resolution_camera else GuidanceState.TOO_FAR
     return GuidanceState.HOLD_STILL
 
 

@@ -65,11 +65,20 @@ def _analysis_gray(image: Image) -> npt.NDArray[np.uint8]:
     return np.asarray(gray, np.uint8)
 
 
-def sharpness(image: Image) -> float:
+def sharpness(image: Image, detail: float = 1.0) -> float:
     """Focus measure independent of how much print the document carries: Laplacian energy over
     gradient energy. Across a step edge blurred by sigma the ratio falls as 1 / sigma^2, while
-    more text scales both energies alike. Crisp print scores about 1, a blurred still < 0.3."""
-    gray = _analysis_gray(image).astype(np.float32)
+    more text scales both energies alike. Crisp print scores about 1, a blurred still < 0.3.
+
+    `detail` < 1: the still holds only that share of the analysis scale's detail (it was
+    upscaled from fewer camera pixels) and is judged at that scale, in camera pixels, so that
+    a crisp still from a low-resolution camera is not taken for a blurred one."""
+    gray = _analysis_gray(image)
+    if detail < 1.0:
+        h, w = gray.shape[:2]
+        size = (max(8, round(w * detail)), max(8, round(h * detail)))
+        gray = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
+    gray = gray.astype(np.float32)
     lap = np.asarray(cv2.Laplacian(gray, cv2.CV_32F, ksize=1), np.float32)
     gx = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=1), np.float32)
     gy = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=1), np.float32)
@@ -107,7 +116,9 @@ def assess(rectified: Rectified) -> QualityReport:
     mean = float(gray.mean())
     dark = float((gray <= 15).mean())
     bright = float((gray >= 254).mean())
-    sharp = sharpness(image)
+    # Judged at the camera's own sampling where the still was upscaled beyond it.
+    analysis_px_per_mm = rectified.px_per_mm * min(1.0, _ANALYSIS_WIDTH / image.shape[1])
+    sharp = sharpness(image, min(1.0, rectified.source_px_per_mm / analysis_px_per_mm))
     glare = glare_share(image)
     reasons: list[str] = []
     if sharp < MIN_SHARPNESS:

@@ -4,11 +4,13 @@ import cv2
 import numpy as np
 
 from booth_client.documents.guidance import (
+    LOW_RESOLUTION_READY,
     PROMPTS,
     CaptureGuide,
     GuidanceConfig,
     GuidanceState,
     draw_guidance,
+    reachable_px_per_mm,
 )
 from booth_client.documents.synthetic import paste_document
 from booth_client.documents.templates import render_document
@@ -63,6 +65,31 @@ def test_geometry_prompts() -> None:
     assert guide.update(frame, out, 3).state is GuidanceState.OUT_OF_FRAME
     tilted = np.array([[300, 140], [980, 250], [980, 470], [300, 580]], np.float32)
     assert guide.update(frame, tilted, 4).state is GuidanceState.TILT
+
+
+def test_a_low_resolution_camera_says_so_and_captures_at_what_it_can_give() -> None:
+    # 320x240: a card filling the frame gets ~3.7 camera px/mm, short of the gate's 4; 640x480
+    # reaches it.
+    assert reachable_px_per_mm("ktp", 320, 240) < 4.0 <= reachable_px_per_mm("ktp", 640, 480)
+    card = np.array([[35, 40], [285, 42], [284, 198], [36, 196]], np.float32)  # ~2.9 px/mm
+    frame = paste_document(np.full((240, 320, 3), (60, 80, 100), np.uint8),
+                           render_document("ktp", 7), card.astype(np.float64))
+    guide = CaptureGuide("ktp")
+    assert guide.low_resolution_camera(frame)
+    updates = [guide.update(frame, card, now=i / 9) for i in range(7)]
+    assert updates[1].state is GuidanceState.READY
+    assert updates[1].prompt == LOW_RESOLUTION_READY
+    assert LOW_RESOLUTION_READY.indonesian.startswith("Resolusi kamera rendah")
+    assert updates[5].state is GuidanceState.CAPTURED
+    assert updates[5].report is not None and "low_resolution" in updates[5].report.reasons
+    # Held far: the participant is told the camera is the limit, and to come as close as they
+    # can (not the plain "closer" of a camera that could do better).
+    far = (card - 160) * 0.5 + 160
+    guide = CaptureGuide("ktp")
+    guide.update(frame, far, 0)  # first sight counts as movement
+    state = guide.update(frame, far, 1).state
+    assert state is GuidanceState.LOW_RESOLUTION
+    assert PROMPTS[state].indonesian == "Resolusi kamera rendah, dekatkan dokumen sedekat mungkin"
 
 
 def test_quality_prompts_dark_and_glare() -> None:
