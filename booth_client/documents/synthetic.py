@@ -476,6 +476,11 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
         tags.append("out_of_frame")
     corners = _project_document(rng, float(tw), float(th), width, height, float(target),
                                 out_of_frame)
+    if not out_of_frame and ((corners < 0).any() or (corners[:, 0] > width - 1).any()
+                             or (corners[:, 1] > height - 1).any()):
+        # Placed to fit, but larger than the frame (a large card turned upright is taller
+        # than 720 px): it is out of frame all the same, and tagged so.
+        tags.append("out_of_frame")
     layer, alpha = _warp_document(document, corners, width, height)
     layer = _shade_layer(layer, alpha, rng, card)
     centre = corners.mean(axis=0)

@@ -21,6 +21,15 @@ def test_negatives_have_no_quad_and_positives_do() -> None:
     assert all(s.image.shape == (360, 640, 3) for s in batch)
 
 
+def test_documents_reaching_out_of_the_frame_are_tagged_so() -> None:
+    # Seed-0 scene 285 (ktp) and scene 19 are placed "in frame" but larger than it.
+    for seed in (19, 285, *range(8)):
+        scene = make_scene(seed)
+        assert scene.quad is not None
+        outside = ((scene.quad < 0) | (scene.quad > [1279, 719])).any()
+        assert outside == ("out_of_frame" in scene.tags), (seed, scene.quad, scene.tags)
+
+
 def test_generator_covers_out_of_frame_and_hands() -> None:
     tags = [set(make_scene(s).tags) for s in range(40)]
     assert any("out_of_frame" in t for t in tags)
