@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import shutil
@@ -40,6 +41,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from booth_server.cli import GC_THRESHOLDS  # noqa: E402
 from booth_server.fleet import Fleet, write_fleet_config  # noqa: E402
 
 console = Console(width=150)
@@ -291,9 +293,16 @@ async def fleet_clients(fleet: Fleet, urls: list[str], stats: LoadStats, hold: t
               for i, (b, _) in enumerate(fleet.booths)]
     await connect_all(officers)
     await connect_all(booths)
+    # The 1,200 clients share this one process, so one full collection of their heap would
+    # stall every one of them at once and count against the server. Real booths and consoles
+    # are separate machines: give the load generator the server's collector settings.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield booths, officers
     finally:
+        gc.unfreeze()
         for c in [*booths, *officers]:
             c.running = False
         await asyncio.gather(*(c.sio.disconnect() for c in [*booths, *officers]),

@@ -145,6 +145,8 @@ class _Cached:
     rev: bytes
     raw: bytes
     state: BranchState
+    # The session routes of `state`, once known (what the next write diffs against).
+    routes: dict[str, bytes] | None = None
 
 
 class RedisStore:
@@ -381,8 +383,9 @@ class RedisStore:
             state: BranchState
             raw: bytes | None
             created = False
+            routes_before: dict[str, bytes] | None = None
             if cached is not None and rev is not None and cached.rev == rev:
-                state, raw = cached.state, cached.raw
+                state, raw, routes_before = cached.state, cached.raw, cached.routes
             else:
                 rev, raw = map(_bytes, await pipe.hmget(keys.state, ["rev", "json"]))
                 if raw is None:
@@ -394,7 +397,8 @@ class RedisStore:
                     created = True
                 else:
                     state = decode_state(raw)
-            routes_before = session_routes(state)
+            if routes_before is None:
+                routes_before = session_routes(state)
             try:
                 result = fn(state)
             except BaseException:
@@ -405,7 +409,7 @@ class RedisStore:
                 # Nothing to write: a read, serialised with the writes by the WATCH above.
                 clean = True  # reset() below sends the UNWATCH
                 if rev is not None:
-                    self._cache[branch_id] = _Cached(rev, new_raw, state)
+                    self._cache[branch_id] = _Cached(rev, new_raw, state, routes_before)
                 return result
             token = os.urandom(8).hex().encode()
             pipe.multi()  # type: ignore[no-untyped-call]
@@ -449,7 +453,7 @@ class RedisStore:
                 raise _CommitUnknown() from exc
             clean = True
             lease.token = None
-            self._cache[branch_id] = _Cached(token, new_raw, state)
+            self._cache[branch_id] = _Cached(token, new_raw, state, routes_after)
             if created:
                 # Committed already: a failure here must not make the caller run it again.
                 with contextlib.suppress(RedisError):
