@@ -27,7 +27,7 @@ from booth_server.core.dispatcher import Dispatcher, Outbound, Policy, Result
 from booth_server.core.model import BranchState, new_branch
 from booth_server.errors import ApiError, ErrorCode
 from booth_server.metrics import Metrics
-from booth_server.store.base import SessionRoute, Store, StoreUnavailable
+from booth_server.store.base import SessionRoute, Store, StoreBusy, StoreUnavailable
 
 log = logging.getLogger("lapak.service")
 
@@ -139,6 +139,12 @@ class BoothService:
 
         try:
             result = await self.store.transact(branch_id, run)
+        except StoreBusy:
+            # Overload, not an outage: the store is up, this change waited too long its turn.
+            raise ApiError(
+                ErrorCode.UNAVAILABLE, "server busy: too many changes queued for this branch; "
+                "try again in a moment"
+            ) from None
         except StoreUnavailable:
             self.metrics.store_up.set(0)
             raise ApiError(

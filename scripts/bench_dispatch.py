@@ -7,8 +7,9 @@
   ready → offer → accept → complete for a while (default 1,000 booths / 200 officers in 20
   branches).
 
-Every server runs in its own process on loopback; the clients run in this process and time
-both ends with one clock. `--redis` adds the same load on the Redis store (a private
+Every server runs in its own process on loopback. The clients of one measurement run in one
+process and time both ends with one clock; each loaded configuration gets a fresh client
+process, so none meets the previous one's leftovers. `--redis` adds the same load on the Redis store (a private
 redis-server), with 1 and 2 server processes, and prints throughput (visits per second).
 """
 
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
+import multiprocessing
 import os
 import random
 import shutil
@@ -368,6 +371,24 @@ async def run_load(fleet: Fleet, urls: list[str], duration: float, hold: tuple[f
     return stats, elapsed
 
 
+def _load_in_child(fleet: Fleet, urls: list[str], duration: float, hold: tuple[float, float],
+                   think: tuple[float, float], capacity: int, warmup: float
+                   ) -> tuple[LoadStats, float]:
+    return asyncio.run(run_load(fleet, urls, duration, hold, think, capacity, warmup))
+
+
+async def run_load_isolated(fleet: Fleet, urls: list[str], duration: float,
+                            hold: tuple[float, float], think: tuple[float, float],
+                            capacity: int, warmup: float) -> tuple[LoadStats, float]:
+    """`run_load` in a fresh process: every configuration meets a load generator without the
+    previous one's leftovers (its heap, its clients' timers), so they compare fairly."""
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return await loop.run_in_executor(pool, _load_in_child, fleet, urls, duration, hold,
+                                          think, capacity, warmup)
+
+
 # ---------------------------------------------------------------------------- report
 
 
@@ -422,8 +443,8 @@ async def main_async(args: argparse.Namespace) -> int:
                     results[f"idle {label}"] = idle
                     row(table, f"relay booth→officer, idle ({label})", idle,
                         f"{pct(idle, 50) / pct(floor, 50):.2f}× floor p50")
-                stats, elapsed = await run_load(fleet, urls, args.duration, hold, think,
-                                                args.capacity, args.warmup)
+                stats, elapsed = await run_load_isolated(fleet, urls, args.duration, hold,
+                                                         think, args.capacity, args.warmup)
             results[f"load {label}"] = stats
             row(table, f"relay under load ({label})", stats.relay)
             row(table, f"dispatch ready→offer ({label})", stats.dispatch,
@@ -434,7 +455,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.throughput_s > 0:
                 # Saturation: visits as fast as the server takes them, on fresh servers.
                 with servers(redis, processes) as urls:
-                    fast, fast_elapsed = await run_load(
+                    fast, fast_elapsed = await run_load_isolated(
                         fleet, urls, args.throughput_s, (0.2, 0.5), (0.05, 0.2),
                         args.capacity, 3.0)
                 rate = fast.visits / fast_elapsed

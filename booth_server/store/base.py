@@ -47,6 +47,11 @@ class StoreUnavailable(Exception):
     """The store cannot be reached now; the caller refuses new work instead of hanging."""
 
 
+class StoreBusy(StoreUnavailable):
+    """The store answers, but a change did not get its turn on its branch in time (too many
+    queued behind one another, in this process or across processes): overload, not an outage."""
+
+
 class Store(Protocol):
     kind: str
 

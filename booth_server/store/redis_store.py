@@ -56,7 +56,7 @@ from redis.exceptions import RedisError, WatchError
 
 from booth_server.core.dispatcher import Result
 from booth_server.core.model import AuditEntry, BranchState, Visit
-from booth_server.store.base import SessionRoute, StoreUnavailable, session_routes
+from booth_server.store.base import SessionRoute, StoreBusy, StoreUnavailable, session_routes
 from booth_server.store.reconcile import reconcile
 
 log = logging.getLogger("lapak.store.redis")
@@ -131,6 +131,13 @@ _RELEASE_LUA = (
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0"
 )
+
+
+@dataclass
+class _Waiting:
+    """Whether a call is waiting for its turn on a branch (lock or lease), not for Redis."""
+
+    for_turn: bool = False
 
 
 class _CommitUnknown(Exception):
@@ -230,13 +237,20 @@ class RedisStore:
             return False
 
     @contextlib.asynccontextmanager
-    async def _guard(self, what: str) -> AsyncIterator[None]:
-        """Bound the call in time and turn every Redis failure into StoreUnavailable."""
+    async def _guard(self, what: str) -> AsyncIterator[_Waiting]:
+        """Bound the call in time and turn every Redis failure into StoreUnavailable (or
+        StoreBusy, when the time ran out while waiting for a turn on the branch)."""
+        waiting = _Waiting()
         try:
             async with asyncio.timeout(self._deadline_s) as timeout:
-                yield
+                yield waiting
         except TimeoutError as exc:
             if timeout.expired():
+                if waiting.for_turn:
+                    raise StoreBusy(
+                        f"{what}: no turn on the branch within {self._deadline_s:.1f} s "
+                        "(too many changes queued)"
+                    ) from exc
                 raise StoreUnavailable(
                     f"redis {what}: no answer within {self._deadline_s:.1f} s"
                 ) from exc
@@ -297,47 +311,65 @@ class RedisStore:
     ) -> R:
         keys = _BranchKeys(self._state_key(branch_id), self._lease_key(branch_id))
         local = self._locks.setdefault(branch_id, asyncio.Lock())
-        async with self._guard(f"transaction on branch {branch_id!r}"), local:
-            loop = asyncio.get_running_loop()
-            # Recently contended: queue for the lease at once instead of racing first (a lost
-            # race on a big branch costs a whole decode).
-            lease = _Lease(wanted=self._contended_until.get(branch_id, 0.0) > loop.time())
-            reconnected = False
-            for _attempt in range(MAX_ATTEMPTS):
-                if lease.wanted and lease.token is None:
-                    await self._acquire_lease(keys.lease, lease)
-                try:
-                    result = await self._attempt(branch_id, keys, fn, create, lease)
-                except _LeaseHeld:
-                    self.lease_waits += 1
-                    lease.wanted = True  # another process is writing: queue for the lease
-                    self._contended_until[branch_id] = loop.time() + CONTENDED_S
-                    continue
-                except WatchError:
-                    self.conflicts += 1
-                    self._contended_until[branch_id] = loop.time() + CONTENDED_S
-                    # Holding the lease, a conflict means it expired (this process stalled):
-                    # take it again. Without it, stop racing and take it.
-                    lease.wanted = True
-                    lease.token = None
-                    continue
-                except RedisConnectionError:
-                    # Failed before EXEC was sent (after, it is _CommitUnknown): nothing was
-                    # written, so one more try on a fresh connection is safe.
-                    if reconnected:
-                        raise
-                    reconnected = True
-                    continue
-                except (RedisError, _CommitUnknown, asyncio.CancelledError):
-                    raise  # Redis is failing: the lease expires by itself
-                except BaseException:
-                    if lease.token is not None:
-                        await self._release_lease(keys.lease, lease)  # fn refused the event
+        async with self._guard(f"transaction on branch {branch_id!r}") as waiting:
+            waiting.for_turn = True
+            await local.acquire()
+            waiting.for_turn = False
+            try:
+                return await self._transact_locked(branch_id, keys, fn, create, waiting)
+            finally:
+                local.release()
+
+    async def _transact_locked(
+        self,
+        branch_id: str,
+        keys: _BranchKeys,
+        fn: Callable[[BranchState], R],
+        create: Callable[[], BranchState],
+        waiting: _Waiting,
+    ) -> R:
+        loop = asyncio.get_running_loop()
+        # Recently contended: queue for the lease at once instead of racing first (a lost
+        # race on a big branch costs a whole decode).
+        lease = _Lease(wanted=self._contended_until.get(branch_id, 0.0) > loop.time())
+        reconnected = False
+        for _attempt in range(MAX_ATTEMPTS):
+            if lease.wanted and lease.token is None:
+                waiting.for_turn = True
+                await self._acquire_lease(keys.lease, lease)
+                waiting.for_turn = False
+            try:
+                result = await self._attempt(branch_id, keys, fn, create, lease)
+            except _LeaseHeld:
+                self.lease_waits += 1
+                lease.wanted = True  # another process is writing: queue for the lease
+                self._contended_until[branch_id] = loop.time() + CONTENDED_S
+                continue
+            except WatchError:
+                self.conflicts += 1
+                self._contended_until[branch_id] = loop.time() + CONTENDED_S
+                # Holding the lease, a conflict means it expired (this process stalled):
+                # take it again. Without it, stop racing and take it.
+                lease.wanted = True
+                lease.token = None
+                continue
+            except RedisConnectionError:
+                # Failed before EXEC was sent (after, it is _CommitUnknown): nothing was
+                # written, so one more try on a fresh connection is safe.
+                if reconnected:
                     raise
+                reconnected = True
+                continue
+            except (RedisError, _CommitUnknown, asyncio.CancelledError):
+                raise  # Redis is failing: the lease expires by itself
+            except BaseException:
                 if lease.token is not None:
-                    await self._release_lease(keys.lease, lease)  # nothing was written
-                return result
-        raise StoreUnavailable(
+                    await self._release_lease(keys.lease, lease)  # fn refused the event
+                raise
+            if lease.token is not None:
+                await self._release_lease(keys.lease, lease)  # nothing was written
+            return result
+        raise StoreBusy(
             f"redis transaction on branch {branch_id!r}: still conflicting after "
             f"{MAX_ATTEMPTS} attempts"
         )

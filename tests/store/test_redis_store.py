@@ -21,7 +21,7 @@ from booth_server.core import events as ev
 from booth_server.core.dispatcher import Dispatcher, Policy, Result
 from booth_server.core.model import AuditEntry, BranchState, DocumentRecord
 from booth_server.errors import ApiError
-from booth_server.store.base import StoreUnavailable
+from booth_server.store.base import StoreBusy, StoreUnavailable
 from booth_server.store.redis_store import RedisStore, decode_state, encode_state
 from tests.redis_server import RedisServer, free_port, redis_server
 from tests.store.support import T0, apply, canonical, ready, template
@@ -319,6 +319,23 @@ async def test_a_dead_holders_lease_delays_the_branch_only_until_it_expires(
     assert 0.2 < waited < 1.0
     assert store.lease_waits >= 1
     assert set((await store.snapshot(B)).sessions) == {"s1"}
+
+
+async def test_no_turn_in_time_is_busy_not_unavailable(
+    make_redis_store: MakeStore, redis_srv: RedisServer
+) -> None:
+    """A change that waits past the deadline for its turn on a busy branch (here behind a
+    lease another process holds) is refused as busy: Redis itself is answering."""
+    store = make_redis_store(socket_timeout=0.2)
+    await store.init_branch(template())
+    other = redis.Redis.from_url(redis_srv.url)
+    other.set(f"{store.prefix}:{{{B}}}:lease", b"another-process", px=3000)
+    other.close()
+    started = time.monotonic()
+    with pytest.raises(StoreBusy, match="no turn on the branch"):
+        await ready(store, B, f"{B}-01", "s1", T0)
+    assert time.monotonic() - started < 1.0
+    assert await store.healthy()
 
 
 async def test_a_lease_lost_while_writing_never_lets_a_stale_write_through(
