@@ -9,8 +9,9 @@
 
 Every server runs in its own process on loopback. The clients of one measurement run in one
 process and time both ends with one clock; each loaded configuration gets a fresh client
-process, so none meets the previous one's leftovers. `--redis` adds the same load on the Redis store (a private
-redis-server), with 1 and 2 server processes, and prints throughput (visits per second).
+process, so none meets the previous one's leftovers. `--redis` adds the same load on the Redis
+store (a private redis-server), with 1 and 2 server processes, and prints throughput (visits
+per second).
 """
 
 from __future__ import annotations
