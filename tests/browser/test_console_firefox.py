@@ -28,7 +28,6 @@ from tests.browser.conftest import (
     ARTIFACTS,
     ICE_ROUTES,
     NETWORK,
-    OFFICER_PASSWORD,
     TRACK_PEERS,
     Booths,
     ConsolePage,
@@ -61,12 +60,6 @@ class FirefoxConsole(ConsolePage):
 
     def open(self) -> None:
         self.page.navigate(self.server.url + "/console/")
-
-    def login(self, username: str, password: str = OFFICER_PASSWORD) -> None:
-        self.page.fill("#login-username", username)
-        self.page.fill("#login-password", password)
-        self.page.click("#login-submit")
-        self.wait(lambda s: s["signedIn"] and s["connected"] and s["stateCount"] > 0, 10, "state")
 
     def state(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = self.page.evaluate("window.__consoleState")
