@@ -69,6 +69,11 @@ async def start_server(
     return RunningServer(f"http://127.0.0.1:{port}", port, app, runner, cfg)
 
 
+def booth_states(occupancy: dict[str, Any]) -> dict[str, str]:
+    """Each booth's state in the first branch of an occupancy body."""
+    return {b["id"]: b["state"] for b in occupancy["branches"][0]["booths"]}
+
+
 async def login(url: str, username: str, password: str = "demo") -> str:
     async with aiohttp.ClientSession() as http, http.post(
         f"{url}/api/login", json={"username": username, "password": password}
@@ -141,6 +146,17 @@ class Client:
             data = await self.next(event, max(0.01, deadline - loop.time()))
             if all(data.get(k) == v for k, v in fields.items()):
                 return data
+
+    async def occupancy_until(
+        self, booth_id: str, state: str, timeout: float, updates: int = 5
+    ) -> dict[str, Any]:
+        """Occupancy updates (an ops client) until the first branch shows `booth_id` in
+        `state`, at most `updates` of them; the last one seen."""
+        for _ in range(updates):
+            update = await self.next("occupancy", timeout=timeout)
+            if booth_states(update)[booth_id] == state:
+                break
+        return update
 
     def drain(self, event: str) -> list[dict[str, Any]]:
         queue = self.events[event]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.harness import Client, RunningServer, clients, login
+from tests.harness import Client, RunningServer, booth_states, clients, login
 
 OFFER_SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 
@@ -273,12 +273,8 @@ async def test_occupancy_and_ops_live_updates(server: RunningServer) -> None:
         booth = await Client.booth(server.url, "langsa-03")
         opened.append(booth)
         await booth.call("ready", {})
-        for _ in range(5):
-            update = await ops.next("occupancy", timeout=3)
-            states = {b["id"]: b["state"] for b in update["branches"][0]["booths"]}
-            if states["langsa-03"] == "queued":
-                break
-        assert states["langsa-03"] == "queued"
+        update = await ops.occupancy_until("langsa-03", "queued", timeout=3)
+        assert booth_states(update)["langsa-03"] == "queued"
         assert update["branches"][0]["queue"]["length"] == 1
 
         token = await login(server.url, "cso1")

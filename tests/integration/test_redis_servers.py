@@ -10,7 +10,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.harness import Client, RunningServer, clients, make_config, start_server
+from tests.harness import (
+    Client,
+    RunningServer,
+    booth_states,
+    clients,
+    make_config,
+    start_server,
+)
 from tests.redis_server import RedisServer, redis_server
 
 
@@ -136,13 +143,8 @@ async def test_ops_on_one_process_see_changes_made_on_another(
         booth = await Client.booth(a.url, "langsa-05")
         opened.append(booth)
         assert (await booth.call("ready", {}))["ok"]
-        states: dict[str, str] = {}
-        for _ in range(5):
-            update = await ops.next("occupancy", timeout=4)
-            states = {x["id"]: x["state"] for x in update["branches"][0]["booths"]}
-            if states["langsa-05"] == "queued":
-                break
-        assert states["langsa-05"] == "queued"
+        update = await ops.occupancy_until("langsa-05", "queued", timeout=4)
+        assert booth_states(update)["langsa-05"] == "queued"
 
 
 async def test_a_deadline_set_on_one_process_fires_on_another(
