@@ -329,7 +329,7 @@ async def test_no_turn_in_time_is_busy_not_unavailable(
     store = make_redis_store(socket_timeout=0.2)
     await store.init_branch(template())
     other = redis.Redis.from_url(redis_srv.url)
-    other.set(f"{store.prefix}:{{{B}}}:lease", b"another-process", px=3000)
+    other.set(f"{store.prefix}:{{{B}}}:lease", b"another-process", px=30_000)
     other.close()
     started = time.monotonic()
     with pytest.raises(StoreBusy, match="no turn on the branch"):
