@@ -11,25 +11,29 @@ of one branch lives in one slot and a transaction never spans slots):
     lapak:blob:KEY          document blob, expiring (PX)
     lapak:presence:ROLE:ID  heartbeat, expiring (PX)
 
-``transact`` runs the dispatcher on the branch between a WATCH and a MULTI/EXEC on the
-pipeline's own connection: WATCH the state (and the lease, below), read it, run the dispatcher,
-then write the new state with its audit entries and visits in one MULTI/EXEC. If anything
-watched changed in between, EXEC fails and the whole thing runs again on the fresh state, so an
-assignment is never made on a stale view. That WATCH is the only thing correctness rests on.
+``transact`` runs the dispatcher on the branch and commits with one Lua script, one round trip:
+the script compares the stored ``rev`` with the rev of the state the dispatcher ran on and, only
+if they are equal, writes the new state, its session routes, audit entries and visits at once.
+If another process wrote in between, nothing is written and the script answers with the current
+state, so the dispatcher runs again on it without another read: an assignment is never made on
+a stale view. That compare-and-set is the only thing correctness rests on. The state a
+transaction starts from is this process's last committed or read copy when it has one (with a
+single process, always), so most changes cost exactly one round trip; a refusal or a read made
+on a cached copy is checked against the stored rev the same way before it is answered.
 
 For throughput under contention there is also a per-branch lease (``lapak:{b}:lease``, SET NX
-PX, at most 1 s): the first attempt is optimistic; once a process meets a conflict or a held
-lease it queues for the lease (polling) for a while, so processes take turns instead of all
-decoding the state and losing the race. The lease is released inside the committing MULTI
-(WATCHed, so it is a compare-and-delete); a killed holder blocks its branch at most the lease
-time. Inside one process an asyncio lock per branch queues transactions.
+PX, at most 1 s): a transaction that lost the race twice queues for the lease (polling), so
+processes take turns instead of all decoding the state and losing again. The commit script
+refuses to write while another process holds the lease and releases the lease it commits
+under; a killed holder blocks its branch at most the lease time. Inside one process an asyncio
+lock per branch queues transactions.
 
 Every call is bounded by ``socket_timeout``: a Redis that is down, paused or unreachable turns
 into `StoreUnavailable` within that time, never a hang. redis-py's own retries are off (a retry
-while WATCHing would hide a broken connection as a conflict, and could apply an EXEC twice); the
-connection pool checks a pooled connection before handing it out, so the store works again by
-itself as soon as Redis is back. A call that failed with `StoreUnavailable` may or may not have
-been applied (an EXEC can reach Redis and its reply not come back); it is never applied twice.
+could apply a commit twice); the connection pool checks a
+pooled connection before handing it out, so the store works again by itself as soon as Redis is
+back. A call that failed with `StoreUnavailable` may or may not have
+been applied (a commit can reach Redis and its reply not come back); it is never applied twice.
 """
 
 from __future__ import annotations
@@ -44,15 +48,14 @@ import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError
 
 from booth_server.core.dispatcher import Result
 from booth_server.core.model import AuditEntry, BranchState, Visit
@@ -67,7 +70,9 @@ T = TypeVar("T")
 AUDIT_LIMIT = 200_000  # per branch, approximate (MAXLEN ~)
 VISIT_LIMIT = 200_000
 MAX_ATTEMPTS = 50
-CONTENDED_S = 2.0
+# A transaction that found the branch changed under it this many times queues for the lease
+# instead of racing again.
+LEASE_AFTER_CONFLICTS = 2
 LEASE_POLL_MIN_S = 0.0005
 LEASE_POLL_MAX_S = 0.002
 # Audit and visit streams are in commit order; each entry's time is the clock of the process
@@ -109,14 +114,16 @@ def _check_branch_id(branch_id: str) -> str:
     return branch_id
 
 
-class _LeaseHeld(Exception):
-    """Another process holds the branch's lease: wait for it instead of racing."""
-
-
 @dataclass(frozen=True)
 class _BranchKeys:
     state: str
     lease: str
+    routes: str
+    audit: str
+    visits: str
+
+    def all(self) -> list[str]:
+        return [self.state, self.lease, self.routes, self.audit, self.visits]
 
 
 @dataclass
@@ -125,12 +132,57 @@ class _Lease:
     token: bytes | None = None
 
 
-# Read the lease holder and the state's rev in one round trip, under the WATCH.
-_PEEK_LUA = "return {redis.call('GET', KEYS[2]), redis.call('HGET', KEYS[1], 'rev')}"
+# The commit, in one round trip. KEYS: state, lease, routes, audit, visits. ARGV: the rev the
+# change was computed from (empty: the branch has no state yet), this process's lease token
+# (or empty), the new rev (empty: only check that the state is still current), the new JSON,
+# whether the branch is being created, the counts of route sets, route deletes, audit entries
+# and visits, the two stream limits, then those items in that order.
+# Replies: {1} done; {0, rev, json} the state changed since (here it is, so the caller runs
+# again without another read); {2} another process holds the lease (writes only).
+_COMMIT_LUA = """
+local write = ARGV[3] ~= ''
+if write then
+  local holder = redis.call('GET', KEYS[2])
+  if holder and holder ~= ARGV[2] then return {2} end
+end
+local rev = redis.call('HGET', KEYS[1], 'rev') or ''
+if rev ~= ARGV[1] then return {0, rev, redis.call('HGET', KEYS[1], 'json')} end
+if not write then return {1} end
+redis.call('HSET', KEYS[1], 'json', ARGV[4], 'rev', ARGV[3])
+if ARGV[5] == '1' then redis.call('DEL', KEYS[3]) end
+local i = 12
+for _ = 1, tonumber(ARGV[6]) do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2
+end
+for _ = 1, tonumber(ARGV[7]) do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
+for _ = 1, tonumber(ARGV[8]) do
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'e', ARGV[i]); i = i + 1
+end
+for _ = 1, tonumber(ARGV[9]) do
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[11], '*', 'v', ARGV[i]); i = i + 1
+end
+if ARGV[2] ~= '' then redis.call('DEL', KEYS[2]) end
+return {1}
+"""
 _RELEASE_LUA = (
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0"
 )
+_DONE, _LEASE_HELD = 1, 2  # and 0: stale
+
+
+@dataclass(frozen=True)
+class _Write:
+    token: bytes
+    raw: bytes
+    routes: dict[str, bytes]
+    audit: list[AuditEntry]
+    visits: list[Visit]
+
+
+@dataclass(frozen=True)
+class _Done(Generic[R]):
+    result: R
 
 
 @dataclass
@@ -141,7 +193,7 @@ class _Waiting:
 
 
 class _CommitUnknown(Exception):
-    """The connection failed after EXEC was sent: the outcome is unknown."""
+    """The connection failed while the commit was under way: the outcome is unknown."""
 
 
 @dataclass
@@ -154,6 +206,23 @@ class _Cached:
     state: BranchState
     # The session routes of `state`, once known (what the next write diffs against).
     routes: dict[str, bytes] | None = None
+
+
+@dataclass
+class _Base:
+    """The state an attempt runs on, and what is known of it."""
+
+    rev: bytes  # b"": the branch has no state in Redis (it is being created)
+    raw: bytes | None
+    state: BranchState
+    routes: dict[str, bytes]
+    # Read from Redis for this transaction, so a read-only outcome needs no check; a state
+    # from the cache is checked against the stored rev in the same round trip as the commit.
+    fresh: bool
+
+    @property
+    def created(self) -> bool:
+        return self.raw is None
 
 
 class RedisStore:
@@ -181,12 +250,14 @@ class RedisStore:
             retry=Retry(NoBackoff(), 0, supported_errors=()),
             decode_responses=False,
         )
+        self._commit_script = self._redis.register_script(_COMMIT_LUA)
+        self._release_script = self._redis.register_script(_RELEASE_LUA)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._contended_until: dict[str, float] = {}
         self._cache: dict[str, _Cached] = {}
         self._templates: dict[str, BranchState] = {}
-        # For the curious (tests, benchmarks): WATCH conflicts retried, and transactions that
-        # found another process holding the branch's lease and queued for it.
+        # For the curious (tests, benchmarks): attempts that found the branch changed since the
+        # state they ran on and ran again, and times a transaction found another process
+        # holding the branch's lease and queued for it.
         self.conflicts = 0
         self.lease_waits = 0
 
@@ -309,7 +380,7 @@ class RedisStore:
         *,
         create: Callable[[], BranchState],
     ) -> R:
-        keys = _BranchKeys(self._state_key(branch_id), self._lease_key(branch_id))
+        keys = self._keys(branch_id)
         local = self._locks.setdefault(branch_id, asyncio.Lock())
         async with self._guard(f"transaction on branch {branch_id!r}") as waiting:
             waiting.for_turn = True
@@ -320,6 +391,13 @@ class RedisStore:
             finally:
                 local.release()
 
+    def _keys(self, branch_id: str) -> _BranchKeys:
+        return _BranchKeys(
+            self._state_key(branch_id), self._lease_key(branch_id),
+            self._routes_key(branch_id), self._audit_key(branch_id),
+            self._visits_key(branch_id),
+        )
+
     async def _transact_locked(
         self,
         branch_id: str,
@@ -328,47 +406,55 @@ class RedisStore:
         create: Callable[[], BranchState],
         waiting: _Waiting,
     ) -> R:
-        loop = asyncio.get_running_loop()
-        # Recently contended: queue for the lease at once instead of racing first (a lost
-        # race on a big branch costs a whole decode).
-        lease = _Lease(wanted=self._contended_until.get(branch_id, 0.0) > loop.time())
+        # Whoever runs a transaction owns the cached object: a concurrent reader in this
+        # process never sees a state that is being changed and may not be committed.
+        cached = self._cache.pop(branch_id, None)
+        base = None if cached is None else _Base(
+            cached.rev, cached.raw, cached.state,
+            cached.routes if cached.routes is not None else session_routes(cached.state),
+            fresh=False,
+        )
+        lease = _Lease()
+        stale_runs = 0
         reconnected = False
-        for _attempt in range(MAX_ATTEMPTS):
-            if lease.wanted and lease.token is None:
-                waiting.for_turn = True
-                await self._acquire_lease(keys.lease, lease)
-                waiting.for_turn = False
-            try:
-                result = await self._attempt(branch_id, keys, fn, create, lease)
-            except _LeaseHeld:
-                self.lease_waits += 1
-                lease.wanted = True  # another process is writing: queue for the lease
-                self._contended_until[branch_id] = loop.time() + CONTENDED_S
-                continue
-            except WatchError:
-                self.conflicts += 1
-                self._contended_until[branch_id] = loop.time() + CONTENDED_S
-                # Holding the lease, a conflict means it expired (this process stalled):
-                # take it again. Without it, stop racing and take it.
-                lease.wanted = True
-                lease.token = None
-                continue
-            except RedisConnectionError:
-                # Failed before EXEC was sent (after, it is _CommitUnknown): nothing was
-                # written, so one more try on a fresh connection is safe.
-                if reconnected:
-                    raise
-                reconnected = True
-                continue
-            except (RedisError, _CommitUnknown, asyncio.CancelledError):
-                raise  # Redis is failing: the lease expires by itself
-            except BaseException:
-                if lease.token is not None:
-                    await self._release_lease(keys.lease, lease)  # fn refused the event
-                raise
+        try:
+            for _attempt in range(MAX_ATTEMPTS):
+                if lease.wanted and lease.token is None:
+                    waiting.for_turn = True
+                    await self._acquire_lease(keys.lease, lease)
+                    waiting.for_turn = False
+                try:
+                    if base is None:
+                        base = await self._read(keys, create)
+                    outcome = await self._attempt(branch_id, keys, fn, base, lease, create)
+                except RedisConnectionError:
+                    # Nothing was written (a commit whose fate is unknown is _CommitUnknown):
+                    # one more try on a fresh connection is safe.
+                    if reconnected:
+                        raise
+                    reconnected = True
+                    base = None
+                    continue
+                if isinstance(outcome, _Base):  # the state had changed: run again on it
+                    self.conflicts += 1
+                    stale_runs += 1
+                    base = outcome
+                    if stale_runs >= LEASE_AFTER_CONFLICTS and lease.token is None:
+                        lease.wanted = True  # losing races: queue for the branch instead
+                    continue
+                if outcome is None:  # another process holds the lease: queue for it
+                    self.lease_waits += 1
+                    lease.wanted = True
+                    lease.token = None  # if it was ours, it expired and changed hands
+                    base = None
+                    continue
+                return outcome.result
+        except (RedisError, _CommitUnknown, asyncio.CancelledError):
+            lease.token = None  # Redis is failing: the lease expires by itself
+            raise
+        finally:
             if lease.token is not None:
-                await self._release_lease(keys.lease, lease)  # nothing was written
-            return result
+                await self._release_lease(keys.lease, lease)
         raise StoreBusy(
             f"redis transaction on branch {branch_id!r}: still conflicting after "
             f"{MAX_ATTEMPTS} attempts"
@@ -386,117 +472,112 @@ class RedisStore:
     async def _release_lease(self, lease_key: str, lease: _Lease) -> None:
         token, lease.token = lease.token, None
         with contextlib.suppress(RedisError):  # it expires by itself anyway
-            await self._redis.eval(_RELEASE_LUA, 1, lease_key, token or b"")
+            await self._release_script(keys=[lease_key], args=[token or b""])
+
+    async def _read(self, keys: _BranchKeys, create: Callable[[], BranchState]) -> _Base:
+        rev, raw = map(_bytes, await self._redis.hmget(keys.state, ["rev", "json"]))
+        return self._base(rev, raw, create)
+
+    @staticmethod
+    def _base(rev: bytes | None, raw: bytes | None, create: Callable[[], BranchState]) -> _Base:
+        if raw is None:
+            state = create()
+            return _Base(b"", None, state, {}, fresh=True)
+        state = decode_state(raw)
+        return _Base(rev or b"", raw, state, session_routes(state), fresh=True)
 
     async def _attempt(
         self,
         branch_id: str,
         keys: _BranchKeys,
         fn: Callable[[BranchState], R],
-        create: Callable[[], BranchState],
+        base: _Base,
         lease: _Lease,
-    ) -> R:
-        pipe: Pipeline = self._redis.pipeline(transaction=True)
-        # Whether the connection is in a known state; if not (an error or a cancellation in
-        # the middle of a command) it is dropped instead of being sent UNWATCH, which on a
-        # stalled server would wait another socket_timeout.
-        clean = False
-        # Whoever runs a transaction owns the cached object: a concurrent reader in this
-        # process never sees a state that is being changed and may not be committed.
-        cached = self._cache.pop(branch_id, None)
+        create: Callable[[], BranchState],
+    ) -> _Done[R] | _Base | None:
+        """Run fn on `base` and commit. Returns what was done, the current state if `base`
+        was stale (so fn runs again on it), or None if another process holds the lease."""
         try:
-            # Watching the lease too: a process that takes it invalidates every optimistic
-            # attempt in flight, so the holder's own attempt is not raced.
-            await pipe.watch(keys.state, keys.lease)
-            holder, rev = map(_bytes, await pipe.eval(_PEEK_LUA, 2, keys.state, keys.lease))
-            if holder is not None and holder != lease.token:
-                clean = True
-                raise _LeaseHeld()
-            state: BranchState
-            raw: bytes | None
-            created = False
-            routes_before: dict[str, bytes] | None = None
-            if cached is not None and rev is not None and cached.rev == rev:
-                state, raw, routes_before = cached.state, cached.raw, cached.routes
-            else:
-                rev, raw = map(_bytes, await pipe.hmget(keys.state, ["rev", "json"]))
-                if raw is None:
-                    try:
-                        state = create()
-                    except BaseException:
-                        clean = True
-                        raise
-                    created = True
-                else:
-                    state = decode_state(raw)
-            if routes_before is None:
-                routes_before = session_routes(state)
-            try:
-                result = fn(state)
-            except BaseException:
-                clean = True
+            result = fn(base.state)
+        except BaseException:
+            # A refusal made on a cached state stands only if that state is still current.
+            if not base.fresh:
+                current = await self._commit(keys, base, lease, None, create)
+                if isinstance(current, _Base):
+                    return current
+            raise  # the cache is dropped: fn may have changed the state before refusing
+        new_raw = encode_state(base.state)
+        if new_raw == base.raw and not result.audit and not result.visits:
+            # Nothing to write: a read, serialised with the writes by the rev it was made on.
+            if not base.fresh:
+                current = await self._commit(keys, base, lease, None, create)
+                if isinstance(current, _Base):
+                    return current
+            self._keep(branch_id, base, new_raw, base.state, base.routes)
+            return _Done(result)
+        routes = session_routes(base.state)
+        token = os.urandom(8).hex().encode()
+        outcome = await self._commit(
+            keys, base, lease, _Write(token, new_raw, routes, result.audit, result.visits),
+            create,
+        )
+        if outcome is not True:
+            return outcome
+        lease.token = None  # released with the commit
+        self._cache[branch_id] = _Cached(token, new_raw, base.state, routes)
+        if base.created:
+            # Committed already: a failure here must not make the caller run it again.
+            with contextlib.suppress(RedisError):
+                await self._redis.sadd(self._branches_key, branch_id)
+        return _Done(result)
+
+    def _keep(
+        self, branch_id: str, base: _Base, raw: bytes | None, state: BranchState,
+        routes: dict[str, bytes],
+    ) -> None:
+        if base.rev and raw is not None:
+            self._cache[branch_id] = _Cached(base.rev, raw, state, routes)
+
+    async def _commit(
+        self, keys: _BranchKeys, base: _Base, lease: _Lease, write: _Write | None,
+        create: Callable[[], BranchState],
+    ) -> Literal[True] | _Base | None:
+        """One round trip: write (or, with `write` None, only check) if the stored rev is still
+        `base.rev`. True: done; a `_Base`: the state changed, here it is; None: the lease is
+        another process's (writes only)."""
+        args: list[bytes | str | int] = [base.rev, lease.token or b""]
+        if write is None:
+            args += [b"", b"", 0, 0, 0, 0, 0, AUDIT_LIMIT, VISIT_LIMIT]
+        else:
+            sets = [(k, v) for k, v in write.routes.items() if base.routes.get(k) != v]
+            gone = [k for k in base.routes if k not in write.routes]
+            args += [
+                write.token, write.raw, 1 if base.created else 0, len(sets), len(gone),
+                len(write.audit), len(write.visits), AUDIT_LIMIT, VISIT_LIMIT,
+            ]
+            for key, value in sets:
+                args += [key, value]
+            args += gone
+            args += [_entry_json(entry) for entry in write.audit]
+            args += [_entry_json(visit) for visit in write.visits]
+        try:
+            reply = await self._commit_script(keys=keys.all(), args=args)
+        except RedisConnectionError as exc:
+            if write is None:
+                raise  # a check wrote nothing: safe to run again
+            raise _CommitUnknown() from exc
+        except RedisError as exc:
+            if write is None or isinstance(exc, ResponseError):
                 raise
-            new_raw = encode_state(state)
-            if new_raw == raw and not result.audit and not result.visits:
-                # Nothing to write: a read, serialised with the writes by the WATCH above.
-                clean = True  # reset() below sends the UNWATCH
-                if rev is not None:
-                    self._cache[branch_id] = _Cached(rev, new_raw, state, routes_before)
-                return result
-            token = os.urandom(8).hex().encode()
-            pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.hset(keys.state, mapping={"json": new_raw, "rev": token})
-            routes_after = session_routes(state)
-            routes_key = self._routes_key(branch_id)
-            changed: dict[Any, Any] = {
-                k: v for k, v in routes_after.items() if routes_before.get(k) != v
-            }
-            if created:
-                pipe.delete(routes_key)  # a rebuilt branch has no sessions
-            if changed:
-                pipe.hset(routes_key, mapping=changed)
-            gone = [k for k in routes_before if k not in routes_after]
-            if gone:
-                pipe.hdel(routes_key, *gone)
-            audit_key = self._audit_key(branch_id)
-            for entry in result.audit:
-                pipe.xadd(
-                    audit_key, {"e": _entry_json(entry)},
-                    maxlen=AUDIT_LIMIT, approximate=True,
-                )
-            visits_key = self._visits_key(branch_id)
-            for visit in result.visits:
-                pipe.xadd(
-                    visits_key, {"v": _entry_json(visit)},
-                    maxlen=VISIT_LIMIT, approximate=True,
-                )
-            if lease.token is not None:
-                # Released with the commit; the WATCH makes it a compare-and-delete (if the
-                # lease expired or changed hands, the whole EXEC fails).
-                pipe.delete(keys.lease)
-            try:
-                await pipe.execute()
-            except WatchError:
-                clean = True
-                raise
-            except RedisError as exc:
-                # The EXEC may have reached Redis and only its reply been lost: never retried,
-                # or the change could be applied twice.
-                raise _CommitUnknown() from exc
-            clean = True
-            lease.token = None
-            self._cache[branch_id] = _Cached(token, new_raw, state, routes_after)
-            if created:
-                # Committed already: a failure here must not make the caller run it again.
-                with contextlib.suppress(RedisError):
-                    await self._redis.sadd(self._branches_key, branch_id)
-            return result
-        finally:
-            if not clean:
-                if pipe.connection is not None:
-                    await pipe.connection.disconnect(nowait=True)
-                pipe.watching = False
-            await pipe.reset()  # type: ignore[no-untyped-call]
+            # The script may have run and only its reply been lost: never retried, or the
+            # change could be applied twice.
+            raise _CommitUnknown() from exc
+        code = int(reply[0])
+        if code == _DONE:
+            return True
+        if code == _LEASE_HELD:
+            return None
+        return self._base(_bytes(reply[1]), _bytes(reply[2]) if len(reply) > 2 else None, create)
 
     async def session_route(self, branch_id: str, session_id: str) -> SessionRoute | None:
         """Who a session connects, from the route index the transactions keep (one HGET,

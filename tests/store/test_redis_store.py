@@ -99,6 +99,52 @@ async def test_processes_see_each_others_writes(make_redis_store: MakeStore) -> 
     assert [e.session_id for e in await b.audit(B) if e.event == "ready"] == ["s1", "s2", "s3"]
 
 
+def command_calls(url: str) -> dict[str, int]:
+    """How many times Redis ran each command so far (INFO commandstats)."""
+    raw = redis.Redis.from_url(url)
+    stats = raw.info("commandstats")
+    raw.close()
+    return {name.removeprefix("cmdstat_"): int(s["calls"]) for name, s in stats.items()}
+
+
+async def test_a_change_on_a_branch_this_process_knows_is_one_round_trip(
+    make_redis_store: MakeStore, redis_srv: RedisServer
+) -> None:
+    store = make_redis_store()
+    await store.init_branch(template())
+    await apply(store, B, ev.OfficerConnected(f"{B}-o1", conn="k1"), T0)
+    before = command_calls(redis_srv.url)
+    result = await ready(store, B, f"{B}-01", "s1", T0)  # two changes: connect, then ready
+    after = command_calls(redis_srv.url)
+    used = {name: n - before.get(name, 0) for name, n in after.items() if n != before.get(name)}
+    # Commands a script runs are counted too (hget, hset, xadd ...): what matters is that the
+    # store itself sent two scripts and no read, WATCH, MULTI or lease.
+    assert used["evalsha"] == 2, used
+    assert not {"hmget", "watch", "multi", "exec", "eval", "set"} & set(used), used
+    assert result.reply["session_id"] == "s1"
+    state = await make_redis_store().snapshot(B)  # what another process reads
+    assert state.sessions["s1"].state == "offered"
+    assert await store.session_route(B, "s1") is not None
+
+
+async def test_a_refusal_is_never_made_on_a_stale_copy(make_redis_store: MakeStore) -> None:
+    """Process a last saw the branch before b offered s1 to o1: o1's accept through a is
+    checked against the current state, not refused on a's old copy."""
+    a, b = make_redis_store(), make_redis_store()
+    await a.init_branch(template())
+    await b.init_branch(template())
+    await apply(a, B, ev.OfficerConnected(f"{B}-o1", conn="k1"), T0)
+    assert (await a.snapshot(B)).sessions == {}  # a's copy: no session at all
+    await ready(b, B, f"{B}-01", "s1", T0 + 1)
+    result = await apply(a, B, ev.Accept(f"{B}-o1", "s1"), T0 + 2)
+    assert [e.event for e in result.audit] == ["session_started"]
+    assert a.conflicts == 1
+    # And a refusal on a copy that is current stands, after one check.
+    with pytest.raises(ApiError, match="no pending offer"):
+        await apply(a, B, ev.Accept(f"{B}-o1", "s2"), T0 + 3)
+    assert a.conflicts == 1
+
+
 async def test_a_conflicting_write_makes_the_transaction_run_again(
     make_redis_store: MakeStore, redis_srv: RedisServer
 ) -> None:
