@@ -740,7 +740,7 @@ def _is_shadow(work: _Work, outer: F64, inner: F64) -> bool:
     its size) with its shadow: `inner` lies on two or three of its sides, and the strip between
     them is the ground around `outer` darkened. A shadow dims the light but keeps the colour:
     the grey drops, the chromaticity stays. A card's band against a ground of about its colour
-    differs in hue, and the field below a band is crossed by the card's sides (not whole)."""
+    differs in hue."""
     h, w = work.gray.shape
     if _shared_sides(outer, inner) < 2:
         return False
@@ -779,23 +779,21 @@ def _is_shadow(work: _Work, outer: F64, inner: F64) -> bool:
 
 def _shadow_order(work: _Work, found: _Candidates) -> npt.NDArray[np.intp]:
     """Order in which to try the candidates: by value, but a quad found to be another
-    candidate (not crossed by its neighbours, i.e. whole) with its shadow goes right after
-    it."""
+    candidate with its shadow goes right after it."""
     quads = found.quads
     n = len(quads)
     order = list(range(n))
     if n < 2:
         return np.array(order, np.intp)
-    # Cheap tests for all pairs first: [i, j] with j whole, of a size to be i less a shadow,
-    # and inside it.
+    # Cheap tests for all pairs first: [i, j] with j of a size to be i less a shadow, and
+    # inside it. (j may be crossed: a shadow's edge runs on along a card side.)
     area = _areas(quads)
     edge = quads[:, _NEXT] - quads
     rel = (edge[:, None, None, :, 0] * (quads[None, :, :, None, 1] - quads[:, None, None, :, 1])
            - edge[:, None, None, :, 1] * (quads[None, :, :, None, 0] - quads[:, None, None, :, 0]))
     depth = (rel / np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-9)[:, None, None, :]
              ).min(axis=(2, 3))
-    maybe = ((area[None, :] >= _SHADOW_AREA * area[:, None]) & (depth >= -1.5)
-             & (found.inner[None, :] < _NEST_CROSSED))
+    maybe = (area[None, :] >= _SHADOW_AREA * area[:, None]) & (depth >= -1.5)
     np.fill_diagonal(maybe, False)
     for i, j in zip(*np.nonzero(maybe), strict=True):
         at = order.index(int(i))

@@ -185,8 +185,9 @@ def test_line_under_a_band_is_marked_as_crossed() -> None:
 
 
 # Seed-0 desk scenes where the quad took in the document's shadow on the desk (IoU 0.86-0.87
-# before): the strip between card and shadow edge is the desk darkened, so the card wins.
-@pytest.mark.parametrize("seed", [84, 217, 232])
+# before; 131 0.88, where the shadow edge runs on along the card side): the strip between card
+# and shadow edge is the desk darkened, so the card wins.
+@pytest.mark.parametrize("seed", [84, 131, 217, 232])
 def test_desk_card_is_found_without_its_shadow(seed: int) -> None:
     scene = make_scene(seed)
     assert scene.quad is not None and "desk" in scene.tags
