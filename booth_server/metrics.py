@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from booth_server.core.model import Visit
 from booth_server.stats import current_factor
@@ -65,6 +68,11 @@ class Metrics:
             registry=r,
         )
 
+    def watch_store(self, store: object) -> None:
+        """Export the store's contention counters (the Redis store keeps them)."""
+        if hasattr(store, "conflicts"):
+            self.registry.register(_StoreContention(store))
+
     def observe_visit(self, visit: Visit) -> None:
         self.visits.labels(visit.branch, visit.outcome or visit.reason).inc()
         if visit.wait_s is not None:
@@ -97,3 +105,21 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _StoreContention(Collector):
+    """Transactions that ran again because another process changed the branch first, and
+    waits for a branch's lease: how much the processes get in each other's way."""
+
+    def __init__(self, store: object) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "lapak_store_conflicts", "Transactions run again on a branch another process "
+            "changed first", value=getattr(self.store, "conflicts", 0),
+        )
+        yield CounterMetricFamily(
+            "lapak_store_lease_waits", "Transactions that queued for a branch's lease",
+            value=getattr(self.store, "lease_waits", 0),
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from aiohttp import web
 from booth_server.config import AppConfig, default_config_path, demo_booth_token, load_config
 from booth_server.store.base import Store
 from booth_server.transport.app import create_app
+
+# A server stops in well under a second; its aiohttp runner gives open requests up to 60 s.
+STOP_TIMEOUT_S = 90.0
 
 
 def free_port() -> int:
@@ -53,7 +57,14 @@ class RunningServer:
     cfg: AppConfig
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await self.runner.cleanup()
+        except TimeoutError:
+            # A shutdown that hangs is a bug: show what every task was waiting for.
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stderr)
+            raise AssertionError(f"the server did not stop within {STOP_TIMEOUT_S} s") from None
 
 
 async def start_server(

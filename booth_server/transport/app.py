@@ -63,6 +63,7 @@ def create_app(
     url = redis_url or cfg.redis.url
     store = store if store is not None else make_store(cfg, url)
     metrics = Metrics()
+    metrics.watch_store(store)
     service = BoothService(cfg, store, metrics, clock=clock, run_timers=run_timers)
     manager = socketio.AsyncRedisManager(url, channel="lapak-socketio") if url else None
     sio = socketio.AsyncServer(
