@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from booth_server.transport.app import SERVICE_KEY
 from tests.harness import (
     Client,
     RunningServer,
@@ -68,6 +69,18 @@ async def test_booth_and_officer_on_different_processes(
         assert [s["session_id"] for s in state["sessions"]] == [sid]
         async with aiohttp.ClientSession() as http, http.get(f"{a.url}/api/health") as r:
             assert (await r.json())["store"] == "redis"
+        # Both processes wrote the branch: how often they got in each other's way is exported.
+        conflicts = 0.0
+        for server in two_servers:
+            async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as r:
+                text = await r.text()
+            counts = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+                      if line.startswith("lapak_store_")}
+            store = server.app[SERVICE_KEY].store
+            assert counts["lapak_store_conflicts_total"] == getattr(store, "conflicts", None)
+            assert counts["lapak_store_lease_waits_total"] == getattr(store, "lease_waits", None)
+            conflicts += counts["lapak_store_conflicts_total"]
+        assert conflicts > 0, "the processes never met on the branch: a weak test"
 
 
 async def test_redis_unavailable_is_reported_and_survived(
