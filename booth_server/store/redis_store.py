@@ -3,7 +3,9 @@
 Keys (``prefix`` defaults to ``lapak``; ``{branch}`` is a Redis Cluster hash tag, so everything
 of one branch lives in one slot and a transaction never spans slots):
 
-    lapak:{langsa}:state    hash: ``json`` (BranchState as JSON) and ``rev`` (random per write)
+    lapak:{langsa}:state    hash: ``rev`` (random per write), ``meta`` and one JSON field per
+                            booth, officer and session (`state_fields`)
+    lapak:{langsa}:routes   hash: session id -> its parties (`SessionRoute`), for the relay
     lapak:{langsa}:audit    stream of audit entries, field ``e`` (JSON), MAXLEN ~ AUDIT_LIMIT
     lapak:{langsa}:visits   stream of finished visits, field ``v`` (JSON), MAXLEN ~ VISIT_LIMIT
     lapak:{langsa}:lease    which process is writing the branch now (token, expiring)
@@ -46,7 +48,7 @@ import logging
 import math
 import os
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -61,6 +63,7 @@ from booth_server.core.dispatcher import Result
 from booth_server.core.model import AuditEntry, BranchState, Visit
 from booth_server.store.base import SessionRoute, StoreBusy, StoreUnavailable, session_routes
 from booth_server.store.reconcile import reconcile
+from booth_server.store.state_fields import REV, changes, decode_fields, encode_fields
 
 log = logging.getLogger("lapak.store.redis")
 
@@ -81,16 +84,6 @@ LEASE_POLL_MAX_S = 0.002
 ORDER_SLACK_S = 60.0
 SCAN_BATCH = 500
 PRESENCE_BATCH = 100
-
-
-def encode_state(state: BranchState) -> bytes:
-    # orjson writes dataclasses natively, field by field as asdict() would (a test holds the
-    # two equal), about ten times faster than json with a default hook.
-    return orjson.dumps(state)
-
-
-def decode_state(raw: bytes) -> BranchState:
-    return BranchState.from_dict(orjson.loads(raw))
 
 
 def _entry_json(entry: AuditEntry | Visit) -> bytes:
@@ -134,11 +127,11 @@ class _Lease:
 
 # The commit, in one round trip. KEYS: state, lease, routes, audit, visits. ARGV: the rev the
 # change was computed from (empty: the branch has no state yet), this process's lease token
-# (or empty), the new rev (empty: only check that the state is still current), the new JSON,
-# whether the branch is being created, the counts of route sets, route deletes, audit entries
-# and visits, the two stream limits, then those items in that order.
-# Replies: {1} done; {0, rev, json} the state changed since (here it is, so the caller runs
-# again without another read); {2} another process holds the lease (writes only).
+# (or empty), the new rev (empty: only check that the state is still current), whether the
+# branch is being created, the counts of state fields to set and to delete, of route sets and
+# deletes, of audit entries and of visits, the two stream limits, then those items in order.
+# Replies: {1} done; {0, fields} the state changed since (here are all its fields, so the caller
+# runs again without another read); {2} another process holds the lease (writes only).
 _COMMIT_LUA = """
 local write = ARGV[3] ~= ''
 if write then
@@ -146,20 +139,24 @@ if write then
   if holder and holder ~= ARGV[2] then return {2} end
 end
 local rev = redis.call('HGET', KEYS[1], 'rev') or ''
-if rev ~= ARGV[1] then return {0, rev, redis.call('HGET', KEYS[1], 'json')} end
+if rev ~= ARGV[1] then return {0, redis.call('HGETALL', KEYS[1])} end
 if not write then return {1} end
-redis.call('HSET', KEYS[1], 'json', ARGV[4], 'rev', ARGV[3])
-if ARGV[5] == '1' then redis.call('DEL', KEYS[3]) end
-local i = 12
-for _ = 1, tonumber(ARGV[6]) do
+local i = 13
+redis.call('HSET', KEYS[1], 'rev', ARGV[3])
+for _ = 1, tonumber(ARGV[5]) do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2
+end
+for _ = 1, tonumber(ARGV[6]) do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
+if ARGV[4] == '1' then redis.call('DEL', KEYS[3]) end
+for _ = 1, tonumber(ARGV[7]) do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2
 end
-for _ = 1, tonumber(ARGV[7]) do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
-for _ = 1, tonumber(ARGV[8]) do
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'e', ARGV[i]); i = i + 1
-end
+for _ = 1, tonumber(ARGV[8]) do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
 for _ = 1, tonumber(ARGV[9]) do
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[11], '*', 'v', ARGV[i]); i = i + 1
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*', 'e', ARGV[i]); i = i + 1
+end
+for _ = 1, tonumber(ARGV[10]) do
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[12], '*', 'v', ARGV[i]); i = i + 1
 end
 if ARGV[2] ~= '' then redis.call('DEL', KEYS[2]) end
 return {1}
@@ -170,11 +167,14 @@ _RELEASE_LUA = (
 )
 _DONE, _LEASE_HELD = 1, 2  # and 0: stale
 
+Fields = dict[bytes, bytes]
+
 
 @dataclass(frozen=True)
 class _Write:
     token: bytes
-    raw: bytes
+    sets: Fields  # state fields to set
+    gone: list[bytes]  # and to delete
     routes: dict[str, bytes]
     audit: list[AuditEntry]
     visits: list[Visit]
@@ -202,7 +202,7 @@ class _Cached:
     again. `rev` is the random token written with that state."""
 
     rev: bytes
-    raw: bytes
+    fields: Fields
     state: BranchState
     # The session routes of `state`, once known (what the next write diffs against).
     routes: dict[str, bytes] | None = None
@@ -213,7 +213,7 @@ class _Base:
     """The state an attempt runs on, and what is known of it."""
 
     rev: bytes  # b"": the branch has no state in Redis (it is being created)
-    raw: bytes | None
+    fields: Fields | None  # as stored; None: not stored at all
     state: BranchState
     routes: dict[str, bytes]
     # Read from Redis for this transaction, so a read-only outcome needs no check; a state
@@ -222,7 +222,7 @@ class _Base:
 
     @property
     def created(self) -> bool:
-        return self.raw is None
+        return self.fields is None
 
 
 class RedisStore:
@@ -410,7 +410,7 @@ class RedisStore:
         # process never sees a state that is being changed and may not be committed.
         cached = self._cache.pop(branch_id, None)
         base = None if cached is None else _Base(
-            cached.rev, cached.raw, cached.state,
+            cached.rev, cached.fields, cached.state,
             cached.routes if cached.routes is not None else session_routes(cached.state),
             fresh=False,
         )
@@ -475,16 +475,16 @@ class RedisStore:
             await self._release_script(keys=[lease_key], args=[token or b""])
 
     async def _read(self, keys: _BranchKeys, create: Callable[[], BranchState]) -> _Base:
-        rev, raw = map(_bytes, await self._redis.hmget(keys.state, ["rev", "json"]))
-        return self._base(rev, raw, create)
+        stored = await self._redis.hgetall(keys.state)
+        return self._base(stored, create)
 
     @staticmethod
-    def _base(rev: bytes | None, raw: bytes | None, create: Callable[[], BranchState]) -> _Base:
-        if raw is None:
-            state = create()
-            return _Base(b"", None, state, {}, fresh=True)
-        state = decode_state(raw)
-        return _Base(rev or b"", raw, state, session_routes(state), fresh=True)
+    def _base(stored: Mapping[Any, Any], create: Callable[[], BranchState]) -> _Base:
+        if not stored:
+            return _Base(b"", None, create(), {}, fresh=True)
+        fields: Fields = {_bytes(k) or b"": _bytes(v) or b"" for k, v in stored.items()}
+        state = decode_fields(fields)
+        return _Base(fields.get(REV, b""), fields, state, session_routes(state), fresh=True)
 
     async def _attempt(
         self,
@@ -506,37 +506,35 @@ class RedisStore:
                 if isinstance(current, _Base):
                     return current
             raise  # the cache is dropped: fn may have changed the state before refusing
-        new_raw = encode_state(base.state)
-        if new_raw == base.raw and not result.audit and not result.visits:
+        new_fields = encode_fields(base.state)
+        sets, gone = changes(base.fields or {}, new_fields)
+        if not sets and not gone and not result.audit and not result.visits:
             # Nothing to write: a read, serialised with the writes by the rev it was made on.
             if not base.fresh:
                 current = await self._commit(keys, base, lease, None, create)
                 if isinstance(current, _Base):
                     return current
-            self._keep(branch_id, base, new_raw, base.state, base.routes)
+            self._keep(branch_id, base)
             return _Done(result)
         routes = session_routes(base.state)
         token = os.urandom(8).hex().encode()
         outcome = await self._commit(
-            keys, base, lease, _Write(token, new_raw, routes, result.audit, result.visits),
+            keys, base, lease, _Write(token, sets, gone, routes, result.audit, result.visits),
             create,
         )
         if outcome is not True:
             return outcome
         lease.token = None  # released with the commit
-        self._cache[branch_id] = _Cached(token, new_raw, base.state, routes)
+        self._cache[branch_id] = _Cached(token, {**new_fields, REV: token}, base.state, routes)
         if base.created:
             # Committed already: a failure here must not make the caller run it again.
             with contextlib.suppress(RedisError):
                 await self._redis.sadd(self._branches_key, branch_id)
         return _Done(result)
 
-    def _keep(
-        self, branch_id: str, base: _Base, raw: bytes | None, state: BranchState,
-        routes: dict[str, bytes],
-    ) -> None:
-        if base.rev and raw is not None:
-            self._cache[branch_id] = _Cached(base.rev, raw, state, routes)
+    def _keep(self, branch_id: str, base: _Base) -> None:
+        if base.rev and base.fields is not None:
+            self._cache[branch_id] = _Cached(base.rev, base.fields, base.state, base.routes)
 
     async def _commit(
         self, keys: _BranchKeys, base: _Base, lease: _Lease, write: _Write | None,
@@ -547,17 +545,20 @@ class RedisStore:
         another process's (writes only)."""
         args: list[bytes | str | int] = [base.rev, lease.token or b""]
         if write is None:
-            args += [b"", b"", 0, 0, 0, 0, 0, AUDIT_LIMIT, VISIT_LIMIT]
+            args += [b"", 0, 0, 0, 0, 0, 0, 0, AUDIT_LIMIT, VISIT_LIMIT]
         else:
-            sets = [(k, v) for k, v in write.routes.items() if base.routes.get(k) != v]
-            gone = [k for k in base.routes if k not in write.routes]
+            route_sets, route_gone = changes(base.routes, write.routes)
             args += [
-                write.token, write.raw, 1 if base.created else 0, len(sets), len(gone),
-                len(write.audit), len(write.visits), AUDIT_LIMIT, VISIT_LIMIT,
+                write.token, 1 if base.created else 0, len(write.sets), len(write.gone),
+                len(route_sets), len(route_gone), len(write.audit), len(write.visits),
+                AUDIT_LIMIT, VISIT_LIMIT,
             ]
-            for key, value in sets:
+            for key, value in write.sets.items():
                 args += [key, value]
-            args += gone
+            args += write.gone
+            for route, value in route_sets.items():
+                args += [route, value]
+            args += route_gone
             args += [_entry_json(entry) for entry in write.audit]
             args += [_entry_json(visit) for visit in write.visits]
         try:
@@ -577,7 +578,8 @@ class RedisStore:
             return True
         if code == _LEASE_HELD:
             return None
-        return self._base(_bytes(reply[1]), _bytes(reply[2]) if len(reply) > 2 else None, create)
+        flat = reply[1]
+        return self._base(dict(zip(flat[::2], flat[1::2], strict=True)), create)
 
     async def session_route(self, branch_id: str, session_id: str) -> SessionRoute | None:
         """Who a session connects, from the route index the transactions keep (one HGET,
@@ -599,20 +601,21 @@ class RedisStore:
             )
             if _bytes(current) == cached.rev:
                 return cached.state
-        rev, raw = map(_bytes, await self._run(
-            f"snapshot of branch {branch_id!r}", lambda: self._redis.hmget(key, ["rev", "json"])
-        ))
-        if raw is None:
+        stored = await self._run(
+            f"snapshot of branch {branch_id!r}", lambda: self._redis.hgetall(key)
+        )
+        if not stored:
             template = self._templates.get(branch_id)
             if template is None:
                 raise KeyError(f"unknown branch {branch_id!r}")
             return copy.deepcopy(template)
-        state = decode_state(raw)
-        if rev is not None:
+        base = self._base(stored, lambda: self._recreate(branch_id))
+        if base.rev:
             # Checked against the stored rev before every use, so a stale entry only costs
             # a decode.
-            self._cache[branch_id] = _Cached(rev, raw, state)
-        return state
+            self._cache[branch_id] = _Cached(base.rev, base.fields or {}, base.state,
+                                             base.routes)
+        return base.state
 
     async def branches(self) -> list[str]:
         """Every branch id any process has initialised, sorted."""

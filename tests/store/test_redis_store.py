@@ -22,7 +22,8 @@ from booth_server.core.dispatcher import Dispatcher, Policy, Result
 from booth_server.core.model import AuditEntry, BranchState, DocumentRecord
 from booth_server.errors import ApiError
 from booth_server.store.base import StoreBusy, StoreUnavailable
-from booth_server.store.redis_store import RedisStore, decode_state, encode_state
+from booth_server.store.redis_store import RedisStore
+from booth_server.store.state_fields import decode_fields, encode_fields
 from tests.redis_server import RedisServer, free_port, redis_server
 from tests.store.support import T0, apply, canonical, ready, template
 
@@ -51,9 +52,58 @@ def test_encoding_is_the_models_own_dict() -> None:
         dispatcher.handle(state, event, T0)
     state.sessions["s1"].documents["d1"] = DocumentRecord(kind="ktp", status="rejected",
                                                           reason="blurred")
-    raw = encode_state(state)
-    assert json.loads(raw) == json.loads(json.dumps(state.to_dict()))
-    assert canonical(decode_state(raw)) == canonical(state)
+    stored = encode_fields(state)
+    assert set(stored) == {b"meta"} | {f"b:{b}".encode() for b in state.booths} | {
+        f"o:{o}".encode() for o in state.officers} | {f"s:{s}".encode() for s in state.sessions}
+    expected = json.loads(json.dumps(state.to_dict()))
+    assert json.loads(stored[b"s:s1"]) == expected["sessions"]["s1"]
+    assert json.loads(stored[b"o:langsa-o1"]) == expected["officers"]["langsa-o1"]
+    assert canonical(decode_fields(stored)) == canonical(state)
+    # The format before this one, the whole state in one field, still reads.
+    assert canonical(decode_fields({b"rev": b"x", b"json": json.dumps(expected).encode()})) == (
+        canonical(state)
+    )
+
+
+async def test_a_change_writes_only_the_fields_it_touched(
+    make_redis_store: MakeStore, redis_srv: RedisServer
+) -> None:
+    store = make_redis_store()
+    await store.init_branch(template(booths=50))
+    await apply(store, B, ev.OfficerConnected(f"{B}-o1", conn="k1"), T0)
+    raw = redis.Redis.from_url(redis_srv.url)
+    key = f"{store.prefix}:{{{B}}}:state"
+    before = raw.hgetall(key)
+    await ready(store, B, f"{B}-07", "s1", T0 + 1)
+    after = raw.hgetall(key)
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert changed == {b"rev", b"meta", b"b:langsa-07", b"o:langsa-o1", b"s:s1"}
+    # What is stored is the state: another process reads exactly what this one holds.
+    assert canonical(decode_fields(after)) == canonical(await store.snapshot(B))
+    await apply(store, B, ev.BoothCancel(f"{B}-07", "s1"), T0 + 2)
+    assert b"s:s1" not in raw.hgetall(key)
+    raw.close()
+
+
+async def test_a_branch_stored_in_the_previous_format_is_read_and_rewritten(
+    make_redis_store: MakeStore, redis_srv: RedisServer
+) -> None:
+    old = template()
+    Dispatcher().handle(old, ev.BoothConnected(f"{B}-01", conn="c1"), T0)
+    raw = redis.Redis.from_url(redis_srv.url)
+    prefix = f"legacy{random.randrange(10**6)}"
+    key = f"{prefix}:{{{B}}}:state"
+    raw.hset(key, mapping={"rev": b"old-rev", "json": json.dumps(old.to_dict())})
+    store = RedisStore(redis_srv.url, prefix=prefix)
+    await store.init_branch(template())
+    assert (await store.snapshot(B)).booths[f"{B}-01"].connected
+    await ready(store, B, f"{B}-02", "s2", T0 + 1)
+    stored = raw.hgetall(key)
+    assert b"json" not in stored
+    state = decode_fields(stored)
+    assert state.booths[f"{B}-01"].connected and set(state.sessions) == {"s2"}
+    raw.close()
+    await store.close()
 
 
 async def test_keys_are_hash_tagged_by_branch(
