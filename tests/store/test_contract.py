@@ -81,6 +81,32 @@ async def test_init_branch_again_reconciles_and_keeps_live_facts(store: Store) -
     assert after.next_seq == before.next_seq
 
 
+async def test_a_capacity_lowered_below_the_load_ends_no_session_and_offers_nothing_more(
+    store: Store,
+) -> None:
+    """Config lowers an officer's capacity from 3 to 1 while they serve 3 booths: their
+    sessions go on (nobody is cut off mid-call), and the next booth waits until the officer's
+    load is below the new capacity."""
+    o1 = f"{B}-o1"
+    await store.init_branch(template(booths=4, officers=(("o1", 3, False),)))
+    await apply(store, B, ev.OfficerConnected(o1, conn="k1"), T0)
+    for i in (1, 2, 3):
+        await ready(store, B, f"{B}-0{i}", f"s{i}", T0)
+        await apply(store, B, ev.Accept(o1, f"s{i}"), T0 + 1)
+    await store.init_branch(template(booths=4, officers=(("o1", 1, False),)))
+    state = await store.snapshot(B)
+    assert state.officers[o1].capacity == 1
+    assert sorted(state.officers[o1].sessions) == ["s1", "s2", "s3"]
+    await ready(store, B, f"{B}-04", "s4", T0 + 2)
+    for i in (1, 2):
+        await apply(store, B, ev.Complete(o1, f"s{i}", "claim_submitted"), T0 + 3)
+        assert (await store.snapshot(B)).sessions["s4"].state == "queued"
+    await apply(store, B, ev.Complete(o1, "s3", "claim_submitted"), T0 + 4)
+    state = await store.snapshot(B)
+    assert state.sessions["s4"].state == "offered"
+    assert state.officers[o1].offers == ["s4"]
+
+
 async def test_init_branch_twice_with_the_same_template_changes_nothing(store: Store) -> None:
     await store.init_branch(template())
     await ready(store, B, f"{B}-01", "s1", T0)
