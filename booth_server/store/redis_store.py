@@ -204,8 +204,8 @@ class _Cached:
     rev: bytes
     fields: Fields
     state: BranchState
-    # The session routes of `state`, once known (what the next write diffs against).
-    routes: dict[str, bytes] | None = None
+    # The session routes of `state` (what the next write diffs against).
+    routes: dict[str, bytes]
 
 
 @dataclass
@@ -410,9 +410,7 @@ class RedisStore:
         # process never sees a state that is being changed and may not be committed.
         cached = self._cache.pop(branch_id, None)
         base = None if cached is None else _Base(
-            cached.rev, cached.fields, cached.state,
-            cached.routes if cached.routes is not None else session_routes(cached.state),
-            fresh=False,
+            cached.rev, cached.fields, cached.state, cached.routes, fresh=False
         )
         lease = _Lease()
         stale_runs = 0
