@@ -177,7 +177,9 @@ def _segment_lines(work: _Work) -> F64:
                     base + (2 * (((steps - 1) % 16) // 4) + 1) * tile])
     tiles = np.zeros((h, stride), np.uint8)
     tiles.ravel()[pos.ravel()] = 1
-    offset, lab = cv2.connectedComponents(tiles, connectivity=8, ltype=cv2.CV_32S)
+    # 16-bit labels (half the memory to write) whenever the runs cannot outnumber them.
+    ltype = cv2.CV_16U if pos.size < 65_000 else cv2.CV_32S
+    offset, lab = cv2.connectedComponents(tiles, connectivity=8, ltype=ltype)
     labels = lab.ravel().take(pos)
     for row in range(2):
         lab_row = labels[row]
@@ -218,16 +220,17 @@ def _segment_lines(work: _Work) -> F64:
         np.abs(nx[:, None] * ends[0, None, :, 0] + ny[:, None] * ends[0, None, :, 1] + c[:, None]),
         np.abs(nx[:, None] * ends[1, None, :, 0] + ny[:, None] * ends[1, None, :, 1] + c[:, None]))
     same = (cos > np.cos(np.radians(5.0))) & (dist < 2.0)
-    free = np.ones(len(seg), np.bool_)
-    group = np.zeros(len(seg), np.intp)  # the group of each segment
+    # Greedy grouping, longest first: a segment still free leads a group of the free segments
+    # on its line. Each row as a bit set (an int) keeps the loop cheap; a segment then belongs
+    # to the first lead whose line it lies on.
+    rows = np.packbits(same, axis=1, bitorder="little")
+    free = (1 << len(seg)) - 1
     leads: list[int] = []
     for i in range(len(seg)):
-        if not free[i]:
-            continue
-        members = same[i] & free
-        free &= ~members
-        group[members] = len(leads)
-        leads.append(i)
+        if free >> i & 1:
+            leads.append(i)
+            free &= ~int.from_bytes(rows[i].tobytes(), "little")
+    group = np.argmax(same[leads], axis=0)  # the group of each segment
     weights = np.bincount(group, length, len(leads))
     order = np.argsort(-weights, kind="stable")
     # The longest lines, but not too many of one direction: ruled paper, blinds or a keyboard
@@ -696,18 +699,23 @@ def _nested(quads: F64, outer_ok: Mask, crossed: Mask) -> Mask:
     a document: a card's photo, panel or code (well inside it), or the field below its band
     (sharing sides with it, but `crossed`: its neighbours' edges run on past a side). A card
     inside the quad of card and shadow shares two sides with it and is neither."""
-    edge = quads[:, _NEXT] - quads  # (N, 4, 2)
+    # Only the acceptable quads can hold another: the pairs are (N, outers).
+    outer = np.flatnonzero(outer_ok)
+    if len(outer) == 0:
+        return np.zeros(len(quads), np.bool_)
+    big = quads[outer]
+    edge = big[:, _NEXT] - big  # (B, 4, 2)
     length = np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-9)
-    # rel[a, b, k, j]: corner k of quad a against side j of quad b; >= 0 inside (clockwise).
-    rel = (edge[None, :, None, :, 0] * (quads[:, None, :, None, 1] - quads[None, :, None, :, 1])
-           - edge[None, :, None, :, 1] * (quads[:, None, :, None, 0] - quads[None, :, None, :, 0]))
+    # rel[a, b, k, j]: corner k of quad a against side j of outer b; >= 0 inside (clockwise).
+    rel = (edge[None, :, None, :, 0] * (quads[:, None, :, None, 1] - big[None, :, None, :, 1])
+           - edge[None, :, None, :, 1] * (quads[:, None, :, None, 0] - big[None, :, None, :, 0]))
     rel = rel / length[None, :, None, :]
     depth = rel.min(axis=(2, 3))
     inside = depth >= -1.5
     area = _areas(quads)
-    bigger = area[None, :] > 1.15 * area[:, None]
+    bigger = area[outer][None, :] > 1.15 * area[:, None]
     inner = inside & ((depth >= _NEST_DEPTH) | crossed[:, None])
-    return np.asarray((inner & bigger & outer_ok[None, :]).any(axis=1), np.bool_)
+    return np.asarray((inner & bigger).any(axis=1), np.bool_)
 
 
 def _final_score(work: _Work, quads: F64) -> tuple[F64, F64]:
