@@ -262,8 +262,8 @@ class _Profiles:
     origin: F64  # (L, 2): the point of the line nearest the frame centre
     direction: F64  # (L, 2)
     reach: float  # stations run from -reach to +reach px about the origin
-    hits: F64  # (M, L, T + 1) cumulative, per map: grey +/-, saturation +/-
-    valid: F64  # (L, T + 1) cumulative count of stations inside the frame
+    hits: npt.NDArray[np.int32]  # (M, L, T + 1) cumulative, per map: grey +/-, saturation +/-
+    valid: npt.NDArray[np.int32]  # (L, T + 1) cumulative count of stations inside the frame
     # Computed on construction: where line i meets line j (L, L, 2), whether they meet at all
     # (L, L), and the station of that point along line i (L, L).
     meet: F64 = field(init=False)
@@ -315,10 +315,11 @@ def _profiles(work: _Work, lines: F64, n_real: int) -> _Profiles:
         for hit in (proj > least, proj < -least):
             maps.append(hit[0] | hit[1] | hit[2])
     n_lines, n_t = len(lines), len(t)
-    hits = np.zeros((len(maps), n_lines, n_t + 1))
-    hits[:, real, 1:] = np.cumsum(np.stack(maps), axis=2)
-    valid = np.zeros((n_lines, n_t + 1))
-    valid[real, 1:] = np.cumsum(inside[1], axis=1)
+    # Counts as int32: half the bytes of float64 for the many look-ups into them.
+    hits = np.zeros((len(maps), n_lines, n_t + 1), np.int32)
+    np.cumsum(np.stack(maps), axis=2, dtype=np.int32, out=hits[:, real, 1:])
+    valid = np.zeros((n_lines, n_t + 1), np.int32)
+    np.cumsum(inside[1], axis=1, dtype=np.int32, out=valid[real, 1:])
     return _Profiles(lines, origin, direction, reach, hits, valid)
 
 
@@ -394,7 +395,7 @@ def _span_support(prof: _Profiles, line: npt.NDArray[np.intp], start: F64, end: 
     ib = base + np.clip(np.rint(hi - trim), 0, last).astype(np.intp)
     flat_hits = prof.hits.reshape(len(prof.hits), -1)
     flat_valid = prof.valid.ravel()
-    hits = flat_hits[:, ib] - flat_hits[:, ia]  # (M, ...)
+    hits = flat_hits.take(ib, axis=1) - flat_hits.take(ia, axis=1)  # (M, ...)
     valid = flat_valid.take(ib) - flat_valid.take(ia)
     support = np.max(hits, axis=0) / np.maximum(valid, 1.0)
     return np.asarray(np.where(valid >= 0.3 * np.maximum(ib - ia, 1), support, np.nan),
@@ -426,7 +427,7 @@ def _beyond(prof: _Profiles, around: npt.NDArray[np.intp], first: F64, second: F
         q = anchor + way * (gap + ext)
         a = base + np.clip(np.rint(np.minimum(p, q)), 0, last).astype(np.intp)
         b = base + np.clip(np.rint(np.maximum(p, q)), 0, last).astype(np.intp)
-        got = np.max(flat_hits[:, b] - flat_hits[:, a], axis=0)
+        got = np.max(flat_hits.take(b, axis=1) - flat_hits.take(a, axis=1), axis=0)
         seen = flat_valid.take(b) - flat_valid.take(a)
         out.append(np.where(seen >= 0.5 * np.maximum(b - a, 1), got / np.maximum(seen, 1), 0.0))
     return np.stack(out, axis=2)
@@ -739,7 +740,8 @@ def _shared_sides(outer: F64, inner: F64) -> int:
                                                             1e-9)[:, None]
     # Distance of both ends of each side of `outer` from the line of each side of `inner`.
     ends = np.stack([outer, outer[_NEXT]])  # (2, 4, 2)
-    dist = np.abs(np.einsum("eki,ji->ekj", ends, n) - (n * inner).sum(axis=1)[None, None, :])
+    dist = np.abs(ends[..., 0, None] * n[:, 0] + ends[..., 1, None] * n[:, 1]
+                  - (n * inner).sum(axis=1))
     return int((dist.max(axis=0) < 1.5).any(axis=1).sum())
 
 
@@ -769,11 +771,13 @@ def _is_shadow(work: _Work, outer: F64, inner: F64) -> bool:
         return np.asarray(cv2.dilate(m, np.ones((2 * times + 1, 2 * times + 1), np.uint8)),
                           np.uint8)
 
-    strip = np.asarray(cv2.erode(a, kernel), np.uint8) & (1 - grow(b, 2))
-    if int(strip.sum()) < 8:
+    # The masks hold 0 or 1: saturating subtraction is "and not".
+    strip = np.asarray(cv2.subtract(cv2.erode(a, kernel), grow(b, 2)), np.uint8)
+    if cv2.countNonZero(strip) < 8:
         return False
-    ring = grow(a, 4) & (1 - grow(a, 1)) & grow(strip, 5)
-    if int(ring.sum()) < 8:
+    ring = np.asarray(cv2.bitwise_and(cv2.subtract(grow(a, 4), grow(a, 1)), grow(strip, 5)),
+                      np.uint8)
+    if cv2.countNonZero(ring) < 8:
         return False
     bgr = work.bgr[y0:y1, x0:x1]
     colour_in = np.array(cv2.mean(bgr, strip)[:3]) + 1.0
@@ -990,36 +994,27 @@ def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]
     return small, factor
 
 
-def _cross3(p: F64, q: F64) -> F64:
-    """Row-wise cross product of (N, 3) arrays (np.cross is slow on small arrays)."""
-    return np.stack([p[..., 1] * q[..., 2] - p[..., 2] * q[..., 1],
-                     p[..., 2] * q[..., 0] - p[..., 0] * q[..., 2],
-                     p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]], axis=-1)
-
-
 def _true_aspects(quads: F64, width: float, height: float) -> F64:
     """Long/short aspect of the rectangles seen as ordered quads (N, 4, 2), undoing perspective
     with a pinhole camera of focal length about the frame width, principal point at the centre
     (Zhang and He, whiteboard scanning). Falls back to the mean side ratio where that fails."""
     u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_WIDTH * width
-    ones = np.ones((*quads.shape[:2], 1))
-    # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right.
-    m = np.concatenate([quads, ones], axis=2)
-    m1, m2, m3, m4 = m[:, 0], m[:, 1], m[:, 3], m[:, 2]
-    c14 = _cross3(m1, m4)
-    d2 = (_cross3(m2, m4) * m3).sum(axis=1)
-    d3 = (_cross3(m3, m4) * m2).sum(axis=1)
-    k2 = (c14 * m3).sum(axis=1) / np.where(np.abs(d2) > 1e-12, d2, 1e-12)
-    k3 = (c14 * m2).sum(axis=1) / np.where(np.abs(d3) > 1e-12, d3, 1e-12)
-    n2 = k2[:, None] * m2 - m1
-    n3 = k3[:, None] * m3 - m1
-
-    def norm2(n: F64) -> F64:
-        x = (n[:, 0] - u0 * n[:, 2]) / f
-        y = (n[:, 1] - v0 * n[:, 2]) / f
-        return np.asarray(x * x + y * y + n[:, 2] ** 2, np.float64)
-
-    ratio = np.sqrt(np.maximum(norm2(n2), 1e-12) / np.maximum(norm2(n3), 1e-12))
+    # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right. Their
+    # k2 = (m1 x m4).m3 / (m2 x m4).m3 and k3 = (m1 x m4).m2 / (m3 x m4).m2; for points with
+    # z = 1, (a x b).c is the plane cross product (b - a) x (c - a): all four at once.
+    a = quads[:, [0, 1, 0, 3]]  # m1, m2, m1, m3
+    b = quads[:, [2]] - a  # m4 - a
+    c = quads[:, [3, 3, 1, 1]] - a  # m3, m3, m2, m2
+    det = b[..., 0] * c[..., 1] - b[..., 1] * c[..., 0]
+    den = det[:, 1::2]
+    k = det[:, 0::2] / np.where(np.abs(den) > 1e-12, den, 1e-12)  # (N, 2): k2, k3
+    # n2 = k2 m2 - m1 and n3 = k3 m3 - m1, then their lengths through the camera.
+    nz = k - 1.0
+    nxy = k[..., None] * quads[:, [1, 3]] - quads[:, None, 0]
+    x = (nxy[..., 0] - u0 * nz) / f
+    y = (nxy[..., 1] - v0 * nz) / f
+    norm2 = np.maximum(x * x + y * y + nz * nz, 1e-12)
+    ratio = np.sqrt(norm2[:, 0] / norm2[:, 1])
     sides = np.hypot(*(quads[:, _NEXT] - quads).transpose(2, 0, 1))
     naive = (sides[:, 0] + sides[:, 2]) / np.maximum(sides[:, 1] + sides[:, 3], 1e-9)
     ratio = np.where(np.isfinite(ratio) & (ratio > 0.2) & (ratio < 5.0), ratio, naive)
@@ -1037,11 +1032,10 @@ def _order_many(quads: F64) -> F64:
     """`geometry.order_corners` for a stack of quads at once."""
     centre = quads.mean(axis=1, keepdims=True)
     angle = np.arctan2(quads[..., 1] - centre[..., 1], quads[..., 0] - centre[..., 0])
-    clockwise = np.take_along_axis(quads, np.argsort(angle, axis=1)[..., None], axis=1)
-    key = clockwise[..., 0] + clockwise[..., 1]
-    start = np.argmin(key - 1e-9 * clockwise[..., 1], axis=1)
-    idx = (start[:, None] + np.arange(4)[None, :]) % 4
-    return np.take_along_axis(clockwise, idx[..., None], axis=1)
+    rows = np.arange(len(quads))[:, None]
+    clockwise = quads[rows, np.argsort(angle, axis=1)]
+    start = np.argmin(clockwise[..., 0] + (1.0 - 1e-9) * clockwise[..., 1], axis=1)
+    return np.asarray(clockwise[rows, (start[:, None] + np.arange(4)) % 4], np.float64)
 
 
 def _areas(quads: F64) -> F64:
