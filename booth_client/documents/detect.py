@@ -344,15 +344,23 @@ def _parallel_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
     return np.stack([ii[parallel], jj[parallel]], axis=1)
 
 
-def _pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp],
-                    table: F64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def _pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
+                    border: Mask) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Quads bounded by two of the `pairs` of roughly parallel lines with at least three sides
-    well supported (`table`: the support of each line between each pair, (L, P)): the line
-    indices around them (Q, 4) and the pair that bounds each side (Q, 4)."""
+    well supported (`table`: the support of each line between each pair, (L, P)), or with one
+    frame `border` line in each pair and both other sides supported (a document over a corner
+    of the frame): the line indices around them (Q, 4) and the pair that bounds each side
+    (Q, 4)."""
     good = np.nan_to_num(table, nan=0.0) >= _MIN_SIDE_SUPPORT
     # [a, b]: how many of pair a's lines are supported between pair b's.
     held = good[pairs[:, 0]].astype(np.int8) + good[pairs[:, 1]]
-    a, b = np.nonzero(np.triu(held + held.T >= 3, 1))
+    enough = held + held.T >= 3
+    on_border = np.asarray(border[pairs].any(axis=1), np.bool_)
+    if on_border.any():
+        # The border line counts as held there.
+        held_b = held + on_border[:, None]
+        enough |= (held_b + held_b.T == 4) & on_border[:, None] & on_border[None, :]
+    a, b = np.nonzero(np.triu(enough, 1))
     l1, l2, l3, l4 = pairs[a, 0], pairs[a, 1], pairs[b, 0], pairs[b, 1]
     angle = _line_angles(lines)
     cross = np.abs(angle[l1] - angle[l3])
@@ -460,14 +468,31 @@ _INNER_WEIGHT: Final = 0.6
 _CLIPPED_PENALTY: Final = 0.1
 
 
-def _supported(support: F64) -> Mask:
-    """Quads with at least three sides seen, each of those well supported, and on average."""
+def _supported(support: F64, on_border: Mask) -> Mask:
+    """Quads with at least three sides seen, each of those well supported, and on average; or
+    with two neighbouring sides on the frame border and both others strongly supported (a
+    document over a corner of the frame). `on_border` (Q, 4): sides on the frame border."""
     seen = ~np.isnan(support)
     n_seen = seen.sum(axis=1)
     filled = np.where(seen, support, 0.0)
     good = (filled >= _MIN_SIDE_SUPPORT).sum(axis=1)
     confidence = filled.sum(axis=1) / np.maximum(n_seen, 1)
-    return np.asarray((n_seen >= 3) & (good >= 3) & (confidence >= _MIN_SCORE), np.bool_)
+    # Two sides seen (a card over a corner of the frame): both strongly.
+    corner = ((n_seen == 2) & ((filled >= _CORNER_SIDE).sum(axis=1) == 2)
+              & (on_border & on_border[:, _NEXT]).any(axis=1))
+    return np.asarray(((n_seen >= 3) & (good >= 3) & (confidence >= _MIN_SCORE)) | corner,
+                      np.bool_)
+
+
+_CORNER_SIDE: Final = 0.85
+
+
+def _border_ok(on_border: Mask) -> Mask:
+    """Quads (Q, 4: which sides lie on the frame border) with at most one side on the border,
+    or two neighbouring ones (a document over a corner of the frame)."""
+    n = on_border.sum(axis=1)
+    return np.asarray((n <= 1) | ((n == 2) & (on_border & on_border[:, _NEXT]).any(axis=1)),
+                      np.bool_)
 
 
 def _values(quads: F64, ev: _Evidence, width: float, height: float,
@@ -534,9 +559,9 @@ def _score(prof: _Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, 
     # Cheap tests first: the edge evidence, corners inside a generous frame, of document size.
     near = prof.meets & (np.abs(prof.meet - np.array([w / 2, h / 2])).max(axis=2)
                          <= 1.5 * max(w, h))
-    fine = _supported(support)
+    fine = _supported(support, border[around])
     fine[fine] = (near[around[fine][:, _PREV], around[fine]].all(axis=1)
-                  & (border[around[fine]].sum(axis=1) <= 1))
+                  & _border_ok(border[around[fine]]))
     around, support = around[fine], support[fine]
     corners = _corners(prof, around)
     area = _areas(corners)
@@ -642,7 +667,7 @@ def _line_candidates(work: _Work) -> _Candidates | None:
     every = np.arange(len(prof.lines))[:, None]
     table = _span_support(prof, every, prof.station[every, pairs[None, :, 0]],
                           prof.station[every, pairs[None, :, 1]])
-    around, bounds = _pairs_of_pairs(prof.lines, pairs, table)
+    around, bounds = _pairs_of_pairs(prof.lines, pairs, table, border)
     scored = _score(prof, around, border, h, w, table[around, bounds])
     if scored is None:
         return None
