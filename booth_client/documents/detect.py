@@ -358,7 +358,7 @@ def _pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
     on_border = np.asarray(border[pairs].any(axis=1), np.bool_)
     if on_border.any():
         # The border line counts as held there.
-        held_b = held + on_border[:, None]
+        held_b = held + on_border[:, None].astype(np.int8)
         enough |= (held_b + held_b.T == 4) & on_border[:, None] & on_border[None, :]
     a, b = np.nonzero(np.triu(enough, 1))
     l1, l2, l3, l4 = pairs[a, 0], pairs[a, 1], pairs[b, 0], pairs[b, 1]
@@ -441,14 +441,14 @@ def _beyond(prof: _Profiles, around: npt.NDArray[np.intp], first: F64, second: F
     return np.stack(out, axis=2)
 
 
-def _plausible_many(quads: F64, area_frame: float) -> Mask:
+def _plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:
     """Convex, of document size, no corner sharper than 55 deg, aspect not beyond any document
-    seen in perspective; for quads (N, 4, 2) in either winding."""
+    seen in perspective; for quads (N, 4, 2) in either winding (`area`: theirs, if known)."""
     edge = quads[:, _NEXT] - quads
     following = edge[:, _NEXT]
     cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
     convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
-    area = _areas(quads)
+    area = _areas(quads) if area is None else area
     sized = (area >= _MIN_AREA_FRAC * area_frame) & (area <= _MAX_AREA_FRAC * area_frame)
     length = np.hypot(edge[..., 0], edge[..., 1]) + 1e-9
     cos = -(edge * edge[:, _PREV]).sum(axis=2) / (length * length[:, _PREV])
@@ -495,8 +495,8 @@ def _border_ok(on_border: Mask) -> Mask:
                       np.bool_)
 
 
-def _values(quads: F64, ev: _Evidence, width: float, height: float,
-            clipped: Mask) -> tuple[F64, F64]:
+def _values(quads: F64, ev: _Evidence, width: float, height: float, clipped: Mask,
+            area: F64) -> tuple[F64, F64]:
     """Selection value of each quad and its distance from a document's aspect (0 for quads
     `clipped` by the frame border, whose aspect says nothing)."""
     support = ev.support
@@ -505,7 +505,7 @@ def _values(quads: F64, ev: _Evidence, width: float, height: float,
     ordered = _order_many(quads)
     errors = np.where(clipped, 0.0, _aspect_errors(ordered, width, height))
     aspect = np.maximum(errors - _ASPECT_SLACK, 0.0)
-    size = np.log(np.maximum(_areas(quads), 1e-9) / (width * height))
+    size = np.log(np.maximum(area, 1e-9) / (width * height))
     # A document's sides end at its corners. Where both neighbours of a side run on past it,
     # that side is a line across the document (a printed band, a panel), not its outline.
     inner = np.minimum(ev.beyond[:, _PREV, 1], ev.beyond[:, _NEXT, 0]).max(axis=1)
@@ -566,16 +566,16 @@ def _score(prof: _Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, 
     corners = _corners(prof, around)
     area = _areas(corners)
     fine = (area >= _MIN_AREA_FRAC * h * w) & (area <= _MAX_AREA_FRAC * h * w)
-    fine[fine] = _plausible_many(corners[fine], h * w)
+    fine[fine] = _plausible_many(corners[fine], h * w, area[fine])
     if not fine.any():
         return None
-    around, corners, support = around[fine], corners[fine], support[fine]
+    around, corners, support, area = around[fine], corners[fine], support[fine], area[fine]
     ts, te = _side_ends(prof, around)
     # Sides run with their line's direction or against it.
     first, second = ts, te
     beyond = _beyond(prof, around, first, second)
     clipped = np.asarray(border[around].any(axis=1), np.bool_)
-    value, errors = _values(corners, _Evidence(support, beyond), w, h, clipped)
+    value, errors = _values(corners, _Evidence(support, beyond), w, h, clipped, area)
     return _Scored(around, corners, support, first, second, beyond, value, errors, clipped)
 
 
