@@ -30,12 +30,17 @@ refuses to write while another process holds the lease and releases the lease it
 under; a killed holder blocks its branch at most the lease time. Inside one process an asyncio
 lock per branch queues transactions.
 
-Every call is bounded by ``socket_timeout``: a Redis that is down, paused or unreachable turns
-into `StoreUnavailable` within that time, never a hang. redis-py's own retries are off (a retry
-could apply a commit twice); the connection pool checks a
-pooled connection before handing it out, so the store works again by itself as soon as Redis is
-back. A call that failed with `StoreUnavailable` may or may not have
-been applied (a commit can reach Redis and its reply not come back); it is never applied twice.
+Every call is bounded by a deadline (1.5 x ``socket_timeout``, connecting by ``socket_timeout``):
+a Redis that is down, paused or unreachable turns into `StoreUnavailable` within that time, never
+a hang. The deadline is an `asyncio.timeout` around the whole call, not redis-py's socket timeout:
+on Python 3.11 that one sends every command through `asyncio.wait_for`, which costs a task (a
+trip round the event loop) per command and can swallow a cancellation that races the send, so a
+cancelled timer or heartbeat loop kept running and the server's shutdown never ended. redis-py
+drops a connection whose command was cancelled half-way. redis-py's own retries are off (a retry
+could apply a commit twice); the connection pool checks a pooled connection before handing it
+out, so the store works again by itself as soon as Redis is back. A call that failed with
+`StoreUnavailable` may or may not have been applied (a commit can reach Redis and its reply not
+come back); it is never applied twice.
 """
 
 from __future__ import annotations
@@ -236,16 +241,16 @@ class RedisStore:
         self.url = url
         self.prefix = prefix
         self.socket_timeout = socket_timeout
-        # A hard bound for one call (several round trips, the branch lock, conflict retries);
-        # a single stalled round trip already ends at socket_timeout.
+        # The bound of one call (several round trips, the branch lock, conflict retries).
         self._deadline_s = socket_timeout * 1.5
         self._health_timeout_s = min(1.0, socket_timeout)
         # How long a process may hold a branch's lease; a holder that was killed blocks the
-        # branch at most this long. Correctness never depends on it (the WATCH does that).
+        # branch at most this long. Correctness never depends on it (the commit's
+        # compare-and-set does that).
         self._lease_ms = max(50, int(min(1.0, self._deadline_s) * 1000))
         self._redis: Redis = Redis.from_url(
             url,
-            socket_timeout=socket_timeout,
+            socket_timeout=None,  # see the module docstring: _guard bounds every call
             socket_connect_timeout=socket_timeout,
             retry=Retry(NoBackoff(), 0, supported_errors=()),
             decode_responses=False,

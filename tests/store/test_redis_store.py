@@ -462,6 +462,30 @@ async def test_a_lease_lost_while_writing_never_lets_a_stale_write_through(
     assert [e.event for e in await b.audit(B)] == ["booth_connected"]
 
 
+async def test_a_cancelled_loop_of_calls_always_stops(make_redis_store: MakeStore) -> None:
+    """The timer and heartbeat loops call the store for ever and stop only by cancellation. A
+    cancellation that lands as a command is being sent must not be lost (redis-py's socket
+    timeout sends through asyncio.wait_for, which on Python 3.11 loses about 1 in 20 of these:
+    the loop ran on and the server's shutdown never ended)."""
+    store = make_redis_store()
+    await store.init_branch(template())
+    rng = random.Random(3)
+
+    async def forever() -> None:
+        while True:
+            await store.touch_presence("booth", [f"{B}-01"], ttl_s=10)
+            await store.snapshot(B)
+
+    for round_ in range(300):
+        task = asyncio.create_task(forever())
+        await asyncio.sleep(rng.uniform(0, 0.002))
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=1.0)
+        assert done, f"round {round_}: the cancellation was lost and the loop ran on"
+        assert task.cancelled()
+    assert await store.healthy()
+
+
 # ---------------------------------------------------------------------------- Redis faults
 
 
