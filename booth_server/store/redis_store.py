@@ -54,7 +54,7 @@ import math
 import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
@@ -202,25 +202,15 @@ class _CommitUnknown(Exception):
 
 
 @dataclass
-class _Cached:
-    """The last state this process committed or read, so an unchanged branch is not decoded
-    again. `rev` is the random token written with that state."""
-
-    rev: bytes
-    fields: Fields
-    state: BranchState
-    # The session routes of `state` (what the next write diffs against).
-    routes: dict[str, bytes]
-
-
-@dataclass
 class _Base:
-    """The state an attempt runs on, and what is known of it."""
+    """A branch's state with what is known of it: what an attempt runs on, and (with `fresh`
+    False) the last state this process committed or read, kept so that an unchanged branch
+    is not decoded again."""
 
-    rev: bytes  # b"": the branch has no state in Redis (it is being created)
-    fields: Fields | None  # as stored; None: not stored at all
+    rev: bytes  # the random token written with it; b"": not in Redis (being created)
+    fields: Fields | None  # as stored (`rev` aside); None: not stored at all
     state: BranchState
-    routes: dict[str, bytes]
+    routes: dict[str, bytes]  # the session routes of `state`: what the next write diffs against
     # Read from Redis for this transaction, so a read-only outcome needs no check; a state
     # from the cache is checked against the stored rev in the same round trip as the commit.
     fresh: bool
@@ -258,7 +248,7 @@ class RedisStore:
         self._commit_script = self._redis.register_script(_COMMIT_LUA)
         self._release_script = self._redis.register_script(_RELEASE_LUA)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._cache: dict[str, _Cached] = {}
+        self._cache: dict[str, _Base] = {}  # every entry has fresh=False
         self._templates: dict[str, BranchState] = {}
         # For the curious (tests, benchmarks): attempts that found the branch changed since the
         # state they ran on and ran again, and times a transaction found another process
@@ -413,10 +403,7 @@ class RedisStore:
     ) -> R:
         # Whoever runs a transaction owns the cached object: a concurrent reader in this
         # process never sees a state that is being changed and may not be committed.
-        cached = self._cache.pop(branch_id, None)
-        base = None if cached is None else _Base(
-            cached.rev, cached.fields, cached.state, cached.routes, fresh=False
-        )
+        base = self._cache.pop(branch_id, None)
         lease = _Lease()
         stale_runs = 0
         reconnected = False
@@ -486,8 +473,9 @@ class RedisStore:
         if not stored:
             return _Base(b"", None, create(), {}, fresh=True)
         fields: Fields = {_bytes(k) or b"": _bytes(v) or b"" for k, v in stored.items()}
+        rev = fields.pop(REV, b"")
         state = decode_fields(fields)
-        return _Base(fields.get(REV, b""), fields, state, session_routes(state), fresh=True)
+        return _Base(rev, fields, state, session_routes(state), fresh=True)
 
     async def _attempt(
         self,
@@ -504,19 +492,15 @@ class RedisStore:
             result = fn(base.state)
         except BaseException:
             # A refusal made on a cached state stands only if that state is still current.
-            if not base.fresh:
-                current = await self._commit(keys, base, lease, None, create)
-                if isinstance(current, _Base):
-                    return current
+            if (newer := await self._newer(keys, base, lease, create)) is not None:
+                return newer
             raise  # the cache is dropped: fn may have changed the state before refusing
         new_fields = encode_fields(base.state)
         sets, gone = changes(base.fields or {}, new_fields)
         if not sets and not gone and not result.audit and not result.visits:
             # Nothing to write: a read, serialised with the writes by the rev it was made on.
-            if not base.fresh:
-                current = await self._commit(keys, base, lease, None, create)
-                if isinstance(current, _Base):
-                    return current
+            if (newer := await self._newer(keys, base, lease, create)) is not None:
+                return newer
             self._keep(branch_id, base)
             return _Done(result)
         routes = session_routes(base.state)
@@ -528,7 +512,7 @@ class RedisStore:
         if outcome is not True:
             return outcome
         lease.token = None  # released with the commit
-        self._cache[branch_id] = _Cached(token, {**new_fields, REV: token}, base.state, routes)
+        self._cache[branch_id] = _Base(token, new_fields, base.state, routes, fresh=False)
         if base.created:
             # Committed already: a failure here must not make the caller run it again.
             with contextlib.suppress(RedisError):
@@ -536,8 +520,20 @@ class RedisStore:
         return _Done(result)
 
     def _keep(self, branch_id: str, base: _Base) -> None:
+        """Cache a state read from (or checked against) Redis. Checked against the stored rev
+        before every use, so a stale entry only costs a decode."""
         if base.rev and base.fields is not None:
-            self._cache[branch_id] = _Cached(base.rev, base.fields, base.state, base.routes)
+            self._cache[branch_id] = replace(base, fresh=False)
+
+    async def _newer(
+        self, keys: _BranchKeys, base: _Base, lease: _Lease, create: Callable[[], BranchState]
+    ) -> _Base | None:
+        """The branch's current state if it changed since `base` was cached, else None (a
+        state read for this transaction is current by definition)."""
+        if base.fresh:
+            return None
+        current = await self._commit(keys, base, lease, None, create)
+        return current if isinstance(current, _Base) else None
 
     async def _commit(
         self, keys: _BranchKeys, base: _Base, lease: _Lease, write: _Write | None,
@@ -613,11 +609,7 @@ class RedisStore:
                 raise KeyError(f"unknown branch {branch_id!r}")
             return copy.deepcopy(template)
         base = self._base(stored, lambda: self._recreate(branch_id))
-        if base.rev:
-            # Checked against the stored rev before every use, so a stale entry only costs
-            # a decode.
-            self._cache[branch_id] = _Cached(base.rev, base.fields or {}, base.state,
-                                             base.routes)
+        self._keep(branch_id, base)
         return base.state
 
     async def branches(self) -> list[str]:

@@ -62,8 +62,7 @@ def decode_fields(stored: Mapping[bytes, bytes]) -> BranchState:
 def changes(
     before: Mapping[K, bytes], after: Mapping[K, bytes]
 ) -> tuple[dict[K, bytes], list[K]]:
-    """The fields to set and the fields to delete to turn `before` into `after` (`rev` is
-    the commit's own business)."""
+    """The fields to set and the fields to delete to turn `before` into `after`."""
     sets = {k: v for k, v in after.items() if before.get(k) != v}
-    gone = [k for k in before if k not in after and k != REV]
+    gone = [k for k in before if k not in after]
     return sets, gone
