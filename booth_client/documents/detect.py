@@ -29,6 +29,7 @@ The search runs on a copy shrunk to 320-640 px on the long side (1280x720 -> 320
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Final
@@ -55,8 +56,8 @@ _MAX_ASPECT: Final = 2.6
 _DOCUMENT_ASPECTS: Final = np.array([ID1_CARD.aspect, A4_PAGE.aspect, BANK_BOOK_PAGE.aspect])
 _EDGE_STRENGTH: Final = 40.0
 _EDGE_FLOOR: Final = 16.0
-# Focal length over frame width: ~0.75-0.9 for webcams and phones (60-75 degrees across); the
-# aspect estimate is not sensitive to it at moderate tilt.
+# Focal length over the frame's long side: ~0.75-0.9 for webcams and phones (60-75 degrees
+# across); the aspect estimate is not sensitive to it at moderate tilt.
 _FOCAL_PER_WIDTH: Final = 0.9
 _REFINE_SAMPLES: Final = 32
 _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
@@ -231,7 +232,7 @@ def _segment_lines(work: _Work) -> F64:
             leads.append(i)
             free &= ~int.from_bytes(rows[i].tobytes(), "little")
     group = np.argmax(same[leads], axis=0)  # the group of each segment
-    weights = np.bincount(group, length, len(leads))
+    weights = np.bincount(group, length, len(leads)).astype(np.float64)
     order = np.argsort(-weights, kind="stable")
     # The longest lines, but not too many of one direction: ruled paper, blinds or a keyboard
     # give many long parallel lines that would crowd out a document's other pair of sides.
@@ -240,15 +241,64 @@ def _segment_lines(work: _Work) -> F64:
     same_bin = direction[:, None] == np.arange(_DIRECTION_BINS)[None, :]
     rank = (np.cumsum(same_bin, axis=0) * same_bin).sum(axis=1) - 1
     order = order[rank < _MAX_PER_DIRECTION][:_MAX_LINES]
+    extra = _cornered(np.array(leads), group, ends, dx, dy, weights, order)
+    order = np.concatenate([order, extra]).astype(np.intp)
     # One line through all pixels of a group: its moments are the sums of its members'.
     # (The two orientation binnings count a pixel twice; that does not move the fit.)
-    m, sx, sy, sxx, syy, sxy = (np.bincount(group, seg[:, k], len(leads))[order]
-                                for k in range(5, 11))
+    sums = np.stack([np.bincount(group, seg[:, k], len(leads)) for k in range(5, 11)],
+                    axis=1)[order].T.astype(np.float64)
+    m, sx, sy, sxx, syy, sxy = sums
     cx, cy = sx / m, sy / m
     vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
     phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
     nx, ny = np.sin(phi), -np.cos(phi)
     return np.stack([nx, ny, -(nx * cx + ny * cy)], axis=1)
+
+
+_EXTRA_LINES: Final = 8
+_CORNER_COS: Final = float(np.cos(np.radians(50.0)))
+
+
+def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64, dx: F64,
+              dy: F64, weights: F64, chosen: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Groups of segments (not in `chosen`) whose line meets other lines at both of its ends:
+    a small card's short sides, outweighed by long lines of the room, but closing a corner at
+    each end. The longest `_EXTRA_LINES` of them."""
+    n = len(lead)
+    if n < 3:
+        return np.zeros(0, np.intp)
+    ux, uy = dx[lead], dy[lead]
+    # The stretch of each group along its lead's direction.
+    t = ends[..., 0] * ux[group] + ends[..., 1] * uy[group]  # (2, N segments)
+    member = group[None, :] == np.arange(n)[:, None]  # (G, N segments)
+    lo = np.where(member, t.min(axis=0)[None, :], np.inf).min(axis=1)
+    hi = np.where(member, t.max(axis=0)[None, :], -np.inf).max(axis=1)
+    # A point on each lead's line and the group's two ends on it.
+    cx = (ends[0, lead, 0] + ends[1, lead, 0]) / 2
+    cy = (ends[0, lead, 1] + ends[1, lead, 1]) / 2
+    tc = cx * ux + cy * uy
+    end_pts = np.stack([np.stack([cx + (lo - tc) * ux, cy + (lo - tc) * uy], axis=1),
+                        np.stack([cx + (hi - tc) * ux, cy + (hi - tc) * uy], axis=1)])  # (2, G, 2)
+    # Where every two lines meet (steep enough to be a document's corner).
+    cross = ux[:, None] * uy[None, :] - uy[:, None] * ux[None, :]
+    steep = np.abs(cross) > np.sqrt(1 - _CORNER_COS ** 2)
+    safe = np.where(steep, cross, 1.0)
+    # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
+    ddx, ddy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]
+    s = (ddx * uy[None, :] - ddy * ux[None, :]) / safe
+    mx, my = cx[:, None] + s * ux[:, None], cy[:, None] + s * uy[:, None]  # (G, G)
+    tol = 2.5 + 0.12 * (hi - lo)
+    # Distance from the meeting point to the nearer end of group i (rows) and of j (columns).
+    near_i = np.hypot(mx[None] - end_pts[:, :, None, 0], my[None] - end_pts[:, :, None, 1])
+    at_end_i = near_i.min(axis=0) < tol[:, None]
+    at_end_j = tol[None, :] > near_i.min(axis=0).T
+    corner = steep & at_end_i & at_end_j
+    # Which end of i each corner is at: both ends must close one.
+    which = near_i[0] <= near_i[1]
+    both = (corner & which).any(axis=1) & (corner & ~which).any(axis=1)
+    both[chosen] = False
+    extra = np.flatnonzero(both)
+    return extra[np.argsort(-weights[extra], kind="stable")][:_EXTRA_LINES]
 
 
 _STEP: Final = 2.0
@@ -518,6 +568,8 @@ def _values(quads: F64, ev: _Evidence, width: float, height: float, clipped: Mas
 
 
 _SHORTLIST: Final = 3
+# Further distinct quads tried, in order of value, when none of the shortlist passes.
+_FALLBACK: Final = 2
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 _MIN_FINAL_SCORE: Final = 0.6
 _MIN_FINAL_SCORE_3: Final = 0.8
@@ -703,7 +755,7 @@ def _line_candidates(work: _Work) -> _Candidates | None:
     gap = np.abs(quads[:, None] - quads[None, :]).max(axis=(2, 3))
     pick: list[int] = []
     for i in range(len(quads)):
-        if len(pick) == _SHORTLIST:
+        if len(pick) == _SHORTLIST + _FALLBACK:
             break
         if all(gap[i, j] > _DISTINCT for j in pick):
             pick.append(i)
@@ -814,14 +866,22 @@ def _is_shadow(work: _Work, outer: F64, inner: F64) -> bool:
     return grey_in < _SHADOW_DARKER * grey_out and bool(shift < _SHADOW_CHROMA)
 
 
-def _shadow_order(work: _Work, found: _Candidates) -> npt.NDArray[np.intp]:
-    """Order in which to try the candidates: by value, but a quad found to be another
-    candidate with its shadow goes right after it."""
-    quads = found.quads
+def _shadow_order(work: _Work, found: _Candidates) -> Iterator[int]:
+    """Indices of the candidates in the order to try them: the shortlist by value, but a quad
+    found to be another one with its shadow goes right after it; then the fallbacks. Lazy, as
+    the first candidate usually passes: the shadow test runs only for the candidates reached."""
+    quads = found.quads[:_SHORTLIST]
+    yield from _shortlist_order(work, quads)
+    # The fallbacks, in order of value: a strong candidate's part (the field below its band)
+    # must not be taken for it less a shadow.
+    yield from range(len(quads), len(found.quads))
+
+
+def _shortlist_order(work: _Work, quads: F64) -> Iterator[int]:
     n = len(quads)
-    order = list(range(n))
     if n < 2:
-        return np.array(order, np.intp)
+        yield from range(n)
+        return
     # Cheap tests for all pairs first: [i, j] with j of a size to be i less a shadow, and
     # inside it. (j may be crossed: a shadow's edge runs on along a card side.)
     area = _areas(quads)
@@ -832,13 +892,20 @@ def _shadow_order(work: _Work, found: _Candidates) -> npt.NDArray[np.intp]:
              ).min(axis=(2, 3))
     maybe = (area[None, :] >= _SHADOW_AREA * area[:, None]) & (depth >= -1.5)
     np.fill_diagonal(maybe, False)
-    for i, j in zip(*np.nonzero(maybe), strict=True):
-        at = order.index(int(i))
-        if at < order.index(int(j)) and _is_shadow(work, quads[i], quads[j]):
-            # The card takes the place of the card with its shadow, which follows it.
-            order.remove(int(j))
-            order.insert(at, int(j))
-    return np.array(order, np.intp)
+    left = list(range(n))
+    while left:
+        i = left[0]
+        # The card takes the place of the card with its shadow (and of that with its own).
+        moved = True
+        while moved:
+            moved = False
+            for j in left:
+                if maybe[i, j] and _is_shadow(work, quads[i], quads[j]):
+                    maybe[i, j] = False
+                    i, moved = j, True
+                    break
+        left.remove(i)
+        yield i
 
 
 _MIN_SIDE_FINAL: Final = 0.1
@@ -952,7 +1019,8 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
         return None
     # Candidates in order of value; refined and judged one at a time, as the first usually
     # passes. A quad that is a card with its shadow goes after the card.
-    for candidate in found.quads[_shadow_order(work, found)]:
+    for index in _shadow_order(work, found):
+        candidate = found.quads[index]
         full = (candidate[None] + 0.5) * work.factor - 0.5
         refined = _order_many(_refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
         if _accept_many(full, refined)[0]:
@@ -1021,9 +1089,10 @@ def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]
 
 def _true_aspects(quads: F64, width: float, height: float) -> F64:
     """Long/short aspect of the rectangles seen as ordered quads (N, 4, 2), undoing perspective
-    with a pinhole camera of focal length about the frame width, principal point at the centre
-    (Zhang and He, whiteboard scanning). Falls back to the mean side ratio where that fails."""
-    u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_WIDTH * width
+    with a pinhole camera of focal length about the frame's long side (a phone held upright
+    takes portrait frames), principal point at the centre (Zhang and He, whiteboard scanning).
+    Falls back to the mean side ratio where that fails."""
+    u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_WIDTH * max(width, height)
     # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right. Their
     # k2 = (m1 x m4).m3 / (m2 x m4).m3 and k3 = (m1 x m4).m2 / (m3 x m4).m2; for points with
     # z = 1, (a x b).c is the plane cross product (b - a) x (c - a): all four at once.

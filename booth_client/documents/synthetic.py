@@ -470,7 +470,8 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
     if card:
         target = rng.uniform(0.22, 0.75)
     else:
-        target = rng.uniform(0.3, 0.7) * (height / width) * (max(tw, th) / min(tw, th))
+        # Sized to the frame's short side, so a page fits a portrait frame as a landscape one.
+        target = rng.uniform(0.3, 0.7) * (min(height, width) / width) * (max(tw, th) / min(tw, th))
     out_of_frame = rng.random() < 0.1
     if out_of_frame:
         tags.append("out_of_frame")

@@ -46,6 +46,12 @@ def test_true_aspect_undoes_perspective(tilt_x: float, tilt_y: float, roll: floa
         assert abs(naive - 85.6 / 54.0) > abs(aspect - 85.6 / 54.0)
 
 
+def test_true_aspect_in_a_portrait_frame() -> None:
+    # A phone held upright: the focal length goes with the frame's long side, now its height.
+    quad = _project(25, -20, 5, focal=0.9 * W) + np.array([H / 2 - W / 2, W / 2 - H / 2])
+    assert float(_true_aspects(quad[None], H, W)[0]) == pytest.approx(85.6 / 54.0, rel=0.04)
+
+
 def test_true_aspect_tolerates_a_wrong_focal_length() -> None:
     quad = _project(20, -15, 5, focal=0.75 * W)
     assert float(_true_aspects(quad[None], W, H)[0]) == pytest.approx(85.6 / 54.0, rel=0.08)
@@ -184,13 +190,14 @@ def test_line_under_a_band_is_marked_as_crossed() -> None:
     assert crossed[1, 0] == 0.0
 
 
-def assert_found(seed: int, min_iou: float, *, tag: str | None = None) -> None:
+def assert_found(seed: int, min_iou: float, *, tag: str | None = None, width: int = W,
+                 height: int = H) -> None:
     """The generated scene `seed` (with `tag`, if given) is detected with IoU >= min_iou."""
-    scene = make_scene(seed)
+    scene = make_scene(seed, width, height)
     assert scene.quad is not None and (tag is None or tag in scene.tags)
     quad = detect_document(scene.image)
     assert quad is not None
-    assert quad_iou_in_frame(quad, scene.quad, W, H) >= min_iou
+    assert quad_iou_in_frame(quad, scene.quad, width, height) >= min_iou
 
 
 # Seed-0 desk scenes where the quad took in the document's shadow on the desk (IoU 0.86-0.87
@@ -246,3 +253,27 @@ def test_two_border_sides_must_be_neighbours() -> None:
                    [True, False, False, True], [True, False, True, False],
                    [True, True, True, False]])
     assert _border_ok(on).tolist() == [True, True, True, True, True, False, False]
+
+
+# Portrait (720x1280) scenes with a small hand-held card (long side 170-230 px) in a room with
+# long vertical lines: the card's short sides lost to them in the line search (IoU 0.00 before).
+# A short line that closes a corner at both of its ends is now kept.
+@pytest.mark.parametrize("seed", [8, 60, 61])
+def test_small_card_in_a_portrait_frame_is_found(seed: int) -> None:
+    assert_found(seed, 0.9, tag="hand_held", width=H, height=W)
+
+
+def test_short_lines_closing_corners_are_kept() -> None:
+    from booth_client.documents.detect import _prepare, _segment_lines
+
+    # A small card among many long parallel lines (blinds, a door frame, ruled paper): its two
+    # short sides are shorter than all of them.
+    image = np.full((H, W, 3), (90, 100, 110), np.uint8)
+    for x in range(60, W, 120):
+        cv2.line(image, (x, 0), (x, H - 1), (200, 210, 220), 6)
+    cv2.rectangle(image, (470, 300), (710, 451), (30, 40, 160), -1)
+    lines = _segment_lines(_prepare(image))
+    # The short sides run along y (normal along x) at x = 470 and 710 in the frame.
+    xs = [abs(c) for a, _, c in lines if abs(a) > 0.99]
+    for x in (470, 710):
+        assert min(abs(v - ((x + 0.5) / 4 - 0.5)) for v in xs) < 1.0

@@ -84,3 +84,13 @@ def test_shading_touches_only_the_document() -> None:
     outside = alpha[:, :, 0] == 0
     assert np.array_equal(shaded[outside], layer[outside])
     assert not np.array_equal(shaded[10:40, 20:70], layer[10:40, 20:70])
+
+
+def test_pages_fit_a_portrait_frame() -> None:
+    # Page scenes of a 720x1280 frame, which all reached out of it when pages were sized to the
+    # frame's width (about 1.8 times the frame's height in a landscape frame).
+    seeds = (7, 10, 16, 50, 57, 77, 92, 98, 117, 118)
+    placed = [make_scene(s, 720, 1280) for s in seeds]
+    assert all(s.kind in ("kk", "paklaring", "bank_book") for s in placed)
+    # Out of frame is drawn for one scene in ten; the rest lie wholly in the frame.
+    assert sum("out_of_frame" in s.tags for s in placed) <= 2
