@@ -48,6 +48,7 @@ _NEXT: Final = np.array([1, 2, 3, 0])
 _PREV: Final = np.array([3, 0, 1, 2])
 
 _WORK_LONG_SIDE: Final = 320
+_MAX_WORK_LONG_SIDE: Final = 400
 _MIN_AREA_FRAC: Final = 0.02
 _MAX_AREA_FRAC: Final = 0.97
 _MIN_CORNER_DEG: Final = 55.0
@@ -1084,6 +1085,14 @@ def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]
         small = np.asarray(cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
                            np.uint8)
         factor *= 2.0
+    h, w = small.shape[:2]
+    if max(h, w) > _MAX_WORK_LONG_SIDE:
+        # Between the halvings (480x360, 1920x1080): once more to the working size, where
+        # the thresholds in pixels were set and the cost per frame is known.
+        scale = _WORK_LONG_SIDE / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = np.asarray(cv2.resize(small, size, interpolation=cv2.INTER_AREA), np.uint8)
+        factor *= max(h, w) / _WORK_LONG_SIDE
     return small, factor
 
 

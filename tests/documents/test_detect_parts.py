@@ -277,3 +277,31 @@ def test_short_lines_closing_corners_are_kept() -> None:
     xs = [abs(c) for a, _, c in lines if abs(a) > 0.99]
     for x in (470, 710):
         assert min(abs(v - ((x + 0.5) / 4 - 0.5)) for v in xs) < 1.0
+
+
+@pytest.mark.parametrize(("size", "work"), [
+    ((1280, 720), (320, 180)), ((640, 480), (320, 240)), ((480, 360), (320, 240)),
+    ((1920, 1080), (320, 180)), ((720, 1280), (180, 320)), ((3264, 2448), (320, 240)),
+    ((400, 300), (400, 300)), ((320, 240), (320, 240)),
+])
+def test_every_frame_size_is_searched_at_the_working_size(size: tuple[int, int],
+                                                          work: tuple[int, int]) -> None:
+    from booth_client.documents.detect import _shrink
+
+    w, h = size
+    small, factor = _shrink(np.zeros((h, w, 3), np.uint8))
+    assert small.shape[:2] == (work[1], work[0])
+    assert factor == pytest.approx(w / work[0])
+
+
+@pytest.mark.parametrize("size", [(480, 360), (1920, 1080), (2448, 3264)])
+def test_card_is_found_precisely_at_any_frame_size(size: tuple[int, int]) -> None:
+    w, h = size
+    frame = np.full((h, w, 3), (70, 90, 110), np.uint8)
+    # An ID-1 card under slight perspective, half the frame's short side wide.
+    shape = np.array([[-0.8, -0.5], [0.8, -0.45], [0.78, 0.5], [-0.82, 0.46]])
+    corners = np.array([w / 2, h / 2]) + shape * 0.3 * min(w, h)
+    image = paste_document(frame, render_document("ktp", 3), corners)
+    quad = detect_document(image)
+    assert quad is not None
+    assert np.abs(quad - corners).max() < 0.002 * max(w, h)
