@@ -57,6 +57,8 @@ _MAX_ASPECT: Final = 2.6
 _DOCUMENT_ASPECTS: Final = np.array([ID1_CARD.aspect, A4_PAGE.aspect, BANK_BOOK_PAGE.aspect])
 _EDGE_STRENGTH: Final = 40.0
 _EDGE_FLOOR: Final = 16.0
+# Mean grey (0-255) of the shrunk frame below which it counts as dark (a dim room).
+_DARK_MEAN: Final = 70.0
 # Focal length over the frame's long side: ~0.75-0.9 for webcams and phones (60-75 degrees
 # across); the aspect estimate is not sensitive to it at moderate tilt.
 _FOCAL_PER_WIDTH: Final = 0.9
@@ -92,6 +94,8 @@ class _Work:
     steps: npt.NDArray[np.uint8]
     # The shrunk frame in colour.
     bgr: npt.NDArray[np.uint8]
+    # A dark frame (mean grey below `_DARK_MEAN`): its edges are faint and noisy.
+    dark: bool
 
 
 def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
@@ -138,7 +142,8 @@ def _prepare(image: npt.NDArray[np.uint8]) -> _Work:
         steps = (angle.ravel() * np.float32(16 / np.pi)).astype(np.uint8) % 16
     else:
         steps = np.zeros(0, np.uint8)
-    return _Work(gray, sat, gradients, factor, (grey, grey), at, steps, small)
+    dark = cv2.mean(gray)[0] < _DARK_MEAN
+    return _Work(gray, sat, gradients, factor, (grey, grey), at, steps, small, dark)
 
 
 # --------------------------------------------------------------------------- lines
@@ -166,7 +171,9 @@ def _segment_lines(work: _Work) -> F64:
     ys, xs = np.divmod(flat, w)
     fx, fy = xs.astype(np.float64), ys.astype(np.float64)
     segs: list[F64] = []
-    min_len = max(8.0, 0.03 * max(h, w))
+    # In a dark frame, sensor noise scatters the gradient direction along a faint side and
+    # splits it into shorter runs; they still line up and are merged into one line below.
+    min_len = (max(6.0, 0.02 * max(h, w)) if work.dark else max(8.0, 0.03 * max(h, w)))
     # 8 overlapping bins of 45 degrees, 22.5 degrees apart: an edge wavering a little about
     # its direction stays whole in one of them.
     # Each binning splits the 16 directions into 4 bins; the 8 bins are laid side by side in
