@@ -1,13 +1,17 @@
 """Find the most prominent document (card, page, bank book) in a camera frame.
 
-The search runs on a copy shrunk to 320-640 px on the long side (1280x720 -> 320x180).
+The search runs on a copy shrunk to 320 px on the long side (1280x720 -> 320x180, 720x1280 ->
+180x320, 4032x3024 -> 320x240), where its pixel thresholds were set; frames up to 400 px are
+searched as they are.
 
 1. Straight edges: Canny on the stronger of the grey and saturation gradients; edge pixels are
    grouped by gradient direction (overlapping 45 degree bins) into connected runs, and a run
    that is long and thin is a segment. Segments on one line are merged (their pixel moments
    summed, so the line is fitted to all of them). Texture gives short runs of mixed direction,
    which never line up into long lines as Hough voting does on a busy desk. The longest lines
-   are kept, at most a few per direction (ruled paper must not crowd out a card's sides).
+   are kept, at most a few per direction (ruled paper must not crowd out a card's sides), and
+   with them a few short ones that close a corner at both ends (a small card's short sides in
+   a room full of long lines). In a dark frame shorter runs count, as noise splits its sides.
 2. Edge profiles: along each line, stations 2 px apart record whether an edge of each polarity
    (grey and saturation) crosses the line there, as cumulative counts, so the support of any
    stretch of the line is two look-ups.
@@ -20,11 +24,11 @@ The search runs on a copy shrunk to 320-640 px on the long side (1280x720 -> 320
 4. Quads lying inside a larger well-supported document-shaped quad are dropped when they are
    well inside it (photo, code, panel) or crossed (the field below a band).
 5. Of the best few, a quad that is another one with its shadow (the strip between them is the
-   ground around it darkened, same chromaticity) is tried after that one. They are snapped to
-   the edges of the full-resolution frame (robust line through the outermost edge points along
-   each side) and the first that still runs along straight edges with enough support, shows
-   a step across each side (not a thin line) and, wholly in view, a document's aspect, is
-   returned.
+   ground around it darkened, same chromaticity) is tried after that one; if none passes, two
+   more in order of value. They are snapped to the edges of the full-resolution frame (robust
+   line through the outermost edge points along each side) and the first that still runs along
+   straight edges with enough support, shows a step across each side (not a thin line) and,
+   wholly in view, a document's aspect, is returned.
 """
 
 from __future__ import annotations
