@@ -41,9 +41,10 @@ def test_synthetic_positives_mean_iou_and_baseline_comparison() -> None:
         ious.append(0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, 1280, 720))
         b = detect_document_baseline(scene.image)
         base.append(0.0 if b is None else quad_iou_in_frame(b, scene.quad, 1280, 720))
-    # Thresholds sit below what the evaluation measures on these seeds, to catch regressions.
-    assert np.mean(ious) >= 0.78
-    assert np.mean(np.array(ious) >= 0.9) >= 0.7
+    # Thresholds sit below what the evaluation measures on these seeds (0.94 mean IoU, 83 %
+    # at IoU >= 0.9), to catch regressions.
+    assert np.mean(ious) >= 0.85
+    assert np.mean(np.array(ious) >= 0.9) >= 0.75
     assert np.mean(ious) > np.mean(base) + 0.5
 
 
