@@ -65,7 +65,7 @@ _EDGE_FLOOR: Final = 16.0
 _DARK_MEAN: Final = 70.0
 # Focal length over the frame's long side: ~0.75-0.9 for webcams and phones (60-75 degrees
 # across); the aspect estimate is not sensitive to it at moderate tilt.
-_FOCAL_PER_WIDTH: Final = 0.9
+_FOCAL_PER_LONG_SIDE: Final = 0.9
 _REFINE_SAMPLES: Final = 32
 _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
                                                2)))
@@ -300,13 +300,13 @@ def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64
     s = (ddx * uy[None, :] - ddy * ux[None, :]) / safe
     mx, my = cx[:, None] + s * ux[:, None], cy[:, None] + s * uy[:, None]  # (G, G)
     tol = 2.5 + 0.12 * (hi - lo)
-    # Distance from the meeting point to the nearer end of group i (rows) and of j (columns).
-    near_i = np.hypot(mx[None] - end_pts[:, :, None, 0], my[None] - end_pts[:, :, None, 1])
-    at_end_i = near_i.min(axis=0) < tol[:, None]
-    at_end_j = tol[None, :] > near_i.min(axis=0).T
-    corner = steep & at_end_i & at_end_j
+    # Distance from where lines i and j meet to either end of group i: (2, G, G).
+    near = np.hypot(mx[None] - end_pts[:, :, None, 0], my[None] - end_pts[:, :, None, 1])
+    at_end = near.min(axis=0) < tol[:, None]
+    # A corner: the lines meet at an end of both groups.
+    corner = steep & at_end & at_end.T
     # Which end of i each corner is at: both ends must close one.
-    which = near_i[0] <= near_i[1]
+    which = near[0] <= near[1]
     both = (corner & which).any(axis=1) & (corner & ~which).any(axis=1)
     both[chosen] = False
     extra = np.flatnonzero(both)
@@ -1112,7 +1112,7 @@ def _true_aspects(quads: F64, width: float, height: float) -> F64:
     with a pinhole camera of focal length about the frame's long side (a phone held upright
     takes portrait frames), principal point at the centre (Zhang and He, whiteboard scanning).
     Falls back to the mean side ratio where that fails."""
-    u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_WIDTH * max(width, height)
+    u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_LONG_SIDE * max(width, height)
     # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right. Their
     # k2 = (m1 x m4).m3 / (m2 x m4).m3 and k3 = (m1 x m4).m2 / (m3 x m4).m2; for points with
     # z = 1, (a x b).c is the plane cross product (b - a) x (c - a): all four at once.
