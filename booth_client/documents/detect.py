@@ -27,8 +27,9 @@ searched as they are.
    ground around it darkened, same chromaticity) is tried after that one; if none passes, two
    more in order of value. They are snapped to the edges of the full-resolution frame (robust
    line through the outermost edge points along each side) and the first that still runs along
-   straight edges with enough support, shows a step across each side (not a thin line) and,
-   wholly in view, a document's aspect, is returned.
+   straight edges with enough support (not along two tangents to a curved outline, as a quad
+   boxing a head does), shows a step across each side (not a thin line) and, wholly in view, a
+   document's aspect, is returned.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES -
                                                2)))
 _MIN_STRAIGHT_SHARE: Final = 0.4
 _STRAIGHT_STRENGTH: Final = 6.0
+# `_edge_share`: its search window (+- px, full resolution) and the least share of a side
+# that is not a tangent to a curve; a side with this share of its stations on its line and
+# peaking well inside the narrow window of `_straight_sides` needs no wider search.
+_EDGE_REACH: Final = 5.0
+_MIN_EDGE_SHARE: Final = 0.32
+_SURE_SHARE: Final = 0.6
 
 
 @dataclass(frozen=True)
@@ -1053,7 +1060,9 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
             continue
         if not _verified(work, small[0], support[0]):
             continue
-        if not _straight_sides(image, snapped, near):
+        # In a frame of little contrast (edge threshold at its floor) noise moves the edge
+        # peaks about: only the first test is made there.
+        if not _straight_sides(image, snapped, near, work.strengths[0] > _EDGE_FLOOR):
             continue
         return Detection(order_corners(full[0]), float(score[0]),
                          tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
@@ -1305,11 +1314,12 @@ def _support(work: _Work, quads: F64, band: tuple[float, ...], samples: int) -> 
 
 
 def _straight_sides(image: npt.NDArray[np.uint8], quad: F64,
-                    found: tuple[F64, F64] | None = None) -> bool:
+                    found: tuple[F64, F64] | None = None, curves: bool = True) -> bool:
     """Final check at full resolution: the outline must run along straight lines. Curved
     things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
     but their edge points do not line up within a pixel. `found`: the quad's `_edge_points`
-    at reach 3 when already sampled."""
+    at reach 3 when already sampled. `curves`: also refuse a quad two of whose sides are only
+    tangents to a curved outline (`_edge_share`)."""
     pts, strength = _edge_points(image, quad[None], 3.0) if found is None else found
     seen = strength > 0
     # Above camera noise: a flat stretch offers noise peaks that line up by chance.
@@ -1330,7 +1340,43 @@ def _straight_sides(image: npt.NDArray[np.uint8], quad: F64,
     third = inlier.shape[1] // 3
     spans = inlier[:, :third].any(axis=1) & inlier[:, -third:].any(axis=1)
     straight = visible & (share >= _MIN_STRAIGHT_SHARE) & spans
-    return bool(visible.sum() >= 2 and straight.sum() >= min(3, int(visible.sum())))
+    if visible.sum() < 2 or straight.sum() < min(3, int(visible.sum())):
+        return False
+    if not curves:
+        return True
+    # A quad boxing a round thing touches it on two sides (a head between two lines, a plate
+    # between ruled lines). Sides whose inliers here mostly peak inside this narrow window are
+    # straight edges: the wider search is needed only when two sides are in doubt.
+    inside = inlier & (np.abs(_offsets(pts, quad)) < 2.0 - 1e-3)
+    if (visible & (inside.mean(axis=1) < _SURE_SHARE)).sum() < 2:
+        return True
+    curved = visible & (_edge_share(image, quad, tolerance) < _MIN_EDGE_SHARE)
+    return bool(curved.sum() < 2)
+
+
+def _edge_share(image: npt.NDArray[np.uint8], quad: F64, tolerance: F64) -> F64:
+    """Per side of `quad` (4, 2), the share of stations on one straight line among those where
+    the edge searched over +-`_EDGE_REACH` px peaks inside that window. Where a side is only
+    a tangent to a curved outline (a head, a plate), the curve leaves the window a little way
+    from where it touches; the stations there see the edge beyond the window's end (or a
+    flat stretch), all at the same offset, which `_straight_sides` takes for a straight
+    line."""
+    pts, strength = _edge_points(image, quad[None], _EDGE_REACH)
+    usable = (strength >= _STRAIGHT_STRENGTH) & (np.abs(_offsets(pts, quad))
+                                                 < _EDGE_REACH - 1.0 - 1e-3)
+    return _robust_lines(pts, usable, tolerance)[1]
+
+
+def _offsets(pts: F64, quad: F64) -> F64:
+    """Offsets (4, S) of `_edge_points` (4, S, 2) of `quad` (4, 2) along its sides' outward
+    normals (the window's ends, +-(reach - 1), mean the edge lies beyond it)."""
+    d = quad[_NEXT] - quad
+    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / np.maximum(np.hypot(d[:, 0], d[:, 1]),
+                                                                 1e-9)[:, None]
+    # The stations as `_edge_points` lays them out.
+    t = np.linspace(0.05, 0.95, pts.shape[1])
+    base = quad[:, None, :] + t[None, :, None] * d[:, None, :]
+    return np.asarray(((pts - base) * normal[:, None, :]).sum(axis=2), np.float64)
 
 
 def _as_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
