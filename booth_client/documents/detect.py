@@ -20,7 +20,10 @@ searched as they are.
    (fingers may hide some); the value of a quad is its support, minus its distance from a
    document's aspect after undoing perspective, plus a little for size, minus a penalty where
    a side is crossed by its neighbours' edges running on past the corners (the line under a
-   card's coloured band, not its outline: a card's sides end at its corners).
+   card's coloured band, not its outline: a card's sides end at its corners). The full penalty
+   needs the band's outer edge: a supported line just outside the side up to which both
+   neighbours run, or neighbours running on far; crossings by chance (fingers, the room)
+   count a little. Quads valued very low are not tried.
 4. Quads lying inside a larger well-supported document-shaped quad are dropped when they are
    well inside it (photo, code, panel) or crossed (the field below a band).
 5. Of the best few, a quad that is another one with its shadow (the strip between them is the
@@ -457,6 +460,9 @@ _MIN_SCORE: Final = 0.6
 class _Evidence:
     support: F64  # (Q, 4), NaN for a side mostly outside the frame
     beyond: F64  # (Q, 4, 2): support of the side's own edge continuing past its start / end
+    # (Q, 4): support of the best line parallel to each side just outside it, between its
+    # neighbours (a card's outline beyond its band); 1 where not looked for.
+    band: F64
 
 
 def _span_support(prof: _Profiles, line: npt.NDArray[np.intp], start: F64, end: F64) -> F64:
@@ -533,6 +539,16 @@ _ASPECT_SLACK: Final = 0.05
 _ASPECT_WEIGHT: Final = 1.0
 _AREA_WEIGHT: Final = 0.1
 _INNER_WEIGHT: Final = 0.6
+# Where no line outside a crossed side is seen (its neighbours run on by chance: fingers,
+# the room), its crossing counts only up to this.
+_BAND_FLOOR: Final = 0.4
+# A band's outer line lies past the side by this share of the neighbours' length at most.
+_BAND_REACH: Final = 0.6
+# ... and the neighbours' edges run on along this share of the way to it.
+_BAND_EDGE_RUN: Final = 0.6
+# Neighbours' edges running on along this share of the way past the band's reach: the side
+# crosses something larger than a band.
+_BAND_RUN: Final = 0.6
 # A quad closed by the frame border only stands in for a document reaching out of the frame.
 _CLIPPED_PENALTY: Final = 0.1
 
@@ -577,7 +593,7 @@ def _values(quads: F64, ev: _Evidence, width: float, height: float, clipped: Mas
     size = np.log(np.maximum(area, 1e-9) / (width * height))
     # A document's sides end at its corners. Where both neighbours of a side run on past it,
     # that side is a line across the document (a printed band, a panel), not its outline.
-    inner = np.minimum(ev.beyond[:, _PREV, 1], ev.beyond[:, _NEXT, 0]).max(axis=1)
+    inner = _banded(ev.beyond, ev.band).max(axis=1)
     value = (evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size
              - _INNER_WEIGHT * np.maximum(inner - 0.3, 0.0) - _CLIPPED_PENALTY * clipped)
     return np.asarray(value, np.float64), errors
@@ -611,14 +627,15 @@ class _Scored:
     first: F64  # (Q, 4): station of each side's start along its line
     second: F64  # and of its end
     beyond: F64
+    band: F64
     value: F64
     errors: F64
     clipped: Mask
 
     def take(self, idx: npt.NDArray[np.intp]) -> _Scored:
         return _Scored(self.around[idx], self.corners[idx], self.support[idx], self.first[idx],
-                       self.second[idx], self.beyond[idx], self.value[idx], self.errors[idx],
-                       self.clipped[idx])
+                       self.second[idx], self.beyond[idx], self.band[idx], self.value[idx],
+                       self.errors[idx], self.clipped[idx])
 
 
 def _score(prof: _Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w: int,
@@ -646,8 +663,60 @@ def _score(prof: _Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, 
     first, second = ts, te
     beyond = _beyond(prof, around, first, second)
     clipped = np.asarray(border[around].any(axis=1), np.bool_)
-    value, errors = _values(corners, _Evidence(support, beyond), w, h, clipped, area)
-    return _Scored(around, corners, support, first, second, beyond, value, errors, clipped)
+    band = _band_lines(prof, around, beyond)
+    value, errors = _values(corners, _Evidence(support, beyond, band), w, h, clipped, area)
+    return _Scored(around, corners, support, first, second, beyond, band, value, errors,
+                   clipped)
+
+
+def _band_lines(prof: _Profiles, around: npt.NDArray[np.intp], beyond: F64) -> F64:
+    """Per quad and side (Q, 4), for the sides both of whose neighbours run on past it, the
+    support of the best line just outside the side that both neighbours meet within
+    `_BAND_REACH` of their length past it, between them: the card's outline beyond a printed
+    band (1 for a line mostly outside the frame, which may be it). 1 where the neighbours'
+    edges run on well past the band's reach (the side crosses something larger) and for the
+    sides not crossed (not looked at)."""
+    band = np.ones(around.shape)
+    q, j = np.nonzero(_crossed(beyond) > _BAND_FLOOR)
+    if len(q) == 0:
+        return band
+    # The answer depends on the side's line and its neighbours' and opposite's only: each
+    # such set once.
+    n_lines = len(prof.lines)
+    code = around[q, j]
+    for k in (_PREV[j], _NEXT[j], (j + 2) % 4):
+        code = code * n_lines + around[q, k]
+    codes, first, back = np.unique(code, return_index=True, return_inverse=True)
+    qs, js = q[first], j[first]
+    side, opposite = around[qs, js], around[qs, (js + 2) % 4]
+    # Both neighbours at once: (2, K).
+    pair = np.stack([around[qs, _PREV[js]], around[qs, _NEXT[js]]])
+    at_side = prof.station[pair, side]
+    span = at_side - prof.station[pair, opposite]
+    # Edges running on past the band's reach: the side crosses something larger.
+    onward = _span_support(prof, pair, at_side, at_side + _BAND_REACH * span)
+    far = np.asarray((np.nan_to_num(onward, nan=0.0) >= _BAND_RUN).all(axis=0), np.bool_)
+    at_line = prof.station[pair]  # (2, K, L)
+    past = (at_line - at_side[..., None]) / np.where(np.abs(span) > 1e-9, span, 1e-9)[..., None]
+    ok = (prof.meets[pair] & (past > 0.03) & (past < _BAND_REACH)).all(axis=0)
+    r, line = np.nonzero(ok & ~far[:, None])
+    found = np.zeros(len(codes))
+    if len(r):
+        # The neighbours' edges run on up to that line (the card's sides along its band).
+        run = _span_support(prof, pair[:, r], at_side[:, r], at_line[:, r, line])
+        good = (np.nan_to_num(run, nan=1.0) >= _BAND_EDGE_RUN).all(axis=0)
+        sup = _span_support(prof, line, prof.station[line, pair[0, r]],
+                            prof.station[line, pair[1, r]])
+        # A line mostly outside the frame (the frame border among them) may be the outline.
+        np.maximum.at(found, r, np.where(good, np.nan_to_num(sup, nan=1.0), 0.0))
+    band[q, j] = np.where(far, 1.0, found)[back.ravel()]
+    return band
+
+
+def _banded(beyond: F64, band: F64) -> F64:
+    """`_crossed`, but only as far as a line outside the side is seen (a band's outer edge),
+    or up to `_BAND_FLOOR` where none is."""
+    return np.asarray(np.minimum(_crossed(beyond), np.maximum(band, _BAND_FLOOR)), np.float64)
 
 
 def _crossed(beyond: F64) -> F64:
@@ -757,11 +826,11 @@ def _line_candidates(work: _Work) -> _Candidates | None:
         if more is not None:
             joined = [np.concatenate([getattr(scored, f), getattr(more, f)])
                       for f in ("around", "corners", "support", "first", "second", "beyond",
-                                "value", "errors", "clipped")]
+                                "band", "value", "errors", "clipped")]
             scored = _Scored(*joined)
             scored = scored.take(np.argsort(-scored.value)[:_POOL])
     quads = _order_many(scored.corners)
-    inner = _crossed(scored.beyond).max(axis=1)
+    inner = _banded(scored.beyond, scored.band).max(axis=1)
     sup = scored.support
     seen = ~np.isnan(sup)
     solid = (np.where(seen, sup, 1.0).min(axis=1) >= _NEST_SIDE) & (
@@ -774,7 +843,7 @@ def _line_candidates(work: _Work) -> _Candidates | None:
     gap = np.abs(quads[:, None] - quads[None, :]).max(axis=(2, 3))
     pick: list[int] = []
     for i in range(len(quads)):
-        if len(pick) == _SHORTLIST + _FALLBACK:
+        if len(pick) == _SHORTLIST + _FALLBACK or value[i] < _MIN_VALUE:
             break
         if all(gap[i, j] > _DISTINCT for j in pick):
             pick.append(i)
@@ -782,6 +851,8 @@ def _line_candidates(work: _Work) -> _Candidates | None:
 
 
 _POOL: Final = 40
+# Quads valued lower (weak sides, far from a document's aspect) are not tried.
+_MIN_VALUE: Final = 0.2
 # Shortlisted quads differ by more than this at some corner (px in the shrunk frame).
 _DISTINCT: Final = 3.0
 _NEST_ASPECT: Final = 0.06

@@ -315,3 +315,12 @@ def test_card_is_found_precisely_at_any_frame_size(size: tuple[int, int]) -> Non
 @pytest.mark.parametrize("seed", [100140, 100202])
 def test_card_side_in_a_dark_noisy_frame_is_found(seed: int) -> None:
     assert_found(seed, 0.9, tag="low_light")
+
+
+# Seed-0 scenes where a card's outline lost to the line under its printed band or to a quad
+# with a side of next to no support (IoU 0.71-0.88 before): both neighbours of the card's top
+# side run on past its corners by chance (fingers, the room), with no band's outer edge beyond
+# it, so it no longer pays the full penalty for being crossed.
+@pytest.mark.parametrize("seed", [139, 166, 190, 230])
+def test_crossed_side_without_a_band_beyond_is_the_outline(seed: int) -> None:
+    assert_found(seed, 0.95)
