@@ -124,6 +124,10 @@ def demo(args: argparse.Namespace) -> int:
     if not 0 <= args.booths <= 12:
         raise SystemExit("error: --booths: expected 0..12")
     cfg = _load(None)
+    # Stopped by `kill`, a service manager or a closed terminal as by Ctrl+C: the simulated
+    # booths and the server go with it instead of running on, orphaned, on the port.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, signal.default_int_handler)
     server = subprocess.Popen(
         [sys.executable, "-m", "booth_server", "serve", "--port", str(args.port)]
     )

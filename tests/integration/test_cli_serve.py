@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+import os
+import signal
 import ssl
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -100,3 +105,41 @@ async def test_https_and_wss(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+def test_demo_stopped_by_sigterm_stops_its_server_and_booths() -> None:
+
+    port = free_port()
+    children: list[str] = []
+    demo = subprocess.Popen([sys.executable, "-m", "booth_server", "demo", "--port", str(port),
+                             "--booths", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert demo.stdout is not None
+        # The banner is printed once the server answers and the booth was started.
+        for line in demo.stdout:
+            if "simulated booths" in line:
+                break
+        children = subprocess.run(["pgrep", "-P", str(demo.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        assert len(children) == 2  # the server and one booth
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 0
+        deadline = time.monotonic() + 15
+        alive = children
+        while alive and time.monotonic() < deadline:
+            alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
+                     and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+            time.sleep(0.2)
+        assert alive == []
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
+            raise AssertionError("the server still answers")
+        except OSError:
+            pass
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
