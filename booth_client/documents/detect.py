@@ -278,7 +278,8 @@ def _segment_lines(work: _Work) -> F64:
 
 
 _EXTRA_LINES: Final = 8
-_CORNER_COS: Final = float(np.cos(np.radians(50.0)))
+# Two lines meet at a corner when they cross at 50 degrees or more.
+_CORNER_SIN: Final = float(np.sin(np.radians(50.0)))
 
 
 def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64, dx: F64,
@@ -303,7 +304,7 @@ def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64
                         np.stack([cx + (hi - tc) * ux, cy + (hi - tc) * uy], axis=1)])  # (2, G, 2)
     # Where every two lines meet (steep enough to be a document's corner).
     cross = ux[:, None] * uy[None, :] - uy[:, None] * ux[None, :]
-    steep = np.abs(cross) > np.sqrt(1 - _CORNER_COS ** 2)
+    steep = np.abs(cross) > _CORNER_SIN
     safe = np.where(steep, cross, 1.0)
     # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
     ddx, ddy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]
@@ -871,19 +872,26 @@ def _nested(quads: F64, outer_ok: Mask, crossed: Mask) -> Mask:
     outer = np.flatnonzero(outer_ok)
     if len(outer) == 0:
         return np.zeros(len(quads), np.bool_)
-    big = quads[outer]
-    edge = big[:, _NEXT] - big  # (B, 4, 2)
-    length = np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-9)
-    # rel[a, b, k, j]: corner k of quad a against side j of outer b; >= 0 inside (clockwise).
-    rel = (edge[None, :, None, :, 0] * (quads[:, None, :, None, 1] - big[None, :, None, :, 1])
-           - edge[None, :, None, :, 1] * (quads[:, None, :, None, 0] - big[None, :, None, :, 0]))
-    rel = rel / length[None, :, None, :]
-    depth = rel.min(axis=(2, 3))
+    depth = _depth_inside(quads, quads[outer])
     inside = depth >= -1.5
     area = _areas(quads)
     bigger = area[outer][None, :] > 1.15 * area[:, None]
     inner = inside & ((depth >= _NEST_DEPTH) | crossed[:, None])
     return np.asarray((inner & bigger).any(axis=1), np.bool_)
+
+
+def _depth_inside(quads: F64, outers: F64) -> F64:
+    """How deep each of `quads` (N, 4, 2) lies inside each of `outers` (B, 4, 2), both
+    clockwise on screen: the least distance of its corners inside the sides' lines, (N, B);
+    negative where a corner is outside."""
+    edge = outers[:, _NEXT] - outers  # (B, 4, 2)
+    length = np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-9)
+    # rel[a, b, k, j]: corner k of quad a against side j of outer b; >= 0 inside.
+    rel = (edge[None, :, None, :, 0] * (quads[:, None, :, None, 1] - outers[None, :, None, :, 1])
+           - edge[None, :, None, :, 1] * (quads[:, None, :, None, 0]
+                                          - outers[None, :, None, :, 0]))
+    rel = rel / length[None, :, None, :]
+    return np.asarray(rel.min(axis=(2, 3)), np.float64)
 
 
 def _final_score(work: _Work, quads: F64) -> tuple[F64, F64]:
@@ -902,9 +910,7 @@ _GREY: Final = np.array([0.114, 0.587, 0.299])
 
 def _shared_sides(outer: F64, inner: F64) -> int:
     """How many sides of `outer` (4, 2) the quad `inner` (4, 2) has on the same line."""
-    d = inner[_NEXT] - inner
-    n = np.stack([d[:, 1], -d[:, 0]], axis=1) / np.maximum(np.hypot(d[:, 0], d[:, 1]),
-                                                            1e-9)[:, None]
+    n = _side_normals(inner)[1]
     # Distance of both ends of each side of `outer` from the line of each side of `inner`.
     ends = np.stack([outer, outer[_NEXT]])  # (2, 4, 2)
     dist = np.abs(ends[..., 0, None] * n[:, 0] + ends[..., 1, None] * n[:, 1]
@@ -975,11 +981,8 @@ def _shortlist_order(work: _Work, quads: F64) -> Iterator[int]:
     # Cheap tests for all pairs first: [i, j] with j of a size to be i less a shadow, and
     # inside it. (j may be crossed: a shadow's edge runs on along a card side.)
     area = _areas(quads)
-    edge = quads[:, _NEXT] - quads
-    rel = (edge[:, None, None, :, 0] * (quads[None, :, :, None, 1] - quads[:, None, None, :, 1])
-           - edge[:, None, None, :, 1] * (quads[None, :, :, None, 0] - quads[:, None, None, :, 0]))
-    depth = (rel / np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-9)[:, None, None, :]
-             ).min(axis=(2, 3))
+    # depth[i, j]: how deep quad j lies inside quad i.
+    depth = _depth_inside(quads, quads).T
     maybe = (area[None, :] >= _SHADOW_AREA * area[:, None]) & (depth >= -1.5)
     np.fill_diagonal(maybe, False)
     left = list(range(n))
@@ -1015,9 +1018,7 @@ def _step_shares(work: _Work, quad: F64, samples: int = 24) -> F64:
     strip) has the same surface on both sides and gives no step."""
     h, w = work.gray.shape
     t = np.linspace(0.1, 0.9, samples)
-    d = quad[_NEXT] - quad
-    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / np.maximum(
-        np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    d, normal = _side_normals(quad)
     pts = quad[:, None, :] + t[None, :, None] * d[:, None, :]
     probe = pts[None] + np.array([-_STEP_OFFSET, _STEP_OFFSET])[:, None, None, None] * normal[
         None, :, None, :]
@@ -1043,9 +1044,7 @@ def _end_hits(work: _Work, quad: F64, samples: int = 8) -> F64:
     h, w = work.gray.shape
     spans = ((-0.25, -0.03), (0.03, 0.25), (0.75, 0.97), (1.03, 1.25))
     t = np.concatenate([np.linspace(a, b, samples) for a, b in spans])
-    d = quad[_NEXT] - quad
-    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / np.maximum(
-        np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    d, normal = _side_normals(quad)
     pts = quad[:, None, :] + t[None, :, None] * d[:, None, :]  # (4, T, 2)
     inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
         pts[..., 1] < h - 2)
@@ -1232,6 +1231,14 @@ def _order_many(quads: F64) -> F64:
     return np.asarray(clockwise[rows, (start[:, None] + np.arange(4)) % 4], np.float64)
 
 
+def _side_normals(quads: F64) -> tuple[F64, F64]:
+    """The sides of quads (..., 4, 2) as vectors from each corner to the next, and their unit
+    normals (outward for a quad clockwise on screen)."""
+    d = quads[..., _NEXT, :] - quads
+    length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
+    return d, np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
+
+
 def _areas(quads: F64) -> F64:
     x, y = quads[..., 0], quads[..., 1]
     return np.asarray(
@@ -1245,10 +1252,9 @@ def _edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tupl
     Returns points (K*4, S, 2) and strengths (K*4, S); strength 0 where nothing was seen."""
     samples = _REFINE_SAMPLES
     a = quads.reshape(-1, 2)
-    d = (quads[:, _NEXT] - quads).reshape(-1, 2)
+    sides, normals = _side_normals(quads)
+    d, normal = sides.reshape(-1, 2), normals.reshape(-1, 2)
     rows_n = len(a)
-    length = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
-    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / length[:, None]
     t = np.linspace(0.05, 0.95, samples)
     offsets = np.arange(-reach, reach + 1.0, 1.0)
     base = a[:, None, :] + t[None, :, None] * d[:, None, :]
@@ -1441,9 +1447,7 @@ def _edge_share(image: npt.NDArray[np.uint8], quad: F64, tolerance: F64) -> F64:
 def _offsets(pts: F64, quad: F64) -> F64:
     """Offsets (4, S) of `_edge_points` (4, S, 2) of `quad` (4, 2) along its sides' outward
     normals (the window's ends, +-(reach - 1), mean the edge lies beyond it)."""
-    d = quad[_NEXT] - quad
-    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / np.maximum(np.hypot(d[:, 0], d[:, 1]),
-                                                                 1e-9)[:, None]
+    d, normal = _side_normals(quad)
     # The stations as `_edge_points` lays them out.
     t = np.linspace(0.05, 0.95, pts.shape[1])
     base = quad[:, None, :] + t[None, :, None] * d[:, None, :]
