@@ -5,6 +5,11 @@ imitate what a kiosk camera sees: a card held up in front of a person with finge
 edges, or a card / page lying on a desk among clutter, under perspective, blur, glare, noise, low
 light and JPEG compression; some documents are partly out of frame and some scenes (negatives)
 hold no document at all. All document content comes from `templates` and is fake.
+
+Busy desks (`busy=True`) add what a real desk holds that is larger than a card, at its true
+size on the desk's plane: a phone, a notebook, a book, a printed sheet, a laptop, a wallet, and
+sometimes a sheet or notebook under the card. They come from a second generator, so a busy
+scene is the plain scene of the same seed with those things added (a paired comparison).
 """
 
 from __future__ import annotations
@@ -192,6 +197,111 @@ def _clutter(rng: np.random.Generator, img: FloatImage, max_rect_frac: float) ->
             axes = (int(rng.uniform(20, 90)), int(rng.uniform(10, 60)))
             cv2.ellipse(img, (int(cx), int(cy)), axes, float(rng.uniform(0, 180)), 0, 360,
                         colour, -1, cv2.LINE_AA)
+
+
+def _plane_polygon(hom: npt.NDArray[np.float64], pts: npt.NDArray[np.float64]) -> (
+        npt.NDArray[np.float64] | None):
+    """Image points of desk-plane points through `hom`; None if any lies behind the camera."""
+    ones = np.ones((len(pts), 1))
+    mapped = np.hstack([pts, ones]) @ hom.T
+    if (mapped[:, 2] <= 1e-6).any():
+        return None
+    return np.asarray(mapped[:, :2] / mapped[:, 2:3], np.float64)
+
+
+def _rect(centre: npt.NDArray[np.float64], size: tuple[float, float], angle: float,
+          inset: float = 0.0) -> npt.NDArray[np.float64]:
+    c, s = np.cos(angle), np.sin(angle)
+    hw, hh = size[0] / 2 - inset, size[1] / 2 - inset
+    local = np.array([[-hw, -hh], [hw, -hh], [hw, hh], [-hw, hh]])
+    return np.asarray(local @ np.array([[c, s], [-s, c]]) + centre, np.float64)
+
+
+# Larger things on a real desk, long x short side in mm.
+_DESK_THINGS: dict[str, tuple[float, float]] = {
+    "phone": (147.0, 71.0), "notebook": (210.0, 148.0), "book": (230.0, 155.0),
+    "sheet": (297.0, 210.0), "laptop": (310.0, 215.0), "wallet": (115.0, 90.0),
+}
+
+
+def _desk_things(rng: np.random.Generator, img: FloatImage, document: RenderedDocument,
+                 corners: npt.NDArray[np.float64]) -> list[str]:
+    """A busy desk: things larger than a card at their true size on the document's plane
+    (a phone, a notebook, a book, a printed sheet, a laptop, a wallet), some reaching out of
+    frame; a card sometimes lies on a sheet or notebook. Drawn before the document, so they
+    lie under it. Returns what was drawn."""
+    h, w = img.shape[:2]
+    th, tw = document.image.shape[:2]
+    ppm = tw / document.size.long_mm
+    src = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float32)
+    hom = np.asarray(cv2.getPerspectiveTransform(src, corners.astype(np.float32)), np.float64)
+    centre = np.array([tw / 2, th / 2])
+    card = document.size.long_mm < 100
+    drawn: list[str] = []
+    things: list[tuple[str, npt.NDArray[np.float64], float, bool]] = []
+    if card and rng.random() < 0.4:
+        # The card lies on a sheet or an open notebook: the card is inside it.
+        name = "sheet" if rng.random() < 0.5 else "notebook"
+        long_px, short_px = (v * ppm for v in _DESK_THINGS[name])
+        room = np.array([long_px - tw, short_px - th]) / 2 * 0.8
+        angle = float(np.radians(rng.normal(0, 12)))
+        swap = rng.random() < 0.5
+        size_room = room[::-1] if swap else room
+        offset = rng.uniform(-1, 1, 2) * np.maximum(size_room, 0)
+        things.append((name, centre + offset, angle + (np.pi / 2 if swap else 0.0), True))
+    for _ in range(int(rng.integers(1, 4))):
+        name = str(rng.choice(["phone", "notebook", "book", "sheet", "laptop", "wallet"],
+                              p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.1]))
+        # Beside the document: 0.6-2.5 of its long side away, in any direction.
+        bearing = rng.uniform(0, 2 * np.pi)
+        reach = rng.uniform(0.6, 2.5) * tw
+        spot = centre + reach * np.array([np.cos(bearing), np.sin(bearing)])
+        things.append((name, spot, float(rng.uniform(0, np.pi)), False))
+    for name, spot, angle, under in things:
+        long_px, short_px = (v * ppm for v in _DESK_THINGS[name])
+        outline = _plane_polygon(hom, _rect(spot, (long_px, short_px), angle))
+        if outline is None or np.abs(outline).max() > 8 * max(w, h):
+            continue
+        drawn.append("on_page" if under else name)
+        poly = [np.round(outline).astype(np.int32)]
+        if name == "phone":
+            cv2.fillPoly(img, poly, [float(v) for v in rng.uniform(15, 60, 3)], cv2.LINE_AA)
+            screen = _plane_polygon(hom, _rect(spot, (long_px * 0.86, short_px * 0.9), angle))
+            if screen is not None:
+                cv2.fillPoly(img, [np.round(screen).astype(np.int32)],
+                             [float(v) for v in rng.uniform(5, 25, 3)], cv2.LINE_AA)
+        elif name == "laptop":
+            cv2.fillPoly(img, poly, [float(rng.uniform(40, 190))] * 3, cv2.LINE_AA)
+            keys = _plane_polygon(hom, _rect(spot, (long_px * 0.85, short_px * 0.45), angle))
+            if keys is not None:
+                cv2.fillPoly(img, [np.round(keys).astype(np.int32)],
+                             [float(rng.uniform(15, 40))] * 3, cv2.LINE_AA)
+        elif name == "sheet":
+            paper = rng.uniform(215, 250) + rng.uniform(-6, 6, 3)
+            cv2.fillPoly(img, poly, paper.tolist(), cv2.LINE_AA)
+            # Lines of print: 5 mm apart, from margin to margin.
+            c, s = np.cos(angle), np.sin(angle)
+            along, across = np.array([c, s]), np.array([-s, c])
+            for k in np.arange(-short_px / 2 + 25 * ppm, short_px / 2 - 25 * ppm, 5 * ppm):
+                if rng.random() < 0.15:
+                    continue
+                length = long_px - 50 * ppm
+                start = spot + across * k - along * length / 2
+                ends = np.array([start, start + along * length * rng.uniform(0.4, 1.0)])
+                line = _plane_polygon(hom, ends)
+                if line is not None:
+                    cv2.line(img, tuple(int(v) for v in np.round(line[0])),
+                             tuple(int(v) for v in np.round(line[1])),
+                             [float(rng.uniform(60, 120))] * 3, 1, cv2.LINE_AA)
+        else:
+            cv2.fillPoly(img, poly, _colour(rng, 20, 240).tolist(), cv2.LINE_AA)
+            if name == "notebook" and rng.random() < 0.5:
+                # Open: two pale pages with the spine down the middle.
+                inner = _plane_polygon(hom, _rect(spot, (long_px, short_px), angle, 4 * ppm))
+                if inner is not None:
+                    cv2.fillPoly(img, [np.round(inner).astype(np.int32)],
+                                 [float(rng.uniform(215, 245))] * 3, cv2.LINE_AA)
+    return drawn
 
 
 # --------------------------------------------------------------------------- geometry
@@ -437,8 +547,11 @@ def _finish(img: FloatImage, rng: np.random.Generator, tags: list[str]) -> Image
 
 
 def make_scene(seed: int, width: int = 1280, height: int = 720,
-               negative: bool = False) -> Scene:
-    """Draw one scene from `seed`; with `negative` the scene holds no document."""
+               negative: bool = False, busy: bool = False) -> Scene:
+    """Draw one scene from `seed`; with `negative` the scene holds no document.
+
+    With `busy`, a desk scene also holds larger things at their true size (`_desk_things`),
+    drawn from a second generator: the scene is otherwise the same as without."""
     rng = np.random.default_rng(seed)
     tags: list[str] = []
     held = rng.random() < 0.5
@@ -482,6 +595,11 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
         # Placed to fit, but larger than the frame (a large card turned upright is taller
         # than 720 px): it is out of frame all the same, and tagged so.
         tags.append("out_of_frame")
+    if busy and not held:
+        things = _desk_things(np.random.default_rng([seed, 1]), img, document, corners)
+        tags.append("busy_desk")
+        if "on_page" in things:
+            tags.append("on_page")
     layer, alpha = _warp_document(document, corners, width, height)
     layer = _shade_layer(layer, alpha, rng, card)
     centre = corners.mean(axis=0)
@@ -541,9 +659,10 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
 
 
 def scenes(positives: int, negatives: int, seed: int = 0, width: int = 1280,
-           height: int = 720) -> Iterator[Scene]:
-    """`positives` scenes with a document, then `negatives` without, each seeded from `seed`."""
+           height: int = 720, busy: bool = False) -> Iterator[Scene]:
+    """`positives` scenes with a document, then `negatives` without, each seeded from `seed`;
+    with `busy`, desk scenes hold larger things too (see `make_scene`)."""
     for i in range(positives):
-        yield make_scene(seed * 100_003 + i, width, height)
+        yield make_scene(seed * 100_003 + i, width, height, busy=busy)
     for i in range(negatives):
         yield make_scene(seed * 100_003 + 50_000 + i, width, height, negative=True)

@@ -94,3 +94,34 @@ def test_pages_fit_a_portrait_frame() -> None:
     assert all(s.kind in ("kk", "paklaring", "bank_book") for s in placed)
     # Out of frame is drawn for one scene in ten; the rest lie wholly in the frame.
     assert sum("out_of_frame" in s.tags for s in placed) <= 2
+
+
+def test_busy_desk_adds_larger_things_and_keeps_the_scene() -> None:
+    # Seed 114: a desk scene with an NPWP card lying on a printed sheet, a phone beside it.
+    plain, busy = make_scene(114), make_scene(114, busy=True)
+    assert plain.quad is not None and busy.quad is not None
+    assert np.array_equal(plain.quad, busy.quad)
+    assert plain.kind == busy.kind
+    assert "busy_desk" in busy.tags and "on_page" in busy.tags
+    assert "busy_desk" not in plain.tags
+    # The things lie around (and under) the document; the card itself is drawn on top, so its
+    # middle looks the same.
+    changed = np.abs(busy.image.astype(int) - plain.image.astype(int)).max(axis=2) > 40
+    assert changed.mean() > 0.1
+    centre = np.round(busy.quad.mean(axis=0)).astype(int)
+    y, x = centre[1], centre[0]
+    patch = (slice(y - 5, y + 5), slice(x - 5, x + 5))
+    assert np.abs(busy.image[patch].astype(int) - plain.image[patch].astype(int)).mean() < 12
+
+
+def test_busy_desk_leaves_hand_held_scenes_alone() -> None:
+    held = next(s for s in range(20) if "hand_held" in make_scene(s).tags)
+    assert np.array_equal(make_scene(held).image, make_scene(held, busy=True).image)
+
+
+def test_busy_desk_things_are_larger_than_a_card() -> None:
+    from booth_client.documents.kinds import ID1_CARD
+    from booth_client.documents.synthetic import _DESK_THINGS
+
+    assert min(long * short for long, short in _DESK_THINGS.values()) > (
+        2 * ID1_CARD.long_mm * ID1_CARD.short_mm)
