@@ -9,7 +9,8 @@ import numpy.typing as npt
 import pytest
 
 from booth_client.documents import detect_document
-from booth_client.documents.detect import _true_aspects, find_document
+from booth_client.documents.detect import find_document
+from booth_client.documents.detect.shape import _true_aspects
 from booth_client.documents.geometry import quad_iou_in_frame
 from booth_client.documents.synthetic import _card_finish, make_scene, paste_document
 from booth_client.documents.templates import RenderedDocument, render_document
@@ -179,15 +180,15 @@ def test_band_line_is_not_taken_for_the_outline(kind: str) -> None:
 
 
 def test_line_under_a_band_is_marked_as_crossed() -> None:
-    from booth_client.documents.detect import _crossed
+    from booth_client.documents.detect.quads import crossed
 
     # Side 0 of quad 0: both neighbours run on past its corners; quad 1: only one does.
     beyond = np.zeros((2, 4, 2))
     beyond[0, 3, 1] = beyond[0, 1, 0] = 1.0
     beyond[1, 3, 1] = 1.0
-    crossed = _crossed(beyond)
-    assert crossed[0, 0] == 1.0
-    assert crossed[1, 0] == 0.0
+    share = crossed(beyond)
+    assert share[0, 0] == 1.0
+    assert share[1, 0] == 0.0
 
 
 def assert_found(seed: int, min_iou: float, *, tag: str | None = None, width: int = W,
@@ -209,7 +210,8 @@ def test_desk_card_is_found_without_its_shadow(seed: int) -> None:
 
 
 def test_shadow_strip_is_told_from_a_band_of_another_colour() -> None:
-    from booth_client.documents.detect import _is_shadow, _prepare
+    from booth_client.documents.detect.edges import prepare
+    from booth_client.documents.detect.shadows import _is_shadow
 
     # A pale card on a grey-green desk; a strip along two of its sides, either the desk
     # darkened (a shadow) or a darker band of another hue.
@@ -218,7 +220,7 @@ def test_shadow_strip_is_told_from_a_band_of_another_colour() -> None:
         image = np.full((H, W, 3), desk, np.uint8)
         cv2.rectangle(image, (400, 200), (880, 530), strip, -1)
         cv2.rectangle(image, (400, 200), (850, 500), (235, 235, 230), -1)
-        work = _prepare(image)
+        work = prepare(image)
         outer = np.array([[100, 50], [220, 50], [220, 132.5], [100, 132.5]], np.float64)
         inner = np.array([[100, 50], [212.5, 50], [212.5, 125], [100, 125]], np.float64)
         assert _is_shadow(work, outer, inner) is shadow
@@ -248,7 +250,7 @@ def test_card_over_a_corner_of_the_frame_is_found(seed: int) -> None:
 
 
 def test_two_border_sides_must_be_neighbours() -> None:
-    from booth_client.documents.detect import _border_ok
+    from booth_client.documents.detect.quads import _border_ok
 
     on = np.array([[False, False, False, False], [True, False, False, False],
                    [True, True, False, False], [False, False, True, True],
@@ -266,7 +268,8 @@ def test_small_card_in_a_portrait_frame_is_found(seed: int) -> None:
 
 
 def test_short_lines_closing_corners_are_kept() -> None:
-    from booth_client.documents.detect import _prepare, _segment_lines
+    from booth_client.documents.detect.edges import prepare
+    from booth_client.documents.detect.lines import segment_lines
 
     # A small card among many long parallel lines (blinds, a door frame, ruled paper): its two
     # short sides are shorter than all of them.
@@ -274,7 +277,7 @@ def test_short_lines_closing_corners_are_kept() -> None:
     for x in range(60, W, 120):
         cv2.line(image, (x, 0), (x, H - 1), (200, 210, 220), 6)
     cv2.rectangle(image, (470, 300), (710, 451), (30, 40, 160), -1)
-    lines = _segment_lines(_prepare(image))
+    lines = segment_lines(prepare(image))
     # The short sides run along y (normal along x) at x = 470 and 710 in the frame.
     xs = [abs(c) for a, _, c in lines if abs(a) > 0.99]
     for x in (470, 710):
@@ -288,7 +291,7 @@ def test_short_lines_closing_corners_are_kept() -> None:
 ])
 def test_every_frame_size_is_searched_at_the_working_size(size: tuple[int, int],
                                                           work: tuple[int, int]) -> None:
-    from booth_client.documents.detect import _shrink
+    from booth_client.documents.detect.edges import _shrink
 
     w, h = size
     small, factor = _shrink(np.zeros((h, w, 3), np.uint8))

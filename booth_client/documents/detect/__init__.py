@@ -1,0 +1,103 @@
+"""Find the most prominent document (card, page, bank book) in a camera frame.
+
+The search runs on a copy of the frame shrunk to 320 px on the long side, where its pixel
+thresholds were set. Each stage has its module, whose docstring tells the stage in detail:
+
+1. Straight edges (`edges`, `lines`): Canny on the stronger of the grey and saturation
+   gradients; edge pixels are grouped by gradient direction into connected runs, and the long,
+   thin runs on one line are merged into a line.
+2. Edge profiles (`profiles`): along each line, where an edge of each polarity crosses it, so
+   the support of any stretch of the line is two look-ups.
+3. Quads (`quads`) from two pairs of roughly parallel lines (the frame border counts as a
+   line), valued by their sides' support, their distance from a document's aspect and their
+   size, less a penalty for a side crossed by its neighbours' edges (the line under a card's
+   band, not its outline).
+4. Candidates (`candidates`): quads lying inside a larger document-shaped quad are dropped;
+   the best few distinct quads make the shortlist.
+5. Of the shortlist, a quad that is another one with its shadow is tried after that one
+   (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
+   first that passes the final checks (`verify`: straight sides along edges with enough
+   support and a step across each, a document's aspect) is returned.
+
+The geometry of quads that the stages share (corner order, areas, aspects) is in `shape`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..geometry import Quad, order_corners
+from .candidates import line_candidates
+from .edges import EDGE_FLOOR, as_bgr, prepare
+from .refine import accept_many, edge_points, refine_many
+from .shadows import shadow_order
+from .shape import order_many
+from .verify import MIN_FINAL_SCORE, MIN_FINAL_SCORE_3, final_score, straight_sides, verified
+
+__all__ = ["Detection", "detect_document", "find_document"]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A detected document with the evidence behind it (for guidance and debugging)."""
+
+    quad: Quad
+    score: float
+    side_support: tuple[float, ...]
+
+
+def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
+    """Like `detect_document` but also returns the score and the support of each side.
+
+    The score is the share of the sides' length where a straight edge runs right along the
+    final quad (a side outside the frame counts half)."""
+    image = as_bgr(image_bgr)
+    work = prepare(image)
+    found = line_candidates(work)
+    if found is None:
+        return None
+    # Candidates in order of value; refined and judged one at a time, as the first usually
+    # passes. A quad that is a card with its shadow goes after the card.
+    for index in shadow_order(work, found):
+        candidate = found.quads[index]
+        full = (candidate[None] + 0.5) * work.factor - 0.5
+        refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
+        if accept_many(full, refined)[0]:
+            full = refined
+        # The edges sampled close around the snapped quad serve both the final, tighter fit
+        # and the straightness check.
+        near = edge_points(image, full, 3.0)
+        snapped = full[0]
+        refined = order_many(refine_many(image, full, 3.0, 1.0, near)[0])
+        if accept_many(full, refined)[0]:
+            full = refined
+        small = (full + 0.5) / work.factor - 0.5
+        score, support = final_score(work, small)
+        # Three sides must be crisp; the fourth may be faint (a card's band against a
+        # background of its colour) when the line search found it where the card's sides end.
+        best3 = float(-np.sort(-np.nan_to_num(support[0], nan=0.5))[:3].mean())
+        if best3 < MIN_FINAL_SCORE_3 or score[0] < MIN_FINAL_SCORE:
+            continue
+        if not verified(work, small[0], support[0]):
+            continue
+        # In a frame of little contrast (edge threshold at its floor) noise moves the edge
+        # peaks about: only the first test is made there.
+        if not straight_sides(image, snapped, near, work.strengths[0] > EDGE_FLOOR):
+            continue
+        return Detection(order_corners(full[0]), float(score[0]),
+                         tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
+    return None
+
+
+def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:
+    """Corners of the most prominent document, or None when there is none.
+
+    Returns a float32 array of shape (4, 2) ordered top-left, top-right, bottom-right,
+    bottom-left, in pixel coordinates of `image_bgr`. Corners of a document partly outside the
+    frame may lie outside the image.
+    """
+    found = find_document(image_bgr)
+    return None if found is None else found.quad

@@ -1,0 +1,189 @@
+"""Stage 4, the candidates: the line search on the shrunk frame (stages 1 to 3) and the
+shortlist it gives (`line_candidates`).
+
+For the best quads with a crossed side, the line where their neighbours' edges end is tried as
+that side instead (the card's outline beyond its band, however faint). Quads lying inside a
+larger well-supported document-shaped quad are dropped when they are well inside it (photo,
+code, panel) or crossed (the field below a band). Quads valued very low are not tried; of the
+others, the best few distinct ones make the shortlist, and a few more follow as fallbacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .edges import Work
+from .lines import segment_lines
+from .profiles import STEP, Profiles, profiles, span_support
+from .quads import ASPECT_SLACK, Scored, banded, crossed, pairs_of_pairs, parallel_pairs, score
+from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, order_many
+
+SHORTLIST: Final = 3
+# Further distinct quads tried, in order of value, when none of the shortlist passes.
+_FALLBACK: Final = 2
+
+
+@dataclass
+class Candidates:
+    quads: F64  # (N, 4, 2) in the shrunk frame, ordered TL, TR, BR, BL
+    value: F64
+    inner: F64
+
+
+_EXTEND: Final = 8
+_EXTEND_GAP: Final = 3
+
+
+def _run_end(prof: Profiles, line: int, anchor: float, way: float, limit: float) -> float:
+    """Station where the edge along `line`, followed from `anchor` in direction `way`, ends
+    (gaps of up to `_EXTEND_GAP` stations are bridged), at most `limit` stations on."""
+    hits = prof.hits[:, line].T
+    n = len(hits) - 1
+    offsets = np.arange(1, max(2, int(limit)))
+    stations = np.rint(anchor + way * offsets).astype(np.intp)
+    stations = stations[(stations >= 0) & (stations < n)]
+    if len(stations) == 0:
+        return anchor
+    hit = (hits[stations + 1] - hits[stations]).max(axis=1) > 0
+    run = 0
+    last = 0
+    for k, h in enumerate(hit):
+        if h:
+            last, run = k + 1, 0
+        else:
+            run += 1
+            if run > _EXTEND_GAP:
+                break
+    return float(anchor + way * last)
+
+
+def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]]:
+    """For quads with a crossed side, the line where their neighbours' edges end instead (the
+    card outline beyond its band, however faint): new lines (K, 3) and the quads (K, 4) around
+    them, the new line's index to be `len(prof.lines) + k`."""
+    crossing = crossed(best.beyond)
+    new_lines: list[F64] = []
+    new_around: list[npt.NDArray[np.intp]] = []
+    for q, j in zip(*np.nonzero(crossing >= _NEST_CROSSED), strict=True):
+        ends = []
+        for side, at_end in ((int(PREV[j]), True), (int(NEXT[j]), False)):
+            line = int(best.around[q, side])
+            a, b = best.first[q, side], best.second[q, side]
+            anchor, other = (b, a) if at_end else (a, b)
+            way = 1.0 if anchor >= other else -1.0
+            stop = _run_end(prof, line, anchor, way, 1.0 * abs(b - a))
+            if abs(stop - anchor) < 2:
+                break
+            t = stop * STEP - prof.reach
+            ends.append(prof.origin[line] + t * prof.direction[line])
+        if len(ends) < 2:
+            continue
+        p, r = ends
+        d = r - p
+        norm = float(np.hypot(d[0], d[1]))
+        if norm < 1e-6:
+            continue
+        nx, ny = d[1] / norm, -d[0] / norm
+        old = prof.lines[best.around[q, j], :2]
+        if abs(nx * old[0] + ny * old[1]) < np.cos(np.radians(20.0)):
+            continue
+        new_lines.append(np.array([nx, ny, -(nx * p[0] + ny * p[1])]))
+        quad = best.around[q].copy()
+        quad[j] = len(prof.lines) + len(new_lines) - 1
+        new_around.append(quad)
+    if not new_lines:
+        return np.zeros((0, 3)), np.zeros((0, 4), np.intp)
+    return np.array(new_lines), np.array(new_around, np.intp)
+
+
+def line_candidates(work: Work) -> Candidates | None:
+    h, w = work.gray.shape
+    lines = segment_lines(work)
+    if len(lines) < 3:
+        return None
+    # The frame border bounds a document reaching out of the frame.
+    border_lines = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
+                             [0.0, 1.0, -(h - 1.0)]])
+    n_real = len(lines)
+    prof = profiles(work, np.concatenate([lines, border_lines]), n_real)
+    border = np.arange(n_real + 4) >= n_real
+    pairs = parallel_pairs(prof.lines, h, w)
+    # Each side lies on one line between the two lines of a pair: the support of every line
+    # between every pair is looked up once.
+    every = np.arange(len(prof.lines))[:, None]
+    table = span_support(prof, every, prof.station[every, pairs[None, :, 0]],
+                          prof.station[every, pairs[None, :, 1]])
+    around, bounds = pairs_of_pairs(prof.lines, pairs, table, border)
+    scored = score(prof, around, border, h, w, table[around, bounds])
+    if scored is None:
+        return None
+    scored = scored.take(np.argsort(-scored.value)[:_POOL])
+    new_lines, new_around = _extensions(prof, scored.take(np.arange(min(_EXTEND,
+                                                                          len(scored.value)))))
+    if len(new_lines):
+        extra = profiles(work, new_lines, len(new_lines))
+        prof = Profiles(np.concatenate([prof.lines, extra.lines]),
+                         np.concatenate([prof.origin, extra.origin]),
+                         np.concatenate([prof.direction, extra.direction]), prof.reach,
+                         np.concatenate([prof.hits, extra.hits], axis=1),
+                         np.concatenate([prof.valid, extra.valid]))
+        border = np.concatenate([border, np.zeros(len(new_lines), np.bool_)])
+        more = score(prof, new_around, border, h, w)
+        if more is not None:
+            joined = [np.concatenate([getattr(scored, f), getattr(more, f)])
+                      for f in ("around", "corners", "support", "first", "second", "beyond",
+                                "band", "value", "errors", "clipped")]
+            scored = Scored(*joined)
+            scored = scored.take(np.argsort(-scored.value)[:_POOL])
+    quads = order_many(scored.corners)
+    inner = banded(scored.beyond, scored.band).max(axis=1)
+    sup = scored.support
+    seen = ~np.isnan(sup)
+    solid = (np.where(seen, sup, 1.0).min(axis=1) >= _NEST_SIDE) & (
+        np.where(seen, sup, 0.0).sum(axis=1) >= _NEST_MEAN * seen.sum(axis=1))
+    outer_ok = (scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & ~scored.clipped & solid
+    keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED)
+    quads, value, inner = quads[keep], scored.value[keep], inner[keep]
+    # The same outline is often found from neighbouring lines (a side and the print just
+    # inside it): the shortlist holds different quads, as refinement makes near copies one.
+    gap = np.abs(quads[:, None] - quads[None, :]).max(axis=(2, 3))
+    pick: list[int] = []
+    for i in range(len(quads)):
+        if len(pick) == SHORTLIST + _FALLBACK or value[i] < _MIN_VALUE:
+            break
+        if all(gap[i, j] > _DISTINCT for j in pick):
+            pick.append(i)
+    return Candidates(quads[pick], value[pick], inner[pick])
+
+
+_POOL: Final = 40
+# Quads valued lower (weak sides, far from a document's aspect) are not tried.
+_MIN_VALUE: Final = 0.2
+# Shortlisted quads differ by more than this at some corner (px in the shrunk frame).
+_DISTINCT: Final = 3.0
+_NEST_ASPECT: Final = 0.06
+_NEST_SIDE: Final = 0.5
+_NEST_MEAN: Final = 0.75
+_NEST_CROSSED: Final = 0.5
+_NEST_DEPTH: Final = 2.5
+
+
+def _nested(quads: F64, outer_ok: Mask, crossed: Mask) -> Mask:
+    """Quads (N, 4, 2, clockwise on screen) lying inside a larger acceptable quad shaped like
+    a document: a card's photo, panel or code (well inside it), or the field below its band
+    (sharing sides with it, but `crossed`: its neighbours' edges run on past a side). A card
+    inside the quad of card and shadow shares two sides with it and is neither."""
+    # Only the acceptable quads can hold another: the pairs are (N, outers).
+    outer = np.flatnonzero(outer_ok)
+    if len(outer) == 0:
+        return np.zeros(len(quads), np.bool_)
+    depth = depth_inside(quads, quads[outer])
+    inside = depth >= -1.5
+    area = areas(quads)
+    bigger = area[outer][None, :] > 1.15 * area[:, None]
+    inner = inside & ((depth >= _NEST_DEPTH) | crossed[:, None])
+    return np.asarray((inner & bigger).any(axis=1), np.bool_)

@@ -1,0 +1,119 @@
+"""Stage 1, edges: the shrunk working frame with its gradients and edge pixels (`Work`), which
+the later stages share.
+
+The search runs on a copy shrunk to 320 px on the long side (1280x720 -> 320x180, 720x1280 ->
+180x320, 4032x3024 -> 320x240), where its pixel thresholds were set; frames up to 400 px are
+searched as they are. Its edges: Canny on the stronger of the grey and saturation gradients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+_WORK_LONG_SIDE: Final = 320
+_MAX_WORK_LONG_SIDE: Final = 400
+_EDGE_STRENGTH: Final = 40.0
+EDGE_FLOOR: Final = 16.0
+# Mean grey (0-255) of the shrunk frame below which it counts as dark (a dim room).
+_DARK_MEAN: Final = 70.0
+
+
+@dataclass
+class Work:
+    """The shrunk frame, its gradients and edges, shared by the stages."""
+
+    gray: npt.NDArray[np.uint8]
+    sat: npt.NDArray[np.uint8]
+    gradients: tuple[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], ...]
+    factor: float
+    # Per channel, the gradient across a side that counts as an edge.
+    strengths: tuple[float, ...]
+    # Flat indices of the edge pixels, in raster order, and the direction of the gradient at
+    # each in 16 steps over 180 degrees (polarity dropped).
+    at: npt.NDArray[np.intp]
+    steps: npt.NDArray[np.uint8]
+    # The shrunk frame in colour.
+    bgr: npt.NDArray[np.uint8]
+    # A dark frame (mean grey below `_DARK_MEAN`): its edges are faint and noisy.
+    dark: bool
+
+
+def prepare(image: npt.NDArray[np.uint8]) -> Work:
+    small, factor = _shrink(image)
+    gray = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
+    hsv = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2HSV), np.uint8)
+    sat = np.ascontiguousarray(hsv[:, :, 1])
+    # In a dark frame every contrast shrinks with the light: the grey edge threshold follows
+    # the frame's strongest gradients down to a floor above sensor noise. Saturation is a ratio
+    # and does not shrink (it only gets noisier), so its threshold stays.
+    gx = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), np.float32)
+    gy = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3), np.float32)
+    mag = np.abs(gx)
+    mag += np.abs(gy)
+    sub = mag[::2, ::2].ravel()
+    k98, k90 = int(0.98 * (sub.size - 1)), int(0.90 * (sub.size - 1))
+    part = np.partition(sub, (k90, k98))
+    grey = float(np.clip(0.2 * part[k98], EDGE_FLOOR, _EDGE_STRENGTH))
+    # Grey and saturation are judged separately (their polarities differ across one edge), so
+    # a blue card on a brown desk of the same brightness still has edges. The saturation
+    # gradients are scaled so that its threshold (_EDGE_STRENGTH) lands on grey's: both
+    # channels then share one threshold and one edge map.
+    scale = grey / _EDGE_STRENGTH
+    sx = np.asarray(cv2.Sobel(sat, cv2.CV_32F, 1, 0, ksize=3, scale=scale), np.float32)
+    sy = np.asarray(cv2.Sobel(sat, cv2.CV_32F, 0, 1, ksize=3, scale=scale), np.float32)
+    smag = np.abs(sx)
+    smag += np.abs(sy)
+    gradients = ((gx, gy), (sx, sy))
+    # One edge map from both channels: per pixel the channel with the stronger edge.
+    use_sat = cv2.compare(smag, mag, cv2.CMP_GT)
+    dx, dy = gx.copy(), gy.copy()
+    cv2.copyTo(sx, use_sat, dx)
+    cv2.copyTo(sy, use_sat, dy)
+    high = float(np.clip(part[k90], 2.5 * grey, 10 * grey))
+    # |Sobel| <= 4 * 255 on uint8 channels, so the gradients fit int16 as they are.
+    edges = cv2.Canny(dx.astype(np.int16), dy.astype(np.int16), 0.5 * high, high)
+    # Direction of the gradient at each edge pixel in 16 steps of 11.25 degrees (polarity
+    # dropped); only the (few) edge pixels are computed.
+    found = cv2.findNonZero(edges)
+    xy = np.zeros((0, 2), np.intp) if found is None else found.reshape(-1, 2).astype(np.intp)
+    at = xy[:, 1] * edges.shape[1] + xy[:, 0]
+    if len(at):
+        angle = np.asarray(cv2.phase(dx.ravel().take(at), dy.ravel().take(at)), np.float32)
+        steps = (angle.ravel() * np.float32(16 / np.pi)).astype(np.uint8) % 16
+    else:
+        steps = np.zeros(0, np.uint8)
+    dark = cv2.mean(gray)[0] < _DARK_MEAN
+    return Work(gray, sat, gradients, factor, (grey, grey), at, steps, small, dark)
+
+
+def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
+    """Halve (averaging 2x2 blocks) while the long side is at least twice the working size.
+    (Halving twice costs a quarter of one INTER_AREA resize by four.)"""
+    small, factor = image, 1.0
+    while max(small.shape[:2]) >= 2 * _WORK_LONG_SIDE:
+        h, w = small.shape[:2]
+        small = np.asarray(cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
+                           np.uint8)
+        factor *= 2.0
+    h, w = small.shape[:2]
+    if max(h, w) > _MAX_WORK_LONG_SIDE:
+        # Between the halvings (480x360, 1920x1080): once more to the working size, where
+        # the thresholds in pixels were set and the cost per frame is known.
+        scale = _WORK_LONG_SIDE / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = np.asarray(cv2.resize(small, size, interpolation=cv2.INTER_AREA), np.uint8)
+        factor *= max(h, w) / _WORK_LONG_SIDE
+    return small, factor
+
+
+def as_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    if image.ndim == 2:
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
+    if image.shape[2] == 4:
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), np.uint8)
+    return np.ascontiguousarray(image, dtype=np.uint8)

@@ -1,0 +1,181 @@
+"""Stage 1, lines: the straight edges of the shrunk frame as lines.
+
+Edge pixels are grouped by gradient direction (overlapping 45 degree bins) into connected runs,
+and a run that is long and thin is a segment. Segments on one line are merged (their pixel
+moments summed, so the line is fitted to all of them). Texture gives short runs of mixed
+direction, which never line up into long lines as Hough voting does on a busy desk. The
+longest lines are kept, at most a few per direction (ruled paper must not crowd out a card's
+sides), and with them a few short ones that close a corner at both ends (a small card's short
+sides in a room full of long lines). In a dark frame shorter runs count, as noise splits its
+sides.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .edges import Work
+from .shape import F64
+
+_MAX_LINES: Final = 24
+_DIRECTION_BINS: Final = 8
+_MAX_PER_DIRECTION: Final = 8
+
+_ORIENTATION_BINS: Final = 8
+
+
+def segment_lines(work: Work) -> F64:
+    """Straight edges as lines (a, b, c), a^2 + b^2 = 1, the longest first.
+
+    Edge pixels are grouped by gradient orientation (8 bins, and again with the bins shifted
+    by half a bin) into connected runs; a run that is long and thin is a straight segment
+    (line through its centroid along its principal axis). Texture makes short runs of mixed
+    orientation, so unlike Hough voting it does not line up into false long lines."""
+    h, w = work.gray.shape
+    flat = work.at
+    if len(flat) < 10:
+        return np.zeros((0, 3))
+    ys, xs = np.divmod(flat, w)
+    fx, fy = xs.astype(np.float64), ys.astype(np.float64)
+    segs: list[F64] = []
+    # In a dark frame, sensor noise scatters the gradient direction along a faint side and
+    # splits it into shorter runs; they still line up and are merged into one line below.
+    min_len = (max(6.0, 0.02 * max(h, w)) if work.dark else max(8.0, 0.03 * max(h, w)))
+    # 8 overlapping bins of 45 degrees, 22.5 degrees apart: an edge wavering a little about
+    # its direction stays whole in one of them.
+    # Each binning splits the 16 directions into 4 bins; the 8 bins are laid side by side in
+    # one image (a blank column between them), so one labelling finds the runs of all of them.
+    steps = work.steps.astype(np.intp)
+    tile = w + 1
+    stride = _ORIENTATION_BINS * tile
+    base = ys * stride + xs
+    pos = np.stack([base + (2 * (((steps + 1) % 16) // 4)) * tile,
+                    base + (2 * (((steps - 1) % 16) // 4) + 1) * tile])
+    tiles = np.zeros((h, stride), np.uint8)
+    tiles.ravel()[pos.ravel()] = 1
+    # 16-bit labels (half the memory to write) whenever the runs cannot outnumber them.
+    ltype = cv2.CV_16U if pos.size < 65_000 else cv2.CV_32S
+    offset, lab = cv2.connectedComponents(tiles, connectivity=8, ltype=ltype)
+    labels = lab.ravel().take(pos)
+    for row in range(2):
+        lab_row = labels[row]
+        count = np.bincount(lab_row, minlength=offset).astype(np.float64)
+        count[0] = 0
+        big = np.flatnonzero(count >= min_len)
+        if len(big) == 0:
+            continue
+        sx = np.bincount(lab_row, fx, offset)[big]
+        sy = np.bincount(lab_row, fy, offset)[big]
+        sxx = np.bincount(lab_row, fx * fx, offset)[big]
+        syy = np.bincount(lab_row, fy * fy, offset)[big]
+        sxy = np.bincount(lab_row, fx * fy, offset)[big]
+        m = count[big]
+        cx, cy = sx / m, sy / m
+        vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
+        half = np.sqrt(np.maximum((vxx - vyy) ** 2 / 4 + vxy * vxy, 0.0))
+        major = (vxx + vyy) / 2 + half
+        minor = np.maximum((vxx + vyy) / 2 - half, 0.0)
+        phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)  # direction of the principal axis
+        length = np.sqrt(12.0 * major)
+        straight = (length >= min_len) & (np.sqrt(minor) <= 1.5 + 0.02 * length)
+        if straight.any():
+            segs.append(np.stack([cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy,
+                                  sxy], axis=1)[straight])
+    if not segs:
+        return np.zeros((0, 3))
+    seg = np.concatenate(segs)
+    seg = seg[np.argsort(-seg[:, 4], kind="stable")][:150]
+    cx, cy, dx, dy, length = seg[:, :5].T
+    nx, ny = dy, -dx
+    c = -(nx * cx + ny * cy)
+    ends = np.stack([np.stack([cx - dx * length / 2, cy - dy * length / 2], axis=1),
+                     np.stack([cx + dx * length / 2, cy + dy * length / 2], axis=1)])  # (2, N, 2)
+    cos = np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
+    # Row i: the segments lying on the line of segment i (both ends within 2 px of it).
+    dist = np.maximum(
+        np.abs(nx[:, None] * ends[0, None, :, 0] + ny[:, None] * ends[0, None, :, 1] + c[:, None]),
+        np.abs(nx[:, None] * ends[1, None, :, 0] + ny[:, None] * ends[1, None, :, 1] + c[:, None]))
+    same = (cos > np.cos(np.radians(5.0))) & (dist < 2.0)
+    # Greedy grouping, longest first: a segment still free leads a group of the free segments
+    # on its line. Each row as a bit set (an int) keeps the loop cheap; a segment then belongs
+    # to the first lead whose line it lies on.
+    rows = np.packbits(same, axis=1, bitorder="little")
+    free = (1 << len(seg)) - 1
+    leads: list[int] = []
+    for i in range(len(seg)):
+        if free >> i & 1:
+            leads.append(i)
+            free &= ~int.from_bytes(rows[i].tobytes(), "little")
+    group = np.argmax(same[leads], axis=0)  # the group of each segment
+    weights = np.bincount(group, length, len(leads)).astype(np.float64)
+    order = np.argsort(-weights, kind="stable")
+    # The longest lines, but not too many of one direction: ruled paper, blinds or a keyboard
+    # give many long parallel lines that would crowd out a document's other pair of sides.
+    lead = np.array(leads)[order]
+    direction = (np.arctan2(dy[lead], dx[lead]) % np.pi) // (np.pi / _DIRECTION_BINS)
+    same_bin = direction[:, None] == np.arange(_DIRECTION_BINS)[None, :]
+    rank = (np.cumsum(same_bin, axis=0) * same_bin).sum(axis=1) - 1
+    order = order[rank < _MAX_PER_DIRECTION][:_MAX_LINES]
+    extra = _cornered(np.array(leads), group, ends, dx, dy, weights, order)
+    order = np.concatenate([order, extra]).astype(np.intp)
+    # One line through all pixels of a group: its moments are the sums of its members'.
+    # (The two orientation binnings count a pixel twice; that does not move the fit.)
+    sums = np.stack([np.bincount(group, seg[:, k], len(leads)) for k in range(5, 11)],
+                    axis=1)[order].T.astype(np.float64)
+    m, sx, sy, sxx, syy, sxy = sums
+    cx, cy = sx / m, sy / m
+    vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
+    phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
+    nx, ny = np.sin(phi), -np.cos(phi)
+    return np.stack([nx, ny, -(nx * cx + ny * cy)], axis=1)
+
+
+_EXTRA_LINES: Final = 8
+# Two lines meet at a corner when they cross at 50 degrees or more.
+_CORNER_SIN: Final = float(np.sin(np.radians(50.0)))
+
+
+def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64, dx: F64,
+              dy: F64, weights: F64, chosen: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Groups of segments (not in `chosen`) whose line meets other lines at both of its ends:
+    a small card's short sides, outweighed by long lines of the room, but closing a corner at
+    each end. The longest `_EXTRA_LINES` of them."""
+    n = len(lead)
+    if n < 3:
+        return np.zeros(0, np.intp)
+    ux, uy = dx[lead], dy[lead]
+    # The stretch of each group along its lead's direction.
+    t = ends[..., 0] * ux[group] + ends[..., 1] * uy[group]  # (2, N segments)
+    member = group[None, :] == np.arange(n)[:, None]  # (G, N segments)
+    lo = np.where(member, t.min(axis=0)[None, :], np.inf).min(axis=1)
+    hi = np.where(member, t.max(axis=0)[None, :], -np.inf).max(axis=1)
+    # A point on each lead's line and the group's two ends on it.
+    cx = (ends[0, lead, 0] + ends[1, lead, 0]) / 2
+    cy = (ends[0, lead, 1] + ends[1, lead, 1]) / 2
+    tc = cx * ux + cy * uy
+    end_pts = np.stack([np.stack([cx + (lo - tc) * ux, cy + (lo - tc) * uy], axis=1),
+                        np.stack([cx + (hi - tc) * ux, cy + (hi - tc) * uy], axis=1)])  # (2, G, 2)
+    # Where every two lines meet (steep enough to be a document's corner).
+    cross = ux[:, None] * uy[None, :] - uy[:, None] * ux[None, :]
+    steep = np.abs(cross) > _CORNER_SIN
+    safe = np.where(steep, cross, 1.0)
+    # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
+    ddx, ddy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]
+    s = (ddx * uy[None, :] - ddy * ux[None, :]) / safe
+    mx, my = cx[:, None] + s * ux[:, None], cy[:, None] + s * uy[:, None]  # (G, G)
+    tol = 2.5 + 0.12 * (hi - lo)
+    # Distance from where lines i and j meet to either end of group i: (2, G, G).
+    near = np.hypot(mx[None] - end_pts[:, :, None, 0], my[None] - end_pts[:, :, None, 1])
+    at_end = near.min(axis=0) < tol[:, None]
+    # A corner: the lines meet at an end of both groups.
+    corner = steep & at_end & at_end.T
+    # Which end of i each corner is at: both ends must close one.
+    which = near[0] <= near[1]
+    both = (corner & which).any(axis=1) & (corner & ~which).any(axis=1)
+    both[chosen] = False
+    extra = np.flatnonzero(both)
+    return extra[np.argsort(-weights[extra], kind="stable")][:_EXTRA_LINES]

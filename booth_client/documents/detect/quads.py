@@ -1,0 +1,317 @@
+"""Stage 3, quads from two pairs of roughly parallel lines (the frame border counts as a line,
+for a document reaching out of the frame), with their evidence and value.
+
+Each side must be supported along most of its length (fingers may hide some); the value of a
+quad is its support, minus its distance from a document's aspect after undoing perspective,
+plus a little for size, minus a penalty where a side is crossed by its neighbours' edges
+running on past the corners (the line under a card's coloured band, not its outline: a card's
+sides end at its corners). The full penalty needs the band's outer edge: a supported line just
+outside the side up to which both neighbours run, or neighbours running on far; crossings by
+chance (fingers, the room) count a little.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .profiles import STEP, Profiles, span_support
+from .shape import F64, NEXT, PREV, Mask, areas, aspect_errors, order_many
+
+_MIN_AREA_FRAC: Final = 0.02
+_MAX_AREA_FRAC: Final = 0.97
+_MIN_CORNER_DEG: Final = 55.0
+_MAX_ASPECT: Final = 2.6
+
+
+def _line_angles(lines: F64) -> F64:
+    return np.asarray(np.arctan2(lines[:, 1], lines[:, 0]) % np.pi, np.float64)
+
+
+def parallel_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
+    """Pairs of lines (P, 2) that may be opposite sides of a document."""
+    n = len(lines)
+    angle = _line_angles(lines)
+    diff = np.abs(angle[:, None] - angle[None, :])
+    diff = np.minimum(diff, np.pi - diff)
+    ii, jj = np.triu_indices(n, 1)
+    # Opposite sides of a document in perspective: within 35 degrees, some pixels apart.
+    centre = np.array([w / 2.0, h / 2.0])
+    offset = lines[:, 0] * centre[0] + lines[:, 1] * centre[1] + lines[:, 2]
+    sep = np.abs(offset[ii]
+                 - np.sign((lines[ii, :2] * lines[jj, :2]).sum(axis=1))
+                 * offset[jj])
+    parallel = (diff[ii, jj] < np.radians(35.0)) & (sep > 0.08 * min(h, w))
+    return np.stack([ii[parallel], jj[parallel]], axis=1)
+
+
+def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
+                    border: Mask) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Quads bounded by two of the `pairs` of roughly parallel lines with at least three sides
+    well supported (`table`: the support of each line between each pair, (L, P)), or with one
+    frame `border` line in each pair and both other sides supported (a document over a corner
+    of the frame): the line indices around them (Q, 4) and the pair that bounds each side
+    (Q, 4)."""
+    good = np.nan_to_num(table, nan=0.0) >= _MIN_SIDE_SUPPORT
+    # [a, b]: how many of pair a's lines are supported between pair b's.
+    held = good[pairs[:, 0]].astype(np.int8) + good[pairs[:, 1]]
+    enough = held + held.T >= 3
+    on_border = np.asarray(border[pairs].any(axis=1), np.bool_)
+    if on_border.any():
+        # The border line counts as held there.
+        held_b = held + on_border[:, None].astype(np.int8)
+        enough |= (held_b + held_b.T == 4) & on_border[:, None] & on_border[None, :]
+    a, b = np.nonzero(np.triu(enough, 1))
+    l1, l2, l3, l4 = pairs[a, 0], pairs[a, 1], pairs[b, 0], pairs[b, 1]
+    angle = _line_angles(lines)
+    cross = np.abs(angle[l1] - angle[l3])
+    cross = np.minimum(cross, np.pi - cross)
+    distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
+    a, b = a[distinct], b[distinct]
+    # Around the quad: first of pair one, first of pair two, second of pair one, second of two;
+    # the sides on pair one's lines end on pair two's and the other way round.
+    around = np.stack([l1[distinct], l3[distinct], l2[distinct], l4[distinct]], axis=1)
+    return around, np.stack([b, a, b, a], axis=1)
+
+
+def _corners(prof: Profiles, around: npt.NDArray[np.intp]) -> F64:
+    """Corner k of each quad where side k-1 meets side k (side k lies on line around[:, k])."""
+    return np.asarray(prof.meet[around[:, PREV], around], np.float64)
+
+
+_UNSEEN_SIDE: Final = 0.35
+_MIN_SIDE_SUPPORT: Final = 0.55
+_MIN_SCORE: Final = 0.6
+
+
+@dataclass
+class _Evidence:
+    support: F64  # (Q, 4), NaN for a side mostly outside the frame
+    beyond: F64  # (Q, 4, 2): support of the side's own edge continuing past its start / end
+    # (Q, 4): support of the best line parallel to each side just outside it, between its
+    # neighbours (a card's outline beyond its band); 1 where not looked for.
+    band: F64
+
+
+def _side_ends(prof: Profiles, around: npt.NDArray[np.intp]) -> tuple[F64, F64]:
+    """Stations of the start and the end of each side of each quad (Q, 4) along its line."""
+    return (np.asarray(prof.station[around, around[:, PREV]], np.float64),
+            np.asarray(prof.station[around, around[:, NEXT]], np.float64))
+
+
+def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F64) -> F64:
+    """Edge support past each end of each side (Q, 4, 2: past its start, past its end) over 15 %
+    of the side (at least 4 px), from 2 px beyond the corner; any polarity, as a card side runs
+    on past a dark band as well as past a pale field."""
+    stride = prof.valid.shape[1]
+    last = stride - 1
+    base = around * stride
+    span = np.abs(second - first)
+    sign = np.where(second >= first, 1.0, -1.0)
+    ext = np.maximum(4.0 / STEP, 0.15 * span)
+    gap = 2.0 / STEP
+    flat_hits = prof.hits.reshape(len(prof.hits), -1)
+    flat_valid = prof.valid.ravel()
+    out = []
+    for anchor, way in ((first, -sign), (second, sign)):
+        p = anchor + way * gap
+        q = anchor + way * (gap + ext)
+        a = base + np.clip(np.rint(np.minimum(p, q)), 0, last).astype(np.intp)
+        b = base + np.clip(np.rint(np.maximum(p, q)), 0, last).astype(np.intp)
+        got = np.max(flat_hits.take(b, axis=1) - flat_hits.take(a, axis=1), axis=0)
+        seen = flat_valid.take(b) - flat_valid.take(a)
+        out.append(np.where(seen >= 0.5 * np.maximum(b - a, 1), got / np.maximum(seen, 1), 0.0))
+    return np.stack(out, axis=2)
+
+
+def _plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:
+    """Convex, of document size, no corner sharper than 55 deg, aspect not beyond any document
+    seen in perspective; for quads (N, 4, 2) in either winding (`area`: theirs, if known)."""
+    edge = quads[:, NEXT] - quads
+    following = edge[:, NEXT]
+    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
+    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
+    area = areas(quads) if area is None else area
+    sized = (area >= _MIN_AREA_FRAC * area_frame) & (area <= _MAX_AREA_FRAC * area_frame)
+    length = np.hypot(edge[..., 0], edge[..., 1]) + 1e-9
+    cos = -(edge * edge[:, PREV]).sum(axis=2) / (length * length[:, PREV])
+    limit = np.cos(np.radians(_MIN_CORNER_DEG))
+    angled = np.all(np.abs(cos) <= limit, axis=1)
+    across = (length[:, 0] + length[:, 2]) / 2
+    down = (length[:, 1] + length[:, 3]) / 2
+    aspect = np.maximum(across, down) / np.maximum(np.minimum(across, down), 1e-6)
+    return np.asarray(convex & sized & angled & (aspect <= _MAX_ASPECT), np.bool_)
+
+
+ASPECT_SLACK: Final = 0.05
+_ASPECT_WEIGHT: Final = 1.0
+_AREA_WEIGHT: Final = 0.1
+_INNER_WEIGHT: Final = 0.6
+# Where no line outside a crossed side is seen (its neighbours run on by chance: fingers,
+# the room), its crossing counts only up to this.
+_BAND_FLOOR: Final = 0.4
+# A band's outer line lies past the side by this share of the neighbours' length at most.
+_BAND_REACH: Final = 0.6
+# ... and the neighbours' edges run on along this share of the way to it.
+_BAND_EDGE_RUN: Final = 0.6
+# Neighbours' edges running on along this share of the way past the band's reach: the side
+# crosses something larger than a band.
+_BAND_RUN: Final = 0.6
+# A quad closed by the frame border only stands in for a document reaching out of the frame.
+_CLIPPED_PENALTY: Final = 0.1
+
+
+def _supported(support: F64, on_border: Mask) -> Mask:
+    """Quads with at least three sides seen, each of those well supported, and on average; or
+    with two neighbouring sides on the frame border and both others strongly supported (a
+    document over a corner of the frame). `on_border` (Q, 4): sides on the frame border."""
+    seen = ~np.isnan(support)
+    n_seen = seen.sum(axis=1)
+    filled = np.where(seen, support, 0.0)
+    good = (filled >= _MIN_SIDE_SUPPORT).sum(axis=1)
+    confidence = filled.sum(axis=1) / np.maximum(n_seen, 1)
+    # Two sides seen (a card over a corner of the frame): both strongly.
+    corner = ((n_seen == 2) & ((filled >= _CORNER_SIDE).sum(axis=1) == 2)
+              & (on_border & on_border[:, NEXT]).any(axis=1))
+    return np.asarray(((n_seen >= 3) & (good >= 3) & (confidence >= _MIN_SCORE)) | corner,
+                      np.bool_)
+
+
+_CORNER_SIDE: Final = 0.85
+
+
+def _border_ok(on_border: Mask) -> Mask:
+    """Quads (Q, 4: which sides lie on the frame border) with at most one side on the border,
+    or two neighbouring ones (a document over a corner of the frame)."""
+    n = on_border.sum(axis=1)
+    return np.asarray((n <= 1) | ((n == 2) & (on_border & on_border[:, NEXT]).any(axis=1)),
+                      np.bool_)
+
+
+def _values(quads: F64, ev: _Evidence, width: float, height: float, clipped: Mask,
+            area: F64) -> tuple[F64, F64]:
+    """Selection value of each quad and its distance from a document's aspect (0 for quads
+    `clipped` by the frame border, whose aspect says nothing)."""
+    support = ev.support
+    seen = ~np.isnan(support)
+    evidence = np.where(seen, support, _UNSEEN_SIDE).mean(axis=1)
+    ordered = order_many(quads)
+    errors = np.where(clipped, 0.0, aspect_errors(ordered, width, height))
+    aspect = np.maximum(errors - ASPECT_SLACK, 0.0)
+    size = np.log(np.maximum(area, 1e-9) / (width * height))
+    # A document's sides end at its corners. Where both neighbours of a side run on past it,
+    # that side is a line across the document (a printed band, a panel), not its outline.
+    inner = banded(ev.beyond, ev.band).max(axis=1)
+    value = (evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size
+             - _INNER_WEIGHT * np.maximum(inner - 0.3, 0.0) - _CLIPPED_PENALTY * clipped)
+    return np.asarray(value, np.float64), errors
+
+
+@dataclass
+class Scored:
+    """Quads by their lines (Q, 4: side k on line around[:, k]) with their evidence."""
+
+    around: npt.NDArray[np.intp]
+    corners: F64
+    support: F64
+    first: F64  # (Q, 4): station of each side's start along its line
+    second: F64  # and of its end
+    beyond: F64
+    band: F64
+    value: F64
+    errors: F64
+    clipped: Mask
+
+    def take(self, idx: npt.NDArray[np.intp]) -> Scored:
+        return Scored(self.around[idx], self.corners[idx], self.support[idx], self.first[idx],
+                       self.second[idx], self.beyond[idx], self.band[idx], self.value[idx],
+                       self.errors[idx], self.clipped[idx])
+
+
+def score(prof: Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w: int,
+           support: F64 | None = None) -> Scored | None:
+    """Corners, evidence and value of the supported, plausible quads among `around`, whose
+    sides' `support` (Q, 4) may be given."""
+    if support is None:
+        support = span_support(prof, around, *_side_ends(prof, around))
+    # Cheap tests first: the edge evidence, corners inside a generous frame, of document size.
+    near = prof.meets & (np.abs(prof.meet - np.array([w / 2, h / 2])).max(axis=2)
+                         <= 1.5 * max(w, h))
+    fine = _supported(support, border[around])
+    fine[fine] = (near[around[fine][:, PREV], around[fine]].all(axis=1)
+                  & _border_ok(border[around[fine]]))
+    around, support = around[fine], support[fine]
+    corners = _corners(prof, around)
+    area = areas(corners)
+    fine = (area >= _MIN_AREA_FRAC * h * w) & (area <= _MAX_AREA_FRAC * h * w)
+    fine[fine] = _plausible_many(corners[fine], h * w, area[fine])
+    if not fine.any():
+        return None
+    around, corners, support, area = around[fine], corners[fine], support[fine], area[fine]
+    ts, te = _side_ends(prof, around)
+    # Sides run with their line's direction or against it.
+    first, second = ts, te
+    beyond = _beyond(prof, around, first, second)
+    clipped = np.asarray(border[around].any(axis=1), np.bool_)
+    band = _band_lines(prof, around, beyond)
+    value, errors = _values(corners, _Evidence(support, beyond, band), w, h, clipped, area)
+    return Scored(around, corners, support, first, second, beyond, band, value, errors,
+                   clipped)
+
+
+def _band_lines(prof: Profiles, around: npt.NDArray[np.intp], beyond: F64) -> F64:
+    """Per quad and side (Q, 4), for the sides both of whose neighbours run on past it, the
+    support of the best line just outside the side that both neighbours meet within
+    `_BAND_REACH` of their length past it, between them: the card's outline beyond a printed
+    band (1 for a line mostly outside the frame, which may be it). 1 where the neighbours'
+    edges run on well past the band's reach (the side crosses something larger) and for the
+    sides not crossed (not looked at)."""
+    band = np.ones(around.shape)
+    q, j = np.nonzero(crossed(beyond) > _BAND_FLOOR)
+    if len(q) == 0:
+        return band
+    # The answer depends on the side's line and its neighbours' and opposite's only: each
+    # such set once.
+    n_lines = len(prof.lines)
+    code = around[q, j]
+    for k in (PREV[j], NEXT[j], (j + 2) % 4):
+        code = code * n_lines + around[q, k]
+    codes, first, back = np.unique(code, return_index=True, return_inverse=True)
+    qs, js = q[first], j[first]
+    side, opposite = around[qs, js], around[qs, (js + 2) % 4]
+    # Both neighbours at once: (2, K).
+    pair = np.stack([around[qs, PREV[js]], around[qs, NEXT[js]]])
+    at_side = prof.station[pair, side]
+    span = at_side - prof.station[pair, opposite]
+    # Edges running on past the band's reach: the side crosses something larger.
+    onward = span_support(prof, pair, at_side, at_side + _BAND_REACH * span)
+    far = np.asarray((np.nan_to_num(onward, nan=0.0) >= _BAND_RUN).all(axis=0), np.bool_)
+    at_line = prof.station[pair]  # (2, K, L)
+    past = (at_line - at_side[..., None]) / np.where(np.abs(span) > 1e-9, span, 1e-9)[..., None]
+    ok = (prof.meets[pair] & (past > 0.03) & (past < _BAND_REACH)).all(axis=0)
+    r, line = np.nonzero(ok & ~far[:, None])
+    found = np.zeros(len(codes))
+    if len(r):
+        # The neighbours' edges run on up to that line (the card's sides along its band).
+        run = span_support(prof, pair[:, r], at_side[:, r], at_line[:, r, line])
+        good = (np.nan_to_num(run, nan=1.0) >= _BAND_EDGE_RUN).all(axis=0)
+        sup = span_support(prof, line, prof.station[line, pair[0, r]],
+                            prof.station[line, pair[1, r]])
+        # A line mostly outside the frame (the frame border among them) may be the outline.
+        np.maximum.at(found, r, np.where(good, np.nan_to_num(sup, nan=1.0), 0.0))
+    band[q, j] = np.where(far, 1.0, found)[back.ravel()]
+    return band
+
+
+def banded(beyond: F64, band: F64) -> F64:
+    """`crossed`, but only as far as a line outside the side is seen (a band's outer edge),
+    or up to `_BAND_FLOOR` where none is."""
+    return np.asarray(np.minimum(crossed(beyond), np.maximum(band, _BAND_FLOOR)), np.float64)
+
+
+def crossed(beyond: F64) -> F64:
+    """Per quad and side (Q, 4), how far both its neighbours' edges run on past its corners."""
+    return np.asarray(np.minimum(beyond[:, PREV, 1], beyond[:, NEXT, 0]), np.float64)

@@ -1,0 +1,139 @@
+"""Stage 5, refinement: the candidates are snapped to the edges of the full-resolution frame
+(robust line through the outermost edge points along each side); a snapped quad is taken only
+while it is still convex and has not moved or changed size much.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .shape import F64, NEXT, PREV, Mask, areas, side_normals
+
+_REFINE_SAMPLES: Final = 32
+_PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
+                                               2)))
+
+
+def edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple[F64, F64]:
+    """For each side of each quad (K, 4, 2) and evenly spaced stations along it, the outline
+    edge crossing the side within +-reach px along its outward normal, all in one remap.
+    Returns points (K*4, S, 2) and strengths (K*4, S); strength 0 where nothing was seen."""
+    samples = _REFINE_SAMPLES
+    a = quads.reshape(-1, 2)
+    sides, normals = side_normals(quads)
+    d, normal = sides.reshape(-1, 2), normals.reshape(-1, 2)
+    rows_n = len(a)
+    t = np.linspace(0.05, 0.95, samples)
+    offsets = np.arange(-reach, reach + 1.0, 1.0)
+    base = a[:, None, :] + t[None, :, None] * d[:, None, :]
+    grid = base[:, :, None, :] + offsets[None, None, :, None] * normal[:, None, None, :]
+    map_x = grid[..., 0].reshape(rows_n * samples, -1).astype(np.float32)
+    map_y = grid[..., 1].reshape(rows_n * samples, -1).astype(np.float32)
+    prof = np.asarray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE), np.float32)
+    h, w = image.shape[:2]
+    valid = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+    deriv = np.abs(prof[:, 2:, :] - prof[:, :-2, :]).sum(axis=2) / 2.0
+    deriv *= valid[:, 2:] & valid[:, :-2]
+    rows = np.arange(deriv.shape[0])
+    strength = deriv.max(axis=1)
+    # The outline of a document is its outermost strong edge: printed panels, bands and photo
+    # frames just inside it are often stronger, so take the farthest-out position that reaches
+    # half the strongest response (the normal of a clockwise quad points outward).
+    strong = deriv >= 0.5 * strength[:, None]
+    last = deriv.shape[1] - 1
+    k = last - np.argmax(strong[:, ::-1], axis=1)
+    for _ in range(2):
+        up = np.minimum(k + 1, last)
+        k = np.where(deriv[rows, up] > deriv[rows, k], up, k)
+    kc = np.clip(k, 1, last - 1)
+    left, mid, right = deriv[rows, kc - 1], deriv[rows, kc], deriv[rows, kc + 1]
+    denom = left - 2 * mid + right
+    safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
+    sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
+    sub = np.clip(sub, -0.5, 0.5) * (kc == k)
+    offset = (offsets[1:-1][k] + sub).reshape(rows_n, samples)
+    pts = base + offset[:, :, None] * normal[:, None, :]
+    inside = (pts[..., 0] > 1) & (pts[..., 0] < w - 2) & (pts[..., 1] > 1) & (pts[..., 1] < h - 2)
+    return pts, np.where(inside, strength.reshape(rows_n, samples), 0.0)
+
+
+def robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
+                  tolerance: float | F64) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
+    """Per row of points (M, S, 2), the line (a, b, c), a^2 + b^2 = 1, through the largest
+    consistent subset of its usable points (a thumb or glare spoils a minority), and the share
+    of stations on it."""
+    p, q = pts[:, _PAIR_INDEX[:, 0]], pts[:, _PAIR_INDEX[:, 1]]
+    pair_ok = usable[:, _PAIR_INDEX[:, 0]] & usable[:, _PAIR_INDEX[:, 1]]
+    d = q - p
+    norm = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
+    nx, ny = d[..., 1] / norm, -d[..., 0] / norm
+    c = -(nx * p[..., 0] + ny * p[..., 1])
+    resid = np.abs(nx[..., None] * pts[:, None, :, 0] + ny[..., None] * pts[:, None, :, 1]
+                   + c[..., None])
+    close = (resid < tolerance) & usable[:, None, :]
+    counts = np.where(pair_ok, close.sum(axis=2), -1)
+    best = np.argmax(counts, axis=1)
+    inlier = close[np.arange(len(pts)), best]
+    weight = inlier.astype(np.float64)
+    total = np.maximum(weight.sum(axis=1), 1e-9)
+    centre = (pts * weight[..., None]).sum(axis=1) / total[:, None]
+    dev = (pts - centre[:, None, :]) * np.sqrt(weight)[..., None]
+    sxx = (dev[..., 0] ** 2).sum(axis=1)
+    syy = (dev[..., 1] ** 2).sum(axis=1)
+    sxy = (dev[..., 0] * dev[..., 1]).sum(axis=1)
+    # Total least squares: the line direction is the principal axis of the inliers.
+    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+    dx, dy = np.cos(theta), np.sin(theta)
+    lines = np.stack([dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1])], axis=1)
+    return lines, weight.sum(axis=1) / pts.shape[1], inlier
+
+
+def refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, tolerance: float,
+                 found: tuple[F64, F64] | None = None) -> tuple[F64, F64]:
+    """Snap each side of each quad (K, 4, 2) to the outline edge near it and intersect
+    neighbouring sides. A side with too little evidence (hidden, or outside the frame) keeps
+    its current position. Returns quads (K, 4, 2) and per-side shares of stations on the line.
+    `found`: the quads' `edge_points` at `reach`, when already sampled."""
+    n = len(quads)
+    pts, strength = edge_points(image, quads, reach) if found is None else found
+    seen = strength > 0
+    counts = np.maximum(seen.sum(axis=1), 1)
+    floor = np.where(seen.any(axis=1),
+                     np.sort(np.where(seen, strength, np.inf), axis=1)[
+                         np.arange(len(strength)), counts // 2], 0.0)
+    usable = seen & (strength >= np.maximum(6.0, 0.25 * floor)[:, None])
+    lines, share, _ = robust_lines(pts, usable, tolerance)
+    keep = share >= 0.3
+    a = quads.reshape(-1, 2)
+    b = quads[:, NEXT].reshape(-1, 2)
+    current = np.stack(
+        [a[:, 1] - b[:, 1], b[:, 0] - a[:, 0], a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+    lines = np.where(keep[:, None], lines, current).reshape(n, 4, 3)
+    prev = lines[:, PREV]
+    z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
+    ok = np.all(np.abs(z) > 1e-9, axis=1)
+    zs = np.where(np.abs(z) > 1e-9, z, 1.0)
+    corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
+                        (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs],
+                       axis=-1)
+    corners = np.where(ok[:, None, None], corners, quads)
+    return corners, np.where(keep, share, 0.0).reshape(n, 4)
+
+
+def accept_many(before: F64, after: F64) -> Mask:
+    """Whether refined quads (N, 4, 2) are still sensible: convex, not moved or resized much."""
+    edge = after[:, NEXT] - after
+    following = edge[:, NEXT]
+    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
+    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
+    area_before = np.maximum(areas(before), 1e-9)
+    moved = np.hypot(*(after - before).transpose(2, 0, 1)).max(axis=1)
+    ratio = areas(after) / area_before
+    return np.asarray(convex & (moved < 0.25 * np.sqrt(area_before)) & (ratio > 0.7)
+                      & (ratio < 1.4), np.bool_)

@@ -1,0 +1,115 @@
+"""Stage 5, the order in which the candidates are tried: of the best few, a quad that is another
+one with its shadow (the strip between them is the ground around it darkened, same
+chromaticity) is tried after that one; if none passes, two more in order of value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .candidates import SHORTLIST, Candidates
+from .edges import Work
+from .shape import F64, NEXT, areas, depth_inside, side_normals
+
+_SHADOW_AREA: Final = 0.55
+_SHADOW_DARKER: Final = 0.92
+_SHADOW_CHROMA: Final = 0.06
+_GREY: Final = np.array([0.114, 0.587, 0.299])
+
+
+def _shared_sides(outer: F64, inner: F64) -> int:
+    """How many sides of `outer` (4, 2) the quad `inner` (4, 2) has on the same line."""
+    n = side_normals(inner)[1]
+    # Distance of both ends of each side of `outer` from the line of each side of `inner`.
+    ends = np.stack([outer, outer[NEXT]])  # (2, 4, 2)
+    dist = np.abs(ends[..., 0, None] * n[:, 0] + ends[..., 1, None] * n[:, 1]
+                  - (n * inner).sum(axis=1))
+    return int((dist.max(axis=0) < 1.5).any(axis=1).sum())
+
+
+def _is_shadow(work: Work, outer: F64, inner: F64) -> bool:
+    """Whether quad `outer` is the quad `inner` (4, 2, shrunk frame; inside it and of nearly
+    its size) with its shadow: `inner` lies on two or three of its sides, and the strip between
+    them is the ground around `outer` darkened. A shadow dims the light but keeps the colour:
+    the grey drops, the chromaticity stays. A card's band against a ground of about its colour
+    differs in hue."""
+    h, w = work.gray.shape
+    if _shared_sides(outer, inner) < 2:
+        return False
+    # Masks over the box around `outer` only.
+    x0, y0 = np.maximum(np.floor(outer.min(axis=0)).astype(np.intp) - 6, 0)
+    x1, y1 = np.minimum(np.ceil(outer.max(axis=0)).astype(np.intp) + 7, (w, h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return False
+    corner = np.array([x0, y0], np.float64)
+    a = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    b = np.zeros_like(a)
+    cv2.fillConvexPoly(a, np.rint(outer - corner).astype(np.int32), 1)
+    cv2.fillConvexPoly(b, np.rint(inner - corner).astype(np.int32), 1)
+    kernel = np.ones((3, 3), np.uint8)
+
+    def grow(m: npt.NDArray[np.uint8], times: int) -> npt.NDArray[np.uint8]:
+        # A (2 times + 1)-square: `times` dilations by a 3x3 square in one pass.
+        return np.asarray(cv2.dilate(m, np.ones((2 * times + 1, 2 * times + 1), np.uint8)),
+                          np.uint8)
+
+    # The masks hold 0 or 1: saturating subtraction is "and not".
+    strip = np.asarray(cv2.subtract(cv2.erode(a, kernel), grow(b, 2)), np.uint8)
+    if cv2.countNonZero(strip) < 8:
+        return False
+    ring = np.asarray(cv2.bitwise_and(cv2.subtract(grow(a, 4), grow(a, 1)), grow(strip, 5)),
+                      np.uint8)
+    if cv2.countNonZero(ring) < 8:
+        return False
+    bgr = work.bgr[y0:y1, x0:x1]
+    colour_in = np.array(cv2.mean(bgr, strip)[:3]) + 1.0
+    colour_out = np.array(cv2.mean(bgr, ring)[:3]) + 1.0
+    # Grey as cv2.cvtColor weighs B, G, R.
+    grey_in, grey_out = float((colour_in * _GREY).sum()), float((colour_out * _GREY).sum())
+    # Chromaticity: each channel's share of the sum, which dimming leaves alone.
+    shift = np.abs(colour_in / colour_in.sum() - colour_out / colour_out.sum()).sum()
+    return grey_in < _SHADOW_DARKER * grey_out and bool(shift < _SHADOW_CHROMA)
+
+
+def shadow_order(work: Work, found: Candidates) -> Iterator[int]:
+    """Indices of the candidates in the order to try them: the shortlist by value, but a quad
+    found to be another one with its shadow goes right after it; then the fallbacks. Lazy, as
+    the first candidate usually passes: the shadow test runs only for the candidates reached."""
+    quads = found.quads[:SHORTLIST]
+    yield from _shortlist_order(work, quads)
+    # The fallbacks, in order of value: a strong candidate's part (the field below its band)
+    # must not be taken for it less a shadow.
+    yield from range(len(quads), len(found.quads))
+
+
+def _shortlist_order(work: Work, quads: F64) -> Iterator[int]:
+    n = len(quads)
+    if n < 2:
+        yield from range(n)
+        return
+    # Cheap tests for all pairs first: [i, j] with j of a size to be i less a shadow, and
+    # inside it. (j may be crossed: a shadow's edge runs on along a card side.)
+    area = areas(quads)
+    # depth[i, j]: how deep quad j lies inside quad i.
+    depth = depth_inside(quads, quads).T
+    maybe = (area[None, :] >= _SHADOW_AREA * area[:, None]) & (depth >= -1.5)
+    np.fill_diagonal(maybe, False)
+    left = list(range(n))
+    while left:
+        i = left[0]
+        # The card takes the place of the card with its shadow (and of that with its own).
+        moved = True
+        while moved:
+            moved = False
+            for j in left:
+                if maybe[i, j] and _is_shadow(work, quads[i], quads[j]):
+                    maybe[i, j] = False
+                    i, moved = j, True
+                    break
+        left.remove(i)
+        yield i

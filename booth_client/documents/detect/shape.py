@@ -1,0 +1,103 @@
+"""Geometry of quads shared by the stages: corner order, areas, side normals, how deep one quad
+lies inside another, and a quad's aspect with perspective undone and its distance from the
+aspects of the documents asked for.
+
+Quads are arrays (..., 4, 2) of corners; `NEXT` and `PREV` index the following and the
+preceding corner (or side) around a quad.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from ..kinds import A4_PAGE, BANK_BOOK_PAGE, ID1_CARD
+
+F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+NEXT: Final = np.array([1, 2, 3, 0])
+PREV: Final = np.array([3, 0, 1, 2])
+
+# Long/short sides of the documents asked for: ID-1 cards, A4 pages, bank-book pages.
+_DOCUMENT_ASPECTS: Final = np.array([ID1_CARD.aspect, A4_PAGE.aspect, BANK_BOOK_PAGE.aspect])
+
+# Focal length over the frame's long side: ~0.75-0.9 for webcams and phones (60-75 degrees
+# across); the aspect estimate is not sensitive to it at moderate tilt.
+_FOCAL_PER_LONG_SIDE: Final = 0.9
+
+
+def _true_aspects(quads: F64, width: float, height: float) -> F64:
+    """Long/short aspect of the rectangles seen as ordered quads (N, 4, 2), undoing perspective
+    with a pinhole camera of focal length about the frame's long side (a phone held upright
+    takes portrait frames), principal point at the centre (Zhang and He, whiteboard scanning).
+    Falls back to the mean side ratio where that fails."""
+    u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_LONG_SIDE * max(width, height)
+    # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right. Their
+    # k2 = (m1 x m4).m3 / (m2 x m4).m3 and k3 = (m1 x m4).m2 / (m3 x m4).m2; for points with
+    # z = 1, (a x b).c is the plane cross product (b - a) x (c - a): all four at once.
+    a = quads[:, [0, 1, 0, 3]]  # m1, m2, m1, m3
+    b = quads[:, [2]] - a  # m4 - a
+    c = quads[:, [3, 3, 1, 1]] - a  # m3, m3, m2, m2
+    det = b[..., 0] * c[..., 1] - b[..., 1] * c[..., 0]
+    den = det[:, 1::2]
+    k = det[:, 0::2] / np.where(np.abs(den) > 1e-12, den, 1e-12)  # (N, 2): k2, k3
+    # n2 = k2 m2 - m1 and n3 = k3 m3 - m1, then their lengths through the camera.
+    nz = k - 1.0
+    nxy = k[..., None] * quads[:, [1, 3]] - quads[:, None, 0]
+    x = (nxy[..., 0] - u0 * nz) / f
+    y = (nxy[..., 1] - v0 * nz) / f
+    norm2 = np.maximum(x * x + y * y + nz * nz, 1e-12)
+    ratio = np.sqrt(norm2[:, 0] / norm2[:, 1])
+    sides = np.hypot(*(quads[:, NEXT] - quads).transpose(2, 0, 1))
+    naive = (sides[:, 0] + sides[:, 2]) / np.maximum(sides[:, 1] + sides[:, 3], 1e-9)
+    ratio = np.where(np.isfinite(ratio) & (ratio > 0.2) & (ratio < 5.0), ratio, naive)
+    return np.asarray(np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9)), np.float64)
+
+
+def aspect_errors(quads: F64, width: float, height: float) -> F64:
+    """|log| distance of the perspective-corrected aspect to the nearest document aspect."""
+    aspect = _true_aspects(quads, width, height)
+    return np.asarray(np.abs(np.log(aspect[:, None] / _DOCUMENT_ASPECTS[None, :])).min(axis=1),
+                      np.float64)
+
+
+def order_many(quads: F64) -> F64:
+    """`geometry.order_corners` for a stack of quads at once."""
+    centre = quads.mean(axis=1, keepdims=True)
+    angle = np.arctan2(quads[..., 1] - centre[..., 1], quads[..., 0] - centre[..., 0])
+    rows = np.arange(len(quads))[:, None]
+    clockwise = quads[rows, np.argsort(angle, axis=1)]
+    start = np.argmin(clockwise[..., 0] + (1.0 - 1e-9) * clockwise[..., 1], axis=1)
+    return np.asarray(clockwise[rows, (start[:, None] + np.arange(4)) % 4], np.float64)
+
+
+def side_normals(quads: F64) -> tuple[F64, F64]:
+    """The sides of quads (..., 4, 2) as vectors from each corner to the next, and their unit
+    normals (outward for a quad clockwise on screen)."""
+    d = quads[..., NEXT, :] - quads
+    length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
+    return d, np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
+
+
+def areas(quads: F64) -> F64:
+    x, y = quads[..., 0], quads[..., 1]
+    return np.asarray(
+        0.5 * np.abs((x * y[..., NEXT] - y * x[..., NEXT]).sum(axis=-1)),
+        np.float64)
+
+
+def depth_inside(quads: F64, outers: F64) -> F64:
+    """How deep each of `quads` (N, 4, 2) lies inside each of `outers` (B, 4, 2), both
+    clockwise on screen: the least distance of its corners inside the sides' lines, (N, B);
+    negative where a corner is outside."""
+    edge = outers[:, NEXT] - outers  # (B, 4, 2)
+    length = np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-9)
+    # rel[a, b, k, j]: corner k of quad a against side j of outer b; >= 0 inside.
+    rel = (edge[None, :, None, :, 0] * (quads[:, None, :, None, 1] - outers[None, :, None, :, 1])
+           - edge[None, :, None, :, 1] * (quads[:, None, :, None, 0]
+                                          - outers[None, :, None, :, 0]))
+    rel = rel / length[None, :, None, :]
+    return np.asarray(rel.min(axis=(2, 3)), np.float64)

@@ -1,0 +1,232 @@
+"""Stage 5, the final checks: the first snapped candidate that still runs along straight edges
+with enough support (not along two tangents to a curved outline, as a quad boxing a head does),
+shows a step across each side (not a thin line) and, wholly in view, a document's aspect, is
+returned.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .edges import Work
+from .refine import edge_points, robust_lines
+from .shape import F64, NEXT, PREV, aspect_errors, order_many, side_normals
+
+_TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
+MIN_FINAL_SCORE: Final = 0.6
+MIN_FINAL_SCORE_3: Final = 0.8
+_MIN_STRAIGHT_SHARE: Final = 0.4
+_STRAIGHT_STRENGTH: Final = 6.0
+# `_edge_share`: its search window (+- px, full resolution) and the least share of a side
+# that is not a tangent to a curve; a side with this share of its stations on its line and
+# peaking well inside the narrow window of `straight_sides` needs no wider search.
+_EDGE_REACH: Final = 5.0
+_MIN_EDGE_SHARE: Final = 0.32
+_SURE_SHARE: Final = 0.6
+
+
+def final_score(work: Work, quads: F64) -> tuple[F64, F64]:
+    """Tight support of quads (N, 4, 2) in the shrunk frame: score (a side outside the frame
+    counts half) and per-side support."""
+    support = _support(work, quads, _TIGHT_BAND, 24)
+    score = np.where(np.isnan(support), 0.5, support).mean(axis=1)
+    return np.asarray(score, np.float64), support
+
+
+_MIN_SIDE_FINAL: Final = 0.1
+_MIN_SIDE_FINAL_2: Final = 0.65
+_MIN_REACH: Final = 0.5
+_MAX_PAST: Final = 0.3
+_STEP_OFFSET: Final = 3.0
+_MIN_STEP_SHARE: Final = 0.1
+_MAX_FINAL_ASPECT_ERROR: Final = 0.2
+
+
+def _step_shares(work: Work, quad: F64, samples: int = 24) -> F64:
+    """Per side of a quad (4, 2) in the shrunk frame, the share of stations where the grey or
+    the saturation differs across the side (`_STEP_OFFSET` px inside against outside) by a
+    quarter of the edge strength; NaN for a side mostly outside the frame. An outline separates
+    the document from what lies around it; a thin line (a ruled line, a cable, a door frame's
+    strip) has the same surface on both sides and gives no step."""
+    h, w = work.gray.shape
+    t = np.linspace(0.1, 0.9, samples)
+    d, normal = side_normals(quad)
+    pts = quad[:, None, :] + t[None, :, None] * d[:, None, :]
+    probe = pts[None] + np.array([-_STEP_OFFSET, _STEP_OFFSET])[:, None, None, None] * normal[
+        None, :, None, :]
+    xi, yi = np.rint(probe[..., 0]).astype(np.intp), np.rint(probe[..., 1]).astype(np.intp)
+    inside = ((xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)).all(axis=0)
+    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+    least = 0.25 * work.strengths[0]
+    step = np.zeros(inside.shape, np.bool_)
+    for channel in (work.gray, work.sat):
+        v = channel.ravel().take(flat).astype(np.float32)
+        step |= np.abs(v[0] - v[1]) > least
+    seen = inside.sum(axis=1)
+    share = (step & inside).sum(axis=1) / np.maximum(seen, 1)
+    return np.asarray(np.where(seen >= 0.3 * samples, share, np.nan), np.float64)
+
+
+def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
+    """Per side of a quad (4, 2) in the shrunk frame, the share of stations where an edge of
+    either channel crosses it within 1 px: on its line over the quarter of its length before its
+    start, its first and last quarters, and the quarter after its end. Near its ends,
+    stations outside the frame count as hits (what is not seen may be there); beyond them, as
+    misses. Shape (4, 4)."""
+    h, w = work.gray.shape
+    spans = ((-0.25, -0.03), (0.03, 0.25), (0.75, 0.97), (1.03, 1.25))
+    t = np.concatenate([np.linspace(a, b, samples) for a, b in spans])
+    d, normal = side_normals(quad)
+    pts = quad[:, None, :] + t[None, :, None] * d[:, None, :]  # (4, T, 2)
+    inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
+        pts[..., 1] < h - 2)
+    probe = pts[:, :, None, :] + np.array([-1.0, 0.0, 1.0])[None, None, :, None] * normal[
+        :, None, None, :]
+    xi = np.clip(np.rint(probe[..., 0]).astype(np.intp), 0, w - 1)
+    yi = np.clip(np.rint(probe[..., 1]).astype(np.intp), 0, h - 1)
+    flat = yi * w + xi
+    nx, ny = normal[:, None, None, 0], normal[:, None, None, 1]
+    hit = np.zeros(inside.shape, np.bool_)
+    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
+        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
+        proj = np.abs(gx * nx + gy * ny)
+        hit |= ((proj > strength) & (proj > 0.6 * (np.abs(gx) + np.abs(gy)))).any(axis=2)
+    near = np.zeros(t.shape, np.bool_)
+    near[samples:3 * samples] = True
+    hit = np.where(near[None, :], hit | ~inside, hit & inside)
+    return np.asarray(hit.reshape(4, 4, samples).mean(axis=2), np.float64)
+
+
+def verified(work: Work, quad: F64, support: F64) -> bool:
+    """Last checks on a quad (4, 2) in the shrunk frame with tight side `support` (4,): every
+    side in view shows some edge along it and some step across it, and a quad wholly in view
+    is shaped like a document once perspective is undone."""
+    seen = ~np.isnan(support)
+    sides = np.sort(support[seen])
+    # One side may be faint (a card's band against a ground of its colour); the others are
+    # clearly seen.
+    if len(sides) == 0 or (len(sides) >= 3 and sides[1] < _MIN_SIDE_FINAL_2):
+        return False
+    steps = _step_shares(work, quad)
+    faint = seen & ((support < _MIN_SIDE_FINAL) | (np.nan_to_num(steps, nan=1.0)
+                                                    < _MIN_STEP_SHARE))
+    if faint.any():
+        # A side with next to no edge or step along it is taken only where both its
+        # neighbours' edges run right up to it and end there: the card's outline where its
+        # sides end.
+        ends = _end_hits(work, quad)
+        reach = np.minimum(ends[PREV, 2], ends[NEXT, 1])
+        past = np.maximum(ends[PREV, 3], ends[NEXT, 0])
+        if (reach[faint] < _MIN_REACH).any() or (past[faint] > _MAX_PAST).any():
+            return False
+    h, w = work.gray.shape
+    if seen.all() and (quad >= 1.0).all() and (quad[:, 0] <= w - 2.0).all() and (
+            quad[:, 1] <= h - 2.0).all():
+        error = float(aspect_errors(order_many(quad[None]), w, h)[0])
+        if error > _MAX_FINAL_ASPECT_ERROR:
+            return False
+    return True
+
+
+def _support(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F64:
+    """Per candidate and side, the share of stations where an edge of one consistent polarity
+    runs across the side within `band` px of it; NaN for a side mostly outside the frame.
+
+    All candidates are scored in one vectorised pass; shape (N, 4)."""
+    h, w = work.gray.shape
+    n = len(quads)
+    t = np.linspace(0.08, 0.92, samples)
+    a = quads
+    d = quads[:, NEXT] - quads
+    length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
+    normal = np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
+    pts = a[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]
+    inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
+        pts[..., 1] < h - 2)
+    offs = np.asarray(band)
+    probe = pts[:, :, :, None, :] + offs[None, None, None, :, None] * normal[:, :, None, None, :]
+    xi = np.clip(np.rint(probe[..., 0]).astype(np.intp), 0, w - 1)
+    yi = np.clip(np.rint(probe[..., 1]).astype(np.intp), 0, h - 1)
+    flat = yi * w + xi
+    nx = normal[:, :, None, None, 0].astype(np.float32)
+    ny = normal[:, :, None, None, 1].astype(np.float32)
+    inside_count = inside.sum(axis=2)
+    support = np.zeros((n, 4))
+    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
+        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
+        proj = gx * nx + gy * ny
+        # Only gradients across the side count; texture running along it does not.
+        across = np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))
+        pos = ((proj > strength) & across).any(axis=3) & inside
+        neg = ((proj < -strength) & across).any(axis=3) & inside
+        share = np.maximum(pos.sum(axis=2), neg.sum(axis=2)) / np.maximum(inside_count, 1)
+        support = np.maximum(support, share)
+    support[inside_count < samples * 0.3] = np.nan
+    return support
+
+
+def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
+                    found: tuple[F64, F64] | None = None, curves: bool = True) -> bool:
+    """Final check at full resolution: the outline must run along straight lines. Curved
+    things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
+    but their edge points do not line up within a pixel. `found`: the quad's `edge_points`
+    at reach 3 when already sampled. `curves`: also refuse a quad two of whose sides are only
+    tangents to a curved outline (`_edge_share`)."""
+    pts, strength = edge_points(image, quad[None], 3.0) if found is None else found
+    seen = strength > 0
+    # Above camera noise: a flat stretch offers noise peaks that line up by chance.
+    usable = seen & (strength >= _STRAIGHT_STRENGTH)
+    # Real cards bend a little and webcam lenses bow long lines: allow ~0.3 % of the side.
+    length = np.hypot(*(quad[NEXT] - quad).T)
+    tolerance = np.maximum(1.2, 0.003 * length)[:, None, None]
+    _, share, inlier = robust_lines(pts, usable, tolerance)
+    # A side along or beyond the frame border is not seen, whatever lies next to it.
+    h, w = image.shape[:2]
+    t = np.linspace(0.05, 0.95, pts.shape[1])
+    on_side = quad[:, None, :] + t[None, :, None] * (quad[NEXT] - quad)[:, None, :]
+    in_frame = ((on_side[..., 0] > 4) & (on_side[..., 0] < w - 5) & (on_side[..., 1] > 4)
+                & (on_side[..., 1] < h - 5))
+    visible = (seen & in_frame).mean(axis=1) >= 0.3
+    # A straight side is seen along much of its length (fingers may hide part of it), not only
+    # where a quad boxing a round thing (a mug, a head) touches it: inliers near both ends.
+    third = inlier.shape[1] // 3
+    spans = inlier[:, :third].any(axis=1) & inlier[:, -third:].any(axis=1)
+    straight = visible & (share >= _MIN_STRAIGHT_SHARE) & spans
+    if visible.sum() < 2 or straight.sum() < min(3, int(visible.sum())):
+        return False
+    if not curves:
+        return True
+    # A quad boxing a round thing touches it on two sides (a head between two lines, a plate
+    # between ruled lines). Sides whose inliers here mostly peak inside this narrow window are
+    # straight edges: the wider search is needed only when two sides are in doubt.
+    inside = inlier & (np.abs(_offsets(pts, quad)) < 2.0 - 1e-3)
+    if (visible & (inside.mean(axis=1) < _SURE_SHARE)).sum() < 2:
+        return True
+    curved = visible & (_edge_share(image, quad, tolerance) < _MIN_EDGE_SHARE)
+    return bool(curved.sum() < 2)
+
+
+def _edge_share(image: npt.NDArray[np.uint8], quad: F64, tolerance: F64) -> F64:
+    """Per side of `quad` (4, 2), the share of stations on one straight line among those where
+    the edge searched over +-`_EDGE_REACH` px peaks inside that window. Where a side is only
+    a tangent to a curved outline (a head, a plate), the curve leaves the window a little way
+    from where it touches; the stations there see the edge beyond the window's end (or a
+    flat stretch), all at the same offset, which `straight_sides` takes for a straight
+    line."""
+    pts, strength = edge_points(image, quad[None], _EDGE_REACH)
+    usable = (strength >= _STRAIGHT_STRENGTH) & (np.abs(_offsets(pts, quad))
+                                                 < _EDGE_REACH - 1.0 - 1e-3)
+    return robust_lines(pts, usable, tolerance)[1]
+
+
+def _offsets(pts: F64, quad: F64) -> F64:
+    """Offsets (4, S) of `edge_points` (4, S, 2) of `quad` (4, 2) along its sides' outward
+    normals (the window's ends, +-(reach - 1), mean the edge lies beyond it)."""
+    d, normal = side_normals(quad)
+    # The stations as `edge_points` lays them out.
+    t = np.linspace(0.05, 0.95, pts.shape[1])
+    base = quad[:, None, :] + t[None, :, None] * d[:, None, :]
+    return np.asarray(((pts - base) * normal[:, None, :]).sum(axis=2), np.float64)
