@@ -48,6 +48,27 @@ def test_synthetic_positives_mean_iou_and_baseline_comparison() -> None:
     assert np.mean(ious) > np.mean(base) + 0.5
 
 
+def test_busy_desks_regression_floor() -> None:
+    # Desk scenes with larger things beside or under the document (phone, notebook, book,
+    # printed sheet, laptop): harder, and a known weakness. On these 23 scenes the detector
+    # measures 0.79 mean IoU and 74 % at IoU >= 0.9 (the baseline 0.13); the floor catches
+    # regressions.
+    ious, base = [], []
+    for seed in range(1000, 1060):
+        scene = make_scene(seed, busy=True)
+        if "busy_desk" not in scene.tags:
+            continue
+        assert scene.quad is not None
+        quad = detect_document(scene.image)
+        ious.append(0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, 1280, 720))
+        b = detect_document_baseline(scene.image)
+        base.append(0.0 if b is None else quad_iou_in_frame(b, scene.quad, 1280, 720))
+    assert len(ious) == 23
+    assert np.mean(ious) >= 0.7
+    assert np.mean(np.array(ious) >= 0.9) >= 0.6
+    assert np.mean(ious) > np.mean(base) + 0.5
+
+
 def test_negatives_are_mostly_none() -> None:
     false = sum(detect_document(make_scene(s, negative=True).image) is not None
                 for s in NEGATIVE_SEEDS)
