@@ -243,11 +243,13 @@ def _desk_things(rng: np.random.Generator, img: FloatImage, document: RenderedDo
         # The card lies on a sheet or an open notebook: the card is inside it.
         name = "sheet" if rng.random() < 0.5 else "notebook"
         long_px, short_px = (v * ppm for v in _DESK_THINGS[name])
-        room = np.array([long_px - tw, short_px - th]) / 2 * 0.8
         angle = float(np.radians(rng.normal(0, 12)))
+        # Lengthwise under the card, or turned across it.
         swap = rng.random() < 0.5
-        size_room = room[::-1] if swap else room
-        offset = rng.uniform(-1, 1, 2) * np.maximum(size_room, 0)
+        extent = np.array([short_px, long_px] if swap else [long_px, short_px])
+        # Room for the card to move about and stay on it (tilt aside).
+        room = (extent - np.array([tw, th])) / 2 * 0.8
+        offset = rng.uniform(-1, 1, 2) * np.maximum(room, 0)
         things.append((name, centre + offset, angle + (np.pi / 2 if swap else 0.0), True))
     for _ in range(int(rng.integers(1, 4))):
         name = str(rng.choice(["phone", "notebook", "book", "sheet", "laptop", "wallet"],
