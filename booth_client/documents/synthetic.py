@@ -333,7 +333,9 @@ def _project_document(rng: np.random.Generator, doc_w: float, doc_h: float, widt
     rot = _rotation(np.radians(tilt_x), np.radians(tilt_y), np.radians(roll))
     local = np.array([[-doc_w / 2, -doc_h / 2, 0], [doc_w / 2, -doc_h / 2, 0],
                       [doc_w / 2, doc_h / 2, 0], [-doc_w / 2, doc_h / 2, 0]])
-    focal = rng.uniform(0.7, 1.4) * width
+    # A camera's focal length is a property of its lens and sensor: turning it to take portrait
+    # frames does not shorten it (0.7-1.4 of the long side: a phone's or a webcam's lens).
+    focal = rng.uniform(0.7, 1.4) * max(width, height)
     # Distance chosen so the document's longer extent is about target_frac of the frame width.
     z = focal * max(doc_w, doc_h) / (target_frac * width)
     cam = local @ rot.T + np.array([0.0, 0.0, z])
