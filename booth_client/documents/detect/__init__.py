@@ -5,7 +5,7 @@ thresholds were set. Each stage has its module, whose docstring tells the stage 
 
 1. Straight edges (`edges`, `lines`): Canny on the stronger of the grey and saturation
    gradients; edge pixels are grouped by gradient direction into connected runs, and the long,
-   thin runs on one line are merged into a line.
+   thin runs that do not bow like an arc (a head, a finger) on one line are merged into a line.
 2. Edge profiles (`profiles`): along each line, where an edge of each polarity crosses it, so
    the support of any stretch of the line is two look-ups.
 3. Quads (`quads`) from two pairs of roughly parallel lines (the frame border counts as a

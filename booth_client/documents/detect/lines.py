@@ -1,7 +1,8 @@
 """Stage 1, lines: the straight edges of the shrunk frame as lines.
 
 Edge pixels are grouped by gradient direction (overlapping 45 degree bins) into connected runs,
-and a run that is long and thin is a segment. Segments on one line are merged (their pixel
+and a run that is long, thin and does not bow (an arc of 45 degrees along a head, a finger or a
+mug is thin enough) is a segment. Segments on one line are merged (their pixel
 moments summed, so the line is fitted to all of them). Texture gives short runs of mixed
 direction, which never line up into long lines as Hough voting does on a busy desk. The
 longest lines are kept, at most a few per direction (ruled paper must not crowd out a card's
@@ -32,9 +33,10 @@ def segment_lines(work: Work) -> F64:
     """Straight edges as lines (a, b, c), a^2 + b^2 = 1, the longest first.
 
     Edge pixels are grouped by gradient orientation (8 bins, and again with the bins shifted
-    by half a bin) into connected runs; a run that is long and thin is a straight segment
-    (line through its centroid along its principal axis). Texture makes short runs of mixed
-    orientation, so unlike Hough voting it does not line up into false long lines."""
+    by half a bin) into connected runs; a run that is long and thin and does not bow is a
+    straight segment (line through its centroid along its principal axis). Texture makes short
+    runs of mixed orientation, so unlike Hough voting it does not line up into false long
+    lines."""
     h, w = work.gray.shape
     flat = work.at
     if len(flat) < 10:
@@ -81,7 +83,13 @@ def segment_lines(work: Work) -> F64:
         minor = np.maximum((vxx + vyy) / 2 - half, 0.0)
         phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)  # direction of the principal axis
         length = np.sqrt(12.0 * major)
-        straight = (length >= min_len) & (np.sqrt(minor) <= 1.5 + 0.02 * length)
+        straight = (length >= min_len) & (np.sqrt(minor) <= _THIN_BASE + _THIN_SLOPE * length)
+        if straight.any():
+            # ... and not bowed: an arc of a head, a finger or a mug is thin too.
+            run = length[straight]
+            bow = _sagitta(lab_row, big[straight], offset, fx, fy, cx[straight], cy[straight],
+                           phi[straight], run)
+            straight[straight] = np.abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * run
         if straight.any():
             segs.append(np.stack([cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy,
                                   sxy], axis=1)[straight])
@@ -135,6 +143,39 @@ def segment_lines(work: Work) -> F64:
 
 
 _EXTRA_LINES: Final = 8
+# A run is thin when its spread across its axis (px) is at most this plus a share of its
+# length, and straight when it bows away from its chord by at most this plus a share.
+_THIN_BASE: Final = 1.5
+_THIN_SLOPE: Final = 0.02
+_MAX_SAGITTA: Final = 1.0
+_SAGITTA_SLOPE: Final = 0.02
+
+
+def _sagitta(labels: npt.NDArray[np.intp], runs: npt.NDArray[np.intp], n: int, fx: F64, fy: F64,
+             cx: F64, cy: F64, phi: F64, length: F64) -> F64:
+    """How far each of `runs` (labels among `labels`, `n` of them) bows away from its chord,
+    in px: the quadratic term of the run across its principal axis, from its third moments. A
+    straight edge bows next to nothing; an arc of a head, a finger or a mug bows by about
+    r (1 - cos(a/2)) over an angle a of radius r."""
+    def mean(weights: F64) -> F64:
+        return np.asarray(np.bincount(labels, weights, n)[runs], np.float64) / count
+
+    count = np.bincount(labels, None, n)[runs].astype(np.float64)
+    x, y = fx, fy
+    ex, ey = cx, cy
+    exx, eyy, exy = mean(x * x), mean(y * y), mean(x * y)
+    # Central third moments.
+    m30 = mean(x * x * x) - 3 * ex * exx + 2 * ex ** 3
+    m03 = mean(y * y * y) - 3 * ey * eyy + 2 * ey ** 3
+    m21 = mean(x * x * y) - 2 * ex * exy - ey * exx + 2 * ex * ex * ey
+    m12 = mean(x * y * y) - 2 * ey * exy - ex * eyy + 2 * ex * ey * ey
+    c, s = np.cos(phi), np.sin(phi)
+    # E[v u^2] with u along the run and v across it.
+    vuu = (-m30 * c * c * s + m21 * (c ** 3 - 2 * c * s * s) + m12 * (2 * c * c * s - s ** 3)
+           + m03 * s * s * c)
+    # v = k (u^2 - E[u^2]) over u spread evenly along the length L: k = E[v u^2] / (L^4 / 180),
+    # and the bow at the middle is k L^2 / 4.
+    return np.asarray(45.0 * vuu / np.maximum(length, 1e-9) ** 2, np.float64)
 # Two lines meet at a corner when they cross at 50 degrees or more.
 _CORNER_SIN: Final = float(np.sin(np.radians(50.0)))
 
