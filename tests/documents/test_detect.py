@@ -48,6 +48,20 @@ def test_synthetic_positives_mean_iou_and_baseline_comparison() -> None:
     assert np.mean(ious) > np.mean(base) + 0.5
 
 
+def test_portrait_frames_regression_floor() -> None:
+    # Phone photos are often portrait (720x1280 here): more of the person and the room is in
+    # view around a smaller card. On these 30 scenes the detector measures 0.87 mean IoU and
+    # 83 % at IoU >= 0.9 (0.85 and 77 % before runs that bow stopped being segments).
+    ious = []
+    for seed in range(1000, 1030):
+        scene = make_scene(seed, 720, 1280)
+        assert scene.quad is not None
+        quad = detect_document(scene.image)
+        ious.append(0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, 720, 1280))
+    assert np.mean(ious) >= 0.8
+    assert np.mean(np.array(ious) >= 0.9) >= 0.72
+
+
 def test_busy_desks_regression_floor() -> None:
     # Desk scenes with larger things beside or under the document (phone, notebook, book,
     # printed sheet, laptop): harder, and a known weakness. On these 23 scenes the detector
