@@ -28,6 +28,40 @@ _MAX_PER_DIRECTION: Final = 8
 
 _ORIENTATION_BINS: Final = 8
 
+# A run is thin when its spread across its axis (px) is at most this plus a share of its
+# length, and straight when it bows away from its chord by at most this plus a share.
+_THIN_BASE: Final = 1.5
+_THIN_SLOPE: Final = 0.02
+_MAX_SAGITTA: Final = 1.0
+_SAGITTA_SLOPE: Final = 0.02
+
+
+def _sagitta(labels: npt.NDArray[np.intp], runs: npt.NDArray[np.intp], n: int, fx: F64, fy: F64,
+             cx: F64, cy: F64, phi: F64, length: F64) -> F64:
+    """How far each of `runs` (labels among `labels`, `n` of them) bows away from its chord,
+    in px: the quadratic term of the run across its principal axis, from its third moments. A
+    straight edge bows next to nothing; an arc of a head, a finger or a mug bows by about
+    r (1 - cos(a/2)) over an angle a of radius r."""
+    count = np.bincount(labels, None, n)[runs].astype(np.float64)
+
+    def mean(weights: F64) -> F64:
+        return np.asarray(np.bincount(labels, weights, n)[runs], np.float64) / count
+
+    xx, yy = fx * fx, fy * fy
+    exx, eyy, exy = mean(xx), mean(yy), mean(fx * fy)
+    # Central third moments, from the raw ones about the centroid (cx, cy).
+    m30 = mean(xx * fx) - 3 * cx * exx + 2 * cx ** 3
+    m03 = mean(yy * fy) - 3 * cy * eyy + 2 * cy ** 3
+    m21 = mean(xx * fy) - 2 * cx * exy - cy * exx + 2 * cx * cx * cy
+    m12 = mean(fx * yy) - 2 * cy * exy - cx * eyy + 2 * cx * cy * cy
+    c, s = np.cos(phi), np.sin(phi)
+    # E[v u^2] with u along the run and v across it.
+    vuu = (-m30 * c * c * s + m21 * (c ** 3 - 2 * c * s * s) + m12 * (2 * c * c * s - s ** 3)
+           + m03 * s * s * c)
+    # v = k (u^2 - E[u^2]) over u spread evenly along the length L: k = E[v u^2] / (L^4 / 180),
+    # and the bow at the middle is k L^2 / 4.
+    return np.asarray(45.0 * vuu / np.maximum(length, 1e-9) ** 2, np.float64)
+
 
 def segment_lines(work: Work) -> F64:
     """Straight edges as lines (a, b, c), a^2 + b^2 = 1, the longest first.
@@ -143,39 +177,6 @@ def segment_lines(work: Work) -> F64:
 
 
 _EXTRA_LINES: Final = 8
-# A run is thin when its spread across its axis (px) is at most this plus a share of its
-# length, and straight when it bows away from its chord by at most this plus a share.
-_THIN_BASE: Final = 1.5
-_THIN_SLOPE: Final = 0.02
-_MAX_SAGITTA: Final = 1.0
-_SAGITTA_SLOPE: Final = 0.02
-
-
-def _sagitta(labels: npt.NDArray[np.intp], runs: npt.NDArray[np.intp], n: int, fx: F64, fy: F64,
-             cx: F64, cy: F64, phi: F64, length: F64) -> F64:
-    """How far each of `runs` (labels among `labels`, `n` of them) bows away from its chord,
-    in px: the quadratic term of the run across its principal axis, from its third moments. A
-    straight edge bows next to nothing; an arc of a head, a finger or a mug bows by about
-    r (1 - cos(a/2)) over an angle a of radius r."""
-    def mean(weights: F64) -> F64:
-        return np.asarray(np.bincount(labels, weights, n)[runs], np.float64) / count
-
-    count = np.bincount(labels, None, n)[runs].astype(np.float64)
-    x, y = fx, fy
-    ex, ey = cx, cy
-    exx, eyy, exy = mean(x * x), mean(y * y), mean(x * y)
-    # Central third moments.
-    m30 = mean(x * x * x) - 3 * ex * exx + 2 * ex ** 3
-    m03 = mean(y * y * y) - 3 * ey * eyy + 2 * ey ** 3
-    m21 = mean(x * x * y) - 2 * ex * exy - ey * exx + 2 * ex * ex * ey
-    m12 = mean(x * y * y) - 2 * ey * exy - ex * eyy + 2 * ex * ey * ey
-    c, s = np.cos(phi), np.sin(phi)
-    # E[v u^2] with u along the run and v across it.
-    vuu = (-m30 * c * c * s + m21 * (c ** 3 - 2 * c * s * s) + m12 * (2 * c * c * s - s ** 3)
-           + m03 * s * s * c)
-    # v = k (u^2 - E[u^2]) over u spread evenly along the length L: k = E[v u^2] / (L^4 / 180),
-    # and the bow at the middle is k L^2 / 4.
-    return np.asarray(45.0 * vuu / np.maximum(length, 1e-9) ** 2, np.float64)
 # Two lines meet at a corner when they cross at 50 degrees or more.
 _CORNER_SIN: Final = float(np.sin(np.radians(50.0)))
 
