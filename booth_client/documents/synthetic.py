@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .geometry import Quad, order_corners
-from .kinds import DocumentKind
+from .kinds import ID1_CARD, DocumentKind
 from .templates import Image, RenderedDocument, render_document
 
 FloatImage = npt.NDArray[np.float32]
@@ -211,6 +211,7 @@ def _plane_polygon(hom: npt.NDArray[np.float64], pts: npt.NDArray[np.float64]) -
 
 def _rect(centre: npt.NDArray[np.float64], size: tuple[float, float], angle: float,
           inset: float = 0.0) -> npt.NDArray[np.float64]:
+    """Corners of a `size` rectangle turned by `angle` about `centre`, shrunk by `inset`."""
     c, s = np.cos(angle), np.sin(angle)
     hw, hh = size[0] / 2 - inset, size[1] / 2 - inset
     local = np.array([[-hw, -hh], [hw, -hh], [hw, hh], [-hw, hh]])
@@ -236,7 +237,7 @@ def _desk_things(rng: np.random.Generator, img: FloatImage, document: RenderedDo
     src = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float32)
     hom = np.asarray(cv2.getPerspectiveTransform(src, corners.astype(np.float32)), np.float64)
     centre = np.array([tw / 2, th / 2])
-    card = document.size.long_mm < 100
+    card = document.size == ID1_CARD
     drawn: list[str] = []
     things: list[tuple[str, npt.NDArray[np.float64], float, bool]] = []
     if card and rng.random() < 0.4:
@@ -298,7 +299,7 @@ def _desk_things(rng: np.random.Generator, img: FloatImage, document: RenderedDo
         else:
             cv2.fillPoly(img, poly, _colour(rng, 20, 240).tolist(), cv2.LINE_AA)
             if name == "notebook" and rng.random() < 0.5:
-                # Open: two pale pages with the spine down the middle.
+                # Open: its pale pages inside the cover's edge.
                 inner = _plane_polygon(hom, _rect(spot, (long_px, short_px), angle, 4 * ppm))
                 if inner is not None:
                     cv2.fillPoly(img, [np.round(inner).astype(np.int32)],
