@@ -36,19 +36,23 @@ _MAX_SAGITTA: Final = 1.0
 _SAGITTA_SLOPE: Final = 0.02
 
 
-def _sagitta(labels: npt.NDArray[np.intp], runs: npt.NDArray[np.intp], n: int, fx: F64, fy: F64,
-             cx: F64, cy: F64, phi: F64, length: F64) -> F64:
+def _sagitta(labels: npt.NDArray[np.intp], runs: npt.NDArray[np.intp], n: int,
+             pixels: tuple[F64, F64, F64, F64], count: F64, second: tuple[F64, F64, F64],
+             centre: tuple[F64, F64], phi: F64, length: F64) -> F64:
     """How far each of `runs` (labels among `labels`, `n` of them) bows away from its chord,
     in px: the quadratic term of the run across its principal axis, from its third moments. A
     straight edge bows next to nothing; an arc of a head, a finger or a mug bows by about
-    r (1 - cos(a/2)) over an angle a of radius r."""
-    count = np.bincount(labels, None, n)[runs].astype(np.float64)
+    r (1 - cos(a/2)) over an angle a of radius r.
+
+    `pixels` are the edge pixels' x, y, x^2 and y^2; `count`, `second` (the raw means of x^2,
+    y^2 and xy) and `centre` are each run's, as `segment_lines` has them already."""
+    fx, fy, xx, yy = pixels
+    exx, eyy, exy = second
+    cx, cy = centre
 
     def mean(weights: F64) -> F64:
         return np.asarray(np.bincount(labels, weights, n)[runs], np.float64) / count
 
-    xx, yy = fx * fx, fy * fy
-    exx, eyy, exy = mean(xx), mean(yy), mean(fx * fy)
     # Central third moments, from the raw ones about the centroid (cx, cy).
     m30 = mean(xx * fx) - 3 * cx * exx + 2 * cx ** 3
     m03 = mean(yy * fy) - 3 * cy * eyy + 2 * cy ** 3
@@ -77,6 +81,7 @@ def segment_lines(work: Work) -> F64:
         return np.zeros((0, 3))
     ys, xs = np.divmod(flat, w)
     fx, fy = xs.astype(np.float64), ys.astype(np.float64)
+    xx, yy, xy = fx * fx, fy * fy, fx * fy
     segs: list[F64] = []
     # In a dark frame, sensor noise scatters the gradient direction along a faint side and
     # splits it into shorter runs; they still line up and are merged into one line below.
@@ -106,9 +111,9 @@ def segment_lines(work: Work) -> F64:
             continue
         sx = np.bincount(lab_row, fx, offset)[big]
         sy = np.bincount(lab_row, fy, offset)[big]
-        sxx = np.bincount(lab_row, fx * fx, offset)[big]
-        syy = np.bincount(lab_row, fy * fy, offset)[big]
-        sxy = np.bincount(lab_row, fx * fy, offset)[big]
+        sxx = np.bincount(lab_row, xx, offset)[big]
+        syy = np.bincount(lab_row, yy, offset)[big]
+        sxy = np.bincount(lab_row, xy, offset)[big]
         m = count[big]
         cx, cy = sx / m, sy / m
         vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
@@ -120,9 +125,10 @@ def segment_lines(work: Work) -> F64:
         straight = (length >= min_len) & (np.sqrt(minor) <= _THIN_BASE + _THIN_SLOPE * length)
         if straight.any():
             # ... and not bowed: an arc of a head, a finger or a mug is thin too.
-            run = length[straight]
-            bow = _sagitta(lab_row, big[straight], offset, fx, fy, cx[straight], cy[straight],
-                           phi[straight], run)
+            run, n = length[straight], m[straight]
+            bow = _sagitta(lab_row, big[straight], offset, (fx, fy, xx, yy), n,
+                           (sxx[straight] / n, syy[straight] / n, sxy[straight] / n),
+                           (cx[straight], cy[straight]), phi[straight], run)
             straight[straight] = np.abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * run
         if straight.any():
             segs.append(np.stack([cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy,
