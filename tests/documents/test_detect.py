@@ -1,17 +1,28 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from booth_client.documents import detect_document
 from booth_client.documents.baseline import detect_document_baseline
 from booth_client.documents.detect import find_document
-from booth_client.documents.geometry import quad_iou_in_frame, signed_area
-from booth_client.documents.synthetic import make_scene, paste_document
+from booth_client.documents.geometry import Quad, quad_iou_in_frame, signed_area
+from booth_client.documents.synthetic import Scene, make_scene, paste_document
 from booth_client.documents.templates import render_document
 
 POSITIVE_SEEDS = range(1000, 1024)
 NEGATIVE_SEEDS = range(2000, 2012)
+
+
+def scored(detect: Callable[[npt.NDArray[np.uint8]], Quad | None], scene: Scene) -> float:
+    """IoU (in frame) of what `detect` finds in `scene` with its document; 0 for a miss."""
+    assert scene.quad is not None
+    height, width = scene.image.shape[:2]
+    quad = detect(scene.image)
+    return 0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, width, height)
 
 
 def test_contract_path_exports_detect_document() -> None:
@@ -37,10 +48,8 @@ def test_synthetic_positives_mean_iou_and_baseline_comparison() -> None:
     for seed in POSITIVE_SEEDS:
         scene = make_scene(seed)
         assert scene.quad is not None
-        quad = detect_document(scene.image)
-        ious.append(0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, 1280, 720))
-        b = detect_document_baseline(scene.image)
-        base.append(0.0 if b is None else quad_iou_in_frame(b, scene.quad, 1280, 720))
+        ious.append(scored(detect_document, scene))
+        base.append(scored(detect_document_baseline, scene))
     # Thresholds sit below what the evaluation measures on these seeds (0.94 mean IoU, 83 %
     # at IoU >= 0.9), to catch regressions.
     assert np.mean(ious) >= 0.85
@@ -56,8 +65,7 @@ def test_portrait_frames_regression_floor() -> None:
     for seed in range(1000, 1030):
         scene = make_scene(seed, 720, 1280)
         assert scene.quad is not None
-        quad = detect_document(scene.image)
-        ious.append(0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, 720, 1280))
+        ious.append(scored(detect_document, scene))
     assert np.mean(ious) >= 0.8
     assert np.mean(np.array(ious) >= 0.9) >= 0.72
 
@@ -73,10 +81,8 @@ def test_busy_desks_regression_floor() -> None:
         if "busy_desk" not in scene.tags:
             continue
         assert scene.quad is not None
-        quad = detect_document(scene.image)
-        ious.append(0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, 1280, 720))
-        b = detect_document_baseline(scene.image)
-        base.append(0.0 if b is None else quad_iou_in_frame(b, scene.quad, 1280, 720))
+        ious.append(scored(detect_document, scene))
+        base.append(scored(detect_document_baseline, scene))
     assert len(ious) == 23
     assert np.mean(ious) >= 0.7
     assert np.mean(np.array(ious) >= 0.9) >= 0.6
