@@ -13,7 +13,11 @@ IoU choice: both quads are clipped to the frame before the IoU is taken
 camera saw; for documents fully in frame this equals the plain quad IoU.
 
     .venv/bin/python scripts/eval_documents.py [--positives 300] [--negatives 100] [--seed 0]
-        [--width 1280 --height 720] [--by-tag] [--busy]
+        [--width 1280 --height 720] [--by-tag] [--busy] [--photos]
+
+`--photos` sets every scene in front of a real photograph (`backdrops.real_photographs()`,
+from scikit-image's wheel) instead of a drawn room or desk, and also runs both detectors on
+the photographs themselves, which hold no document.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from booth_client.documents import detect_document
+from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
 from booth_client.documents.baseline import detect_document_baseline
 from booth_client.documents.geometry import Quad, quad_iou_in_frame
 from booth_client.documents.synthetic import scenes
@@ -73,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy", action="store_true",
                         help="desk scenes also hold larger things (phone, notebook, book, "
                              "printed sheet, laptop; a card may lie on a sheet or notebook)")
+    parser.add_argument("--photos", action="store_true",
+                        help="real photographs (scikit-image's) behind the documents instead "
+                             "of drawn rooms and desks; also the photographs alone as negatives")
     args = parser.parse_args(argv)
+    backdrops = real_photographs() if args.photos else ()
 
     cv2.setNumThreads(1)
     detectors: dict[str, Detector] = {
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=160)
     started = time.perf_counter()
     for scene in scenes(args.positives, args.negatives, args.seed, args.width, args.height,
-                        busy=args.busy):
+                        busy=args.busy, backdrops=backdrops):
         for name, detect in detectors.items():
             tally = tallies[name]
             t0, c0 = time.perf_counter(), time.thread_time()
@@ -105,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                 tally.by_tag.setdefault(tag, []).append(iou)
 
     busy = ", busy desks" if args.busy else ""
+    photos = ", real photo backdrops" if args.photos else ""
     table = Table(title=f"Document detection on {args.positives} + {args.negatives} synthetic "
-                        f"{args.width}x{args.height} scenes (seed {args.seed}{busy}, 1 thread)")
+                        f"{args.width}x{args.height} scenes (seed {args.seed}{busy}{photos}, "
+                        "1 thread)")
     for column in ("detector", "mean IoU", "IoU>=0.9", "missed", "false det. (neg.)",
                    "CPU ms median", "CPU ms mean", "CPU ms p95", "wall ms median"):
         table.add_column(column, justify="right" if column != "detector" else "left",
@@ -125,6 +136,22 @@ def main(argv: list[str] | None = None) -> int:
             tags.add_row(tag, str(len(first.by_tag[tag])),
                          *(f"{np.mean(t.by_tag[tag]):.3f}" for t in tallies.values()))
         console.print(tags)
+    if args.photos:
+        # The photographs alone, as they are and scaled to the frame: no document in any.
+        found = Table(title="False detections on the real photographs alone "
+                            f"({len(backdrops)} photographs, own size and {args.width}x"
+                            f"{args.height})")
+        found.add_column("detector")
+        found.add_column("false det.", justify="right")
+        found.add_column("on", no_wrap=False)
+        for name, detect in detectors.items():
+            hits = [f"{label} {frame.shape[1]}x{frame.shape[0]}"
+                    for label, photo in zip(PHOTOGRAPHS, backdrops, strict=True)
+                    for frame in (photo, cv2.resize(photo, (args.width, args.height),
+                                                    interpolation=cv2.INTER_CUBIC))
+                    if detect(np.asarray(frame, np.uint8)) is not None]
+            found.add_row(name, f"{len(hits)}/{2 * len(backdrops)}", ", ".join(hits) or "-")
+        console.print(found)
     console.print(f"[dim]wall time {time.perf_counter() - started:.1f} s[/dim]")
     return 0
 

@@ -10,11 +10,16 @@ Busy desks (`busy=True`) add what a real desk holds that is larger than a card, 
 size on the desk's plane: a phone, a notebook, a book, a printed sheet, a laptop, a wallet, and
 sometimes a sheet or notebook under the card. They come from a second generator, so a busy
 scene is the plain scene of the same seed with those things added (a paired comparison).
+
+Photo backdrops (`backdrops=...`, real photographs such as `backdrops.real_photographs()`)
+put the document in front of a crop of a real photograph instead of the drawn room or desk:
+real textures, real clutter, real lighting. They are chosen by a third generator, so such a
+scene is again the plain scene of the same seed with only its background changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -114,6 +119,22 @@ def _laminate(rng: np.random.Generator, h: int, w: int) -> FloatImage:
     streak = _smooth_noise(rng, 1, w, 12)[0] if rng.random() < 0.5 else np.zeros(w, np.float32)
     shade = 0.9 + 0.12 * speckle + 0.08 * streak[None, :]
     return np.asarray(base[None, None, :] * shade[:, :, None], np.float32)
+
+
+def _photo_crop(rng: np.random.Generator, photos: Sequence[Image], h: int,
+                w: int) -> FloatImage:
+    """A crop of one of `photos` (BGR) at the frame's aspect, 60-100 % of the largest such
+    crop, maybe mirrored, scaled to the frame: a real room or desk behind the document."""
+    photo = photos[int(rng.integers(len(photos)))]
+    ph, pw = photo.shape[:2]
+    cw = max(2, round(min(pw, ph * w / h) * rng.uniform(0.6, 1.0)))
+    ch = max(2, min(ph, round(cw * h / w)))
+    x0, y0 = int(rng.integers(0, pw - cw + 1)), int(rng.integers(0, ph - ch + 1))
+    crop = photo[y0:y0 + ch, x0:x0 + cw]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    scaled = cv2.resize(np.ascontiguousarray(crop), (w, h), interpolation=cv2.INTER_CUBIC)
+    return np.ascontiguousarray(scaled, dtype=np.float32)
 
 
 def _background(maker: Callable[[np.random.Generator, int, int], FloatImage],
@@ -552,11 +573,14 @@ def _finish(img: FloatImage, rng: np.random.Generator, tags: list[str]) -> Image
 
 
 def make_scene(seed: int, width: int = 1280, height: int = 720,
-               negative: bool = False, busy: bool = False) -> Scene:
+               negative: bool = False, busy: bool = False,
+               backdrops: Sequence[Image] = ()) -> Scene:
     """Draw one scene from `seed`; with `negative` the scene holds no document.
 
     With `busy`, a desk scene also holds larger things at their true size (`_desk_things`),
-    drawn from a second generator: the scene is otherwise the same as without."""
+    drawn from a second generator: the scene is otherwise the same as without. With
+    `backdrops` (BGR photographs), the room or desk is a crop of one of them (`_photo_crop`,
+    from a third generator); desk clutter and everything else are drawn as without."""
     rng = np.random.default_rng(seed)
     tags: list[str] = []
     held = rng.random() < 0.5
@@ -567,6 +591,10 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
         desk = (_wood, _plain, _fabric, _laminate, _paper)[
             int(rng.choice(5, p=[0.25, 0.2, 0.2, 0.2, 0.15]))]
         img = _background(desk, rng, height, width)
+    if backdrops:
+        img = _photo_crop(np.random.default_rng([seed, 2]), backdrops, height, width)
+        tags.append("photo")
+    if not held:
         _clutter(rng, img, max_rect_frac=0.012)
     if negative:
         if rng.random() < 0.5:
@@ -664,10 +692,13 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
 
 
 def scenes(positives: int, negatives: int, seed: int = 0, width: int = 1280,
-           height: int = 720, busy: bool = False) -> Iterator[Scene]:
+           height: int = 720, busy: bool = False,
+           backdrops: Sequence[Image] = ()) -> Iterator[Scene]:
     """`positives` scenes with a document, then `negatives` without, each seeded from `seed`;
-    with `busy`, desk scenes hold larger things too (see `make_scene`)."""
+    with `busy`, desk scenes hold larger things too; with `backdrops`, every scene is set
+    in front of one of those photographs (see `make_scene`)."""
     for i in range(positives):
-        yield make_scene(seed * 100_003 + i, width, height, busy=busy)
+        yield make_scene(seed * 100_003 + i, width, height, busy=busy, backdrops=backdrops)
     for i in range(negatives):
-        yield make_scene(seed * 100_003 + 50_000 + i, width, height, negative=True)
+        yield make_scene(seed * 100_003 + 50_000 + i, width, height, negative=True,
+                         backdrops=backdrops)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from booth_client.documents import detect_document
+from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
 from booth_client.documents.baseline import detect_document_baseline
 from booth_client.documents.detect import find_document
 from booth_client.documents.geometry import Quad, quad_iou_in_frame, signed_area
@@ -89,6 +91,41 @@ def test_busy_desks_regression_floor() -> None:
     assert np.mean(ious) > np.mean(base) + 0.5
 
 
+def test_photo_backdrops_regression_floor() -> None:
+    # The same scenes in front of real photographs (scikit-image's: people, a cat, a coffee
+    # cup, coins, grass, gravel, bricks, a rocket, chalk writing) instead of drawn rooms and
+    # desks: real textures crowd the line search and raise the edge thresholds. On these 30
+    # scenes the detector measures 0.87 mean IoU and 87 % at IoU >= 0.9 (the baseline 0.02).
+    photos = real_photographs()
+    ious, base = [], []
+    for seed in range(1000, 1030):
+        scene = make_scene(seed, backdrops=photos)
+        ious.append(scored(detect_document, scene))
+        base.append(scored(detect_document_baseline, scene))
+    assert np.mean(ious) >= 0.8
+    assert np.mean(np.array(ious) >= 0.9) >= 0.75
+    assert np.mean(ious) > np.mean(base) + 0.5
+
+
+@pytest.mark.parametrize("name", PHOTOGRAPHS)
+def test_real_photographs_hold_no_document(name: str) -> None:
+    # Real photographs with no document in them, as they are and scaled to a camera frame.
+    photo = real_photographs()[PHOTOGRAPHS.index(name)]
+    assert detect_document(photo) is None
+    frame = np.asarray(cv2.resize(photo, (1280, 720), interpolation=cv2.INTER_CUBIC), np.uint8)
+    assert detect_document(frame) is None
+
+
+def test_photo_backdrop_negatives_floor() -> None:
+    # Real photographs with drawn clutter and fingers on them, and the camera's finish: a known
+    # weakness (a brick wall is a grid of document-like cells). 4 of these 20 measure as false
+    # detections.
+    photos = real_photographs()
+    false = sum(detect_document(make_scene(s, negative=True, backdrops=photos).image) is not None
+                for s in range(2000, 2020))
+    assert false <= 5
+
+
 def test_negatives_are_mostly_none() -> None:
     false = sum(detect_document(make_scene(s, negative=True).image) is not None
                 for s in NEGATIVE_SEEDS)
@@ -106,8 +143,6 @@ def test_grey_and_bgra_input_are_accepted() -> None:
     frame = np.full((720, 1280, 3), 40, np.uint8)
     corners = np.array([[300, 150], [900, 150], [900, 530], [300, 530]], np.float64)
     image = paste_document(frame, render_document("kpj", 1), corners)
-    import cv2
-
     for variant in (cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.cvtColor(image,
                                                                            cv2.COLOR_BGR2BGRA)):
         quad = detect_document(np.asarray(variant, np.uint8))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from booth_client.documents.kinds import DOCUMENT_KINDS
@@ -125,3 +126,44 @@ def test_busy_desk_things_are_larger_than_a_card() -> None:
 
     assert min(long * short for long, short in _DESK_THINGS.values()) > (
         2 * ID1_CARD.long_mm * ID1_CARD.short_mm)
+
+
+def test_real_photographs_load_as_bgr_frames() -> None:
+    from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
+
+    photos = real_photographs()
+    assert len(photos) == len(PHOTOGRAPHS) == 12
+    for photo in photos:
+        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
+        assert min(photo.shape[:2]) >= 170
+    # The coffee cup is on a brown wooden table: red above blue in BGR order.
+    coffee = photos[PHOTOGRAPHS.index("coffee")].reshape(-1, 3).mean(axis=0)
+    assert coffee[2] > coffee[0] + 20
+
+
+def test_photo_backdrop_changes_only_the_background() -> None:
+    from booth_client.documents.backdrops import real_photographs
+
+    photos = real_photographs()
+    kinds_of_scene = set()
+    for seed in range(6):
+        plain, photo = make_scene(seed), make_scene(seed, backdrops=photos)
+        assert plain.quad is not None and photo.quad is not None
+        assert np.array_equal(plain.quad, photo.quad) and plain.kind == photo.kind
+        assert set(photo.tags) == {*plain.tags, "photo"}
+        kinds_of_scene.add(plain.tags[0])
+        # The document is drawn over the photograph as over the drawn desk: its middle is the
+        # same up to the noise and compression of the finish; around it, the scene is new.
+        centre = np.round(photo.quad.mean(axis=0)).astype(int)
+        patch = (slice(centre[1] - 4, centre[1] + 4), slice(centre[0] - 4, centre[0] + 4))
+        assert np.abs(photo.image[patch].astype(int) - plain.image[patch].astype(int)).mean() < 12
+        outside = np.ones(photo.image.shape[:2], np.uint8)
+        cv2.fillPoly(outside, [np.round(photo.quad).astype(np.int32)], 0)
+        diff = np.abs(photo.image.astype(int) - plain.image.astype(int)).mean(axis=2)
+        assert diff[outside > 0].mean() > 10
+    assert kinds_of_scene == {"desk", "hand_held"}
+    negative = make_scene(50_000, negative=True, backdrops=photos)
+    assert negative.quad is None and "photo" in negative.tags
+    # Same seed and photographs, same scene.
+    again = make_scene(3, backdrops=photos), make_scene(3, backdrops=photos)
+    assert np.array_equal(again[0].image, again[1].image)
