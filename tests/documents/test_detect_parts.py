@@ -356,6 +356,23 @@ def test_every_frame_size_is_searched_at_the_working_size(size: tuple[int, int],
     assert factor == pytest.approx(w / work[0])
 
 
+@pytest.mark.parametrize("size", [(1280, 720), (722, 1282), (1281, 721), (2560, 1440)])
+def test_halving_averages_two_by_two_blocks(size: tuple[int, int]) -> None:
+    # The working frame is the mean of 2x2 blocks, however it is computed (bilinear sampling
+    # midway on even sizes, INTER_AREA on odd ones).
+    from booth_client.documents.detect.edges import _shrink
+
+    w, h = size
+    image = np.random.default_rng(w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    expected = image
+    while max(expected.shape[:2]) >= 640:
+        eh, ew = expected.shape[:2]
+        expected = np.asarray(cv2.resize(expected, (ew // 2, eh // 2),
+                                         interpolation=cv2.INTER_AREA), np.uint8)
+    small, _ = _shrink(image)
+    assert np.array_equal(small, expected)
+
+
 @pytest.mark.parametrize("size", [(480, 360), (1920, 1080), (2448, 3264)])
 def test_card_is_found_precisely_at_any_frame_size(size: tuple[int, int]) -> None:
     w, h = size

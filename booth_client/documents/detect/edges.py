@@ -93,11 +93,15 @@ def prepare(image: npt.NDArray[np.uint8]) -> Work:
 
 def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
     """Halve (averaging 2x2 blocks) while the long side is at least twice the working size.
-    (Halving twice costs a quarter of one INTER_AREA resize by four.)"""
+    (Halving twice costs a quarter of one INTER_AREA resize by four.) Bilinear sampling at
+    exactly half size samples midway between four pixels, their mean as INTER_AREA takes it
+    (the same bytes), in two thirds of the time; odd sizes keep INTER_AREA."""
     small, factor = image, 1.0
     while max(small.shape[:2]) >= 2 * _WORK_LONG_SIDE:
         h, w = small.shape[:2]
-        small = np.asarray(cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
+        exact = h % 2 == 0 and w % 2 == 0
+        small = np.asarray(cv2.resize(small, (w // 2, h // 2),
+                                      interpolation=cv2.INTER_LINEAR if exact else cv2.INTER_AREA),
                            np.uint8)
         factor *= 2.0
     h, w = small.shape[:2]
