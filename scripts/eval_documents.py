@@ -42,7 +42,7 @@ from booth_client.documents import detect_document
 from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
 from booth_client.documents.baseline import detect_document_baseline
 from booth_client.documents.geometry import Quad, quad_iou_in_frame
-from booth_client.documents.synthetic import scenes
+from booth_client.documents.synthetic import CARD_KINDS, scenes
 
 Detector = Callable[[npt.NDArray[np.uint8]], Quad | None]
 
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             # "in_frame": the document lies wholly inside the frame, as in the external check
             # on real photographs.
             framing = () if "out_of_frame" in scene.tags else ("in_frame",)
+            # "card_in_frame": an ID-1 card wholly in frame, the population of that check.
+            if framing and scene.kind in CARD_KINDS:
+                framing = (*framing, "card_in_frame")
             for tag in (*scene.tags, *framing, f"kind:{scene.kind}"):
                 tally.by_tag.setdefault(tag, []).append(iou)
 

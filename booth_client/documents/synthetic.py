@@ -32,7 +32,8 @@ from .templates import Image, RenderedDocument, render_document
 
 FloatImage = npt.NDArray[np.float32]
 
-_CARD_KINDS: tuple[DocumentKind, ...] = ("ktp", "kpj", "npwp", "other")
+# The kinds drawn as ID-1 cards (the generator draws "other" as a card too).
+CARD_KINDS: tuple[DocumentKind, ...] = ("ktp", "kpj", "npwp", "other")
 _PAGE_KINDS: tuple[DocumentKind, ...] = ("paklaring", "kk", "bank_book")
 
 
@@ -608,7 +609,7 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
 
     kind: DocumentKind
     card = held or rng.random() < 0.7
-    kind = _CARD_KINDS[int(rng.integers(0, 4))] if card else _PAGE_KINDS[int(rng.integers(0, 3))]
+    kind = CARD_KINDS[int(rng.integers(0, 4))] if card else _PAGE_KINDS[int(rng.integers(0, 3))]
     document = render_document(kind, rng)
     if card:
         document = _card_finish(document, rng)
