@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             tally.ious.append(iou)
             # "in_frame": the document lies wholly inside the frame, as in the external check
             # on real photographs.
-            framing = () if "out_of_frame" in scene.tags else ("in_frame",)
+            framing: tuple[str, ...] = () if "out_of_frame" in scene.tags else ("in_frame",)
             # "card_in_frame": an ID-1 card wholly in frame, the population of that check.
             if framing and scene.kind in CARD_KINDS:
                 framing = (*framing, "card_in_frame")
