@@ -31,10 +31,10 @@ import numpy.typing as npt
 
 from ..geometry import Quad, order_corners
 from .candidates import line_candidates
-from .edges import EDGE_FLOOR, as_bgr, prepare
+from .edges import EDGE_FLOOR, Work, as_bgr, prepare
 from .refine import accept_many, edge_points, refine_many
 from .shadows import shadow_order
-from .shape import order_many
+from .shape import F64, order_many
 from .verify import MIN_FINAL_SCORE, MIN_FINAL_SCORE_3, final_score, straight_sides, verified
 
 __all__ = ["Detection", "detect_document", "find_document"]
@@ -59,36 +59,52 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     found = line_candidates(work)
     if found is None:
         return None
-    # Candidates in order of value; refined and judged one at a time, as the first usually
-    # passes. A quad that is a card with its shadow goes after the card.
-    for index in shadow_order(work, found):
-        candidate = found.quads[index]
-        full = (candidate[None] + 0.5) * work.factor - 0.5
-        refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
-        if accept_many(full, refined)[0]:
-            full = refined
-        # The edges sampled close around the snapped quad serve both the final, tighter fit
-        # and the straightness check.
-        near = edge_points(image, full, 3.0)
-        snapped = full[0]
-        refined = order_many(refine_many(image, full, 3.0, 1.0, near)[0])
-        if accept_many(full, refined)[0]:
-            full = refined
-        small = (full + 0.5) / work.factor - 0.5
-        score, support = final_score(work, small)
-        # Three sides must be crisp; the fourth may be faint (a card's band against a
-        # background of its colour) when the line search found it where the card's sides end.
-        best3 = float(-np.sort(-np.nan_to_num(support[0], nan=0.5))[:3].mean())
-        if best3 < MIN_FINAL_SCORE_3 or score[0] < MIN_FINAL_SCORE:
+    # Candidates in order of value (a quad that is a card with its shadow goes after the
+    # card). The first usually passes and is judged alone; when it does not, the rest are
+    # refined and judged together (one pass over the image for all of them), and the first
+    # of them in order that passes is taken.
+    order = shadow_order(work, found)
+    first = next(order, None)
+    if first is None:
+        return None
+    detection = _first_passing(image, work, found.quads[[first]])
+    if detection is None:
+        rest = list(order)
+        if rest:
+            detection = _first_passing(image, work, found.quads[rest])
+    return detection
+
+
+def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> (
+        Detection | None):
+    """Of `candidates` (K, 4, 2) in the shrunk frame, in order, the first that still passes
+    the final checks once snapped to the edges of the full-resolution `image`."""
+    full = (candidates + 0.5) * work.factor - 0.5
+    refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
+    full = np.where(accept_many(full, refined)[:, None, None], refined, full)
+    # The edges sampled close around the snapped quads serve both the final, tighter fit and
+    # the straightness check.
+    pts, strength = edge_points(image, full, 3.0)
+    snapped = full
+    refined = order_many(refine_many(image, full, 3.0, 1.0, (pts, strength))[0])
+    full = np.where(accept_many(full, refined)[:, None, None], refined, full)
+    small = (full + 0.5) / work.factor - 0.5
+    score, support = final_score(work, small)
+    # Three sides must be crisp; the fourth may be faint (a card's band against a background
+    # of its colour) when the line search found it where the card's sides end.
+    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
+    for k in range(len(full)):
+        if best3[k] < MIN_FINAL_SCORE_3 or score[k] < MIN_FINAL_SCORE:
             continue
-        if not verified(work, small[0], support[0]):
+        if not verified(work, small[k], support[k]):
             continue
         # In a frame of little contrast (edge threshold at its floor) noise moves the edge
         # peaks about: only the first test is made there.
-        if not straight_sides(image, snapped, near, work.strengths[0] > EDGE_FLOOR):
+        near = (pts[4 * k:4 * k + 4], strength[4 * k:4 * k + 4])
+        if not straight_sides(image, snapped[k], near, work.strengths[0] > EDGE_FLOOR):
             continue
-        return Detection(order_corners(full[0]), float(score[0]),
-                         tuple(float(v) for v in np.nan_to_num(support[0], nan=-1.0)))
+        return Detection(order_corners(full[k]), float(score[k]),
+                         tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)))
     return None
 
 
