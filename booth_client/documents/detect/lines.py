@@ -196,34 +196,39 @@ def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64
     if n < 3:
         return np.zeros(0, np.intp)
     ux, uy = dx[lead], dy[lead]
-    # The stretch of each group along its lead's direction.
+    # The stretch of each group along its lead's direction (every group has its lead).
     t = ends[..., 0] * ux[group] + ends[..., 1] * uy[group]  # (2, N segments)
-    member = group[None, :] == np.arange(n)[:, None]  # (G, N segments)
-    lo = np.where(member, t.min(axis=0)[None, :], np.inf).min(axis=1)
-    hi = np.where(member, t.max(axis=0)[None, :], -np.inf).max(axis=1)
+    lo = np.full(n, np.inf)
+    np.minimum.at(lo, group, t.min(axis=0))
+    hi = np.full(n, -np.inf)
+    np.maximum.at(hi, group, t.max(axis=0))
     # A point on each lead's line and the group's two ends on it.
     cx = (ends[0, lead, 0] + ends[1, lead, 0]) / 2
     cy = (ends[0, lead, 1] + ends[1, lead, 1]) / 2
     tc = cx * ux + cy * uy
-    end_pts = np.stack([np.stack([cx + (lo - tc) * ux, cy + (lo - tc) * uy], axis=1),
-                        np.stack([cx + (hi - tc) * ux, cy + (hi - tc) * uy], axis=1)])  # (2, G, 2)
-    # Where every two lines meet (steep enough to be a document's corner).
+    x0, y0 = cx + (lo - tc) * ux, cy + (lo - tc) * uy
+    x1, y1 = cx + (hi - tc) * ux, cy + (hi - tc) * uy
+    # Where two lines meet steeply enough to be a document's corner: only those pairs (i, j)
+    # (both orders) are worked out.
     cross = ux[:, None] * uy[None, :] - uy[:, None] * ux[None, :]
-    steep = np.abs(cross) > _CORNER_SIN
-    safe = np.where(steep, cross, 1.0)
+    i, j = np.nonzero(np.abs(cross) > _CORNER_SIN)
     # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
-    ddx, ddy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]
-    s = (ddx * uy[None, :] - ddy * ux[None, :]) / safe
-    mx, my = cx[:, None] + s * ux[:, None], cy[:, None] + s * uy[:, None]  # (G, G)
-    tol = 2.5 + 0.12 * (hi - lo)
-    # Distance from where lines i and j meet to either end of group i: (2, G, G).
-    near = np.hypot(mx[None] - end_pts[:, :, None, 0], my[None] - end_pts[:, :, None, 1])
-    at_end = near.min(axis=0) < tol[:, None]
+    s = ((cx[j] - cx[i]) * uy[j] - (cy[j] - cy[i]) * ux[j]) / cross[i, j]
+    mx, my = cx[i] + s * ux[i], cy[i] + s * uy[i]
+    # Distance from where lines i and j meet to either end of group i.
+    near0 = np.hypot(mx - x0[i], my - y0[i])
+    near1 = np.hypot(mx - x1[i], my - y1[i])
+    close = np.minimum(near0, near1) < 2.5 + 0.12 * (hi - lo)[i]
+    at_end = np.zeros((n, n), np.bool_)
+    at_end[i, j] = close
     # A corner: the lines meet at an end of both groups.
-    corner = steep & at_end & at_end.T
+    corner = close & at_end[j, i]
     # Which end of i each corner is at: both ends must close one.
-    which = near[0] <= near[1]
-    both = (corner & which).any(axis=1) & (corner & ~which).any(axis=1)
+    which = near0 <= near1
+    both = np.zeros((2, n), np.bool_)
+    both[0, i[corner & which]] = True
+    both[1, i[corner & ~which]] = True
+    both = both[0] & both[1]
     both[chosen] = False
     extra = np.flatnonzero(both)
     return extra[np.argsort(-weights[extra], kind="stable")][:_EXTRA_LINES]
