@@ -80,9 +80,6 @@ def segment_lines(work: Work) -> F64:
     if len(flat) < 10:
         return np.zeros((0, 3))
     ys, xs = np.divmod(flat, w)
-    fx, fy = xs.astype(np.float64), ys.astype(np.float64)
-    xx, yy, xy = fx * fx, fy * fy, fx * fy
-    segs: list[F64] = []
     # In a dark frame, sensor noise scatters the gradient direction along a faint side and
     # splits it into shorter runs; they still line up and are merged into one line below.
     min_len = (max(6.0, 0.02 * max(h, w)) if work.dark else max(8.0, 0.03 * max(h, w)))
@@ -101,41 +98,51 @@ def segment_lines(work: Work) -> F64:
     # 16-bit labels (half the memory to write) whenever the runs cannot outnumber them.
     ltype = cv2.CV_16U if pos.size < 65_000 else cv2.CV_32S
     offset, lab = cv2.connectedComponents(tiles, connectivity=8, ltype=ltype)
-    labels = lab.ravel().take(pos)
-    for row in range(2):
-        lab_row = labels[row]
-        count = np.bincount(lab_row, minlength=offset).astype(np.float64)
-        count[0] = 0
-        big = np.flatnonzero(count >= min_len)
-        if len(big) == 0:
-            continue
-        sx = np.bincount(lab_row, fx, offset)[big]
-        sy = np.bincount(lab_row, fy, offset)[big]
-        sxx = np.bincount(lab_row, xx, offset)[big]
-        syy = np.bincount(lab_row, yy, offset)[big]
-        sxy = np.bincount(lab_row, xy, offset)[big]
-        m = count[big]
-        cx, cy = sx / m, sy / m
-        vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
-        half = np.sqrt(np.maximum((vxx - vyy) ** 2 / 4 + vxy * vxy, 0.0))
-        major = (vxx + vyy) / 2 + half
-        minor = np.maximum((vxx + vyy) / 2 - half, 0.0)
-        phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)  # direction of the principal axis
-        length = np.sqrt(12.0 * major)
-        straight = (length >= min_len) & (np.sqrt(minor) <= _THIN_BASE + _THIN_SLOPE * length)
-        if straight.any():
-            # ... and not bowed: an arc of a head, a finger or a mug is thin too.
-            run, n = length[straight], m[straight]
-            bow = _sagitta(lab_row, big[straight], offset, (fx, fy, xx, yy), n,
-                           (sxx[straight] / n, syy[straight] / n, sxy[straight] / n),
-                           (cx[straight], cy[straight]), phi[straight], run)
-            straight[straight] = np.abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * run
-        if straight.any():
-            segs.append(np.stack([cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy,
-                                  sxy], axis=1)[straight])
-    if not segs:
+    labels = lab.ravel().take(pos).astype(np.intp)
+    # The two binnings' runs lie in different tiles, so they have different labels and are
+    # measured together: the runs of the first binning, then those of the second, each in
+    # the order of their labels.
+    count = np.bincount(labels[0], minlength=offset)
+    second_row = np.bincount(labels[1], minlength=offset)
+    count += second_row
+    count[0] = 0
+    big = np.flatnonzero(count >= min_len)
+    if len(big) == 0:
         return np.zeros((0, 3))
-    seg = np.concatenate(segs)
+    big = np.concatenate([big[second_row[big] == 0], big[second_row[big] > 0]])
+    # The long runs renumbered 1, 2, ... and their pixels (each edge pixel is in one run of
+    # each binning) with their coordinates.
+    n_big = len(big) + 1
+    index = np.zeros(offset, np.intp)
+    index[big] = np.arange(1, n_big)
+    run = index.take(labels).ravel()
+    keep = np.flatnonzero(run)
+    run = run[keep]
+    # (Sums of integer coordinates and their products are exact in float64, in any order.)
+    fx = np.concatenate([xs, xs]).take(keep).astype(np.float64)
+    fy = np.concatenate([ys, ys]).take(keep).astype(np.float64)
+    xx, yy = fx * fx, fy * fy
+    sx, sy, sxx, syy, sxy = (np.bincount(run, v, n_big)[1:] for v in (fx, fy, xx, yy, fx * fy))
+    m = count[big].astype(np.float64)
+    cx, cy = sx / m, sy / m
+    vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
+    half = np.sqrt(np.maximum((vxx - vyy) ** 2 / 4 + vxy * vxy, 0.0))
+    major = (vxx + vyy) / 2 + half
+    minor = np.maximum((vxx + vyy) / 2 - half, 0.0)
+    phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)  # direction of the principal axis
+    length = np.sqrt(12.0 * major)
+    straight = (length >= min_len) & (np.sqrt(minor) <= _THIN_BASE + _THIN_SLOPE * length)
+    if straight.any():
+        # ... and not bowed: an arc of a head, a finger or a mug is thin too.
+        length_s, n = length[straight], m[straight]
+        bow = _sagitta(run, np.flatnonzero(straight) + 1, n_big, (fx, fy, xx, yy), n,
+                       (sxx[straight] / n, syy[straight] / n, sxy[straight] / n),
+                       (cx[straight], cy[straight]), phi[straight], length_s)
+        straight[straight] = np.abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * length_s
+    if not straight.any():
+        return np.zeros((0, 3))
+    seg = np.stack([cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy, sxy],
+                   axis=1)[straight]
     seg = seg[np.argsort(-seg[:, 4], kind="stable")][:150]
     cx, cy, dx, dy, length = seg[:, :5].T
     nx, ny = dy, -dx
