@@ -149,12 +149,15 @@ def segment_lines(work: Work) -> F64:
     c = -(nx * cx + ny * cy)
     ends = np.stack([np.stack([cx - dx * length / 2, cy - dy * length / 2], axis=1),
                      np.stack([cx + dx * length / 2, cy + dy * length / 2], axis=1)])  # (2, N, 2)
-    cos = np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
-    # Row i: the segments lying on the line of segment i (both ends within 2 px of it).
-    dist = np.maximum(
-        np.abs(nx[:, None] * ends[0, None, :, 0] + ny[:, None] * ends[0, None, :, 1] + c[:, None]),
-        np.abs(nx[:, None] * ends[1, None, :, 0] + ny[:, None] * ends[1, None, :, 1] + c[:, None]))
-    same = (cos > np.cos(np.radians(5.0))) & (dist < 2.0)
+    # Row i: the segments lying on the line of segment i (within 5 degrees of it, both ends
+    # within 2 px of it); the distances are worked out for the pairs within 5 degrees only.
+    row, col = np.nonzero(np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
+                          > np.cos(np.radians(5.0)))
+    a, b, k = nx[row], ny[row], c[row]
+    on = ((np.abs(a * ends[0, col, 0] + b * ends[0, col, 1] + k) < 2.0)
+          & (np.abs(a * ends[1, col, 0] + b * ends[1, col, 1] + k) < 2.0))
+    same = np.zeros((len(seg), len(seg)), np.bool_)
+    same[row[on], col[on]] = True
     # Greedy grouping, longest first: a segment still free leads a group of the free segments
     # on its line. Each row as a bit set (an int) keeps the loop cheap; a segment then belongs
     # to the first lead whose line it lies on.
