@@ -57,8 +57,11 @@ def prepare(image: npt.NDArray[np.uint8]) -> Work:
     mag += np.abs(gy)
     sub = mag[::2, ::2].ravel()
     k98, k90 = int(0.98 * (sub.size - 1)), int(0.90 * (sub.size - 1))
-    part = np.partition(sub, (k90, k98))
-    grey = float(np.clip(0.2 * part[k98], EDGE_FLOOR, _EDGE_STRENGTH))
+    # The gradients of uint8 channels are whole numbers, so these order statistics (those
+    # np.partition gives) come from the cumulative histogram, in a fraction of the time.
+    below = np.cumsum(np.bincount(sub.astype(np.intp)))
+    q90, q98 = np.searchsorted(below, (k90, k98), side="right").astype(np.float32)
+    grey = float(np.clip(0.2 * q98, EDGE_FLOOR, _EDGE_STRENGTH))
     # Grey and saturation are judged separately (their polarities differ across one edge), so
     # a blue card on a brown desk of the same brightness still has edges. The saturation
     # gradients are scaled so that its threshold (_EDGE_STRENGTH) lands on grey's: both
@@ -74,7 +77,7 @@ def prepare(image: npt.NDArray[np.uint8]) -> Work:
     dx, dy = gx.copy(), gy.copy()
     cv2.copyTo(sx, use_sat, dx)
     cv2.copyTo(sy, use_sat, dy)
-    high = float(np.clip(part[k90], 2.5 * grey, 10 * grey))
+    high = float(np.clip(q90, 2.5 * grey, 10 * grey))
     # |Sobel| <= 4 * 255 on uint8 channels, so the gradients fit int16 as they are.
     edges = cv2.Canny(dx.astype(np.int16), dy.astype(np.int16), 0.5 * high, high)
     # Direction of the gradient at each edge pixel in 16 steps of 11.25 degrees (polarity
