@@ -401,3 +401,29 @@ def test_card_side_in_a_dark_noisy_frame_is_found(seed: int) -> None:
 @pytest.mark.parametrize("seed", [139, 166, 190, 230])
 def test_crossed_side_without_a_band_beyond_is_the_outline(seed: int) -> None:
     assert_found(seed, 0.95)
+
+
+@pytest.mark.parametrize("seed", [24, 25, 81, 98])
+def test_small_card_among_real_textures_is_found_by_the_finer_search(seed: int) -> None:
+    # Portrait frames in front of real photographs (gravel, a cat, chalk writing), the card
+    # a fifth of the frame's height: the 320 px search finds nothing, the 480 px one the card.
+    from booth_client.documents.backdrops import real_photographs
+    from booth_client.documents.detect import _search
+    from booth_client.documents.detect.edges import prepare
+
+    scene = make_scene(seed, 720, 1280, backdrops=real_photographs())
+    assert scene.quad is not None
+    assert _search(scene.image, prepare(scene.image)) is None
+    quad = detect_document(scene.image)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, scene.quad, 720, 1280) > 0.95
+
+
+def test_finer_search_takes_only_a_whole_firm_outline() -> None:
+    from booth_client.documents.detect import FINE_MIN_SCORE, Detection, small_and_firm
+
+    quad = np.zeros((4, 2), np.float32)
+    assert small_and_firm(Detection(quad, FINE_MIN_SCORE, (0.5, 1.0, 0.8, 0.7)))
+    assert not small_and_firm(Detection(quad, FINE_MIN_SCORE - 0.01, (0.5, 1.0, 0.8, 0.7)))
+    # A side mostly outside the frame (-1): a document reaching out of view is no small one.
+    assert not small_and_firm(Detection(quad, 0.9, (1.0, 1.0, -1.0, 0.9)))

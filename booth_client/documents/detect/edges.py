@@ -3,7 +3,8 @@ the later stages share.
 
 The search runs on a copy shrunk to 320 px on the long side (1280x720 -> 320x180, 720x1280 ->
 180x320, 4032x3024 -> 320x240), where its pixel thresholds were set; frames up to 400 px are
-searched as they are. Its edges: Canny on the stronger of the grey and saturation gradients.
+searched as they are. The finer search for small documents (`FINE_LONG_SIDE`) shrinks to 480
+px the same way. Its edges: Canny on the stronger of the grey and saturation gradients.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 _WORK_LONG_SIDE: Final = 320
-_MAX_WORK_LONG_SIDE: Final = 400
+# A frame is searched as it is up to this much over the working size.
+_AS_IT_IS: Final = 1.25
+# The finer working size, for small documents (see `find_document`).
+FINE_LONG_SIDE: Final = 480
 _EDGE_STRENGTH: Final = 40.0
 EDGE_FLOOR: Final = 16.0
 # Mean grey (0-255) of the shrunk frame below which it counts as dark (a dim room).
@@ -43,8 +47,9 @@ class Work:
     dark: bool
 
 
-def prepare(image: npt.NDArray[np.uint8]) -> Work:
-    small, factor = _shrink(image)
+def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE) -> Work:
+    """The working frame of `image` at `long_side` px on its long side, and its edges."""
+    small, factor = _shrink(image, long_side)
     gray = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
     hsv = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2HSV), np.uint8)
     sat = np.ascontiguousarray(hsv[:, :, 1])
@@ -94,13 +99,14 @@ def prepare(image: npt.NDArray[np.uint8]) -> Work:
     return Work(gray, sat, gradients, factor, (grey, grey), at, steps, small, dark)
 
 
-def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
+def _shrink(image: npt.NDArray[np.uint8],
+            long_side: int = _WORK_LONG_SIDE) -> tuple[npt.NDArray[np.uint8], float]:
     """Halve (averaging 2x2 blocks) while the long side is at least twice the working size.
     (Halving twice costs a quarter of one INTER_AREA resize by four.) Bilinear sampling at
     exactly half size samples midway between four pixels, their mean as INTER_AREA takes it
     (the same bytes), in two thirds of the time; odd sizes keep INTER_AREA."""
     small, factor = image, 1.0
-    while max(small.shape[:2]) >= 2 * _WORK_LONG_SIDE:
+    while max(small.shape[:2]) >= 2 * long_side:
         h, w = small.shape[:2]
         exact = h % 2 == 0 and w % 2 == 0
         small = np.asarray(cv2.resize(small, (w // 2, h // 2),
@@ -108,13 +114,13 @@ def _shrink(image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]
                            np.uint8)
         factor *= 2.0
     h, w = small.shape[:2]
-    if max(h, w) > _MAX_WORK_LONG_SIDE:
+    if max(h, w) > _AS_IT_IS * long_side:
         # Between the halvings (480x360, 1920x1080): once more to the working size, where
         # the thresholds in pixels were set and the cost per frame is known.
-        scale = _WORK_LONG_SIDE / max(h, w)
+        scale = long_side / max(h, w)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = np.asarray(cv2.resize(small, size, interpolation=cv2.INTER_AREA), np.uint8)
-        factor *= max(h, w) / _WORK_LONG_SIDE
+        factor *= max(h, w) / long_side
     return small, factor
 
 
