@@ -427,3 +427,25 @@ def test_finer_search_takes_only_a_whole_firm_outline() -> None:
     assert not small_and_firm(Detection(quad, FINE_MIN_SCORE - 0.01, (0.5, 1.0, 0.8, 0.7)))
     # A side mostly outside the frame (-1): a document reaching out of view is no small one.
     assert not small_and_firm(Detection(quad, 0.9, (1.0, 1.0, -1.0, 0.9)))
+
+
+@pytest.mark.parametrize(("shape", "searches"), [
+    ((240, 320), [320]), ((300, 400), [320]), ((360, 480), [320, 480]),
+    ((720, 1280), [320, 480]),
+])
+def test_finer_search_only_where_the_frame_was_shrunk(
+        monkeypatch: pytest.MonkeyPatch, shape: tuple[int, int], searches: list[int]) -> None:
+    # A frame searched as it is (up to 400 px) has no finer working frame to search again.
+    import booth_client.documents.detect as detect
+    from booth_client.documents.detect.edges import Work
+
+    made: list[int] = []
+    real = detect.prepare
+
+    def spy(image: npt.NDArray[np.uint8], long_side: int = 320) -> Work:
+        made.append(long_side)
+        return real(image, long_side)
+
+    monkeypatch.setattr(detect, "prepare", spy)
+    assert detect.find_document(np.full((*shape, 3), 128, np.uint8)) is None
+    assert made == searches

@@ -70,8 +70,10 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     it takes a document wholly in view with a firm outline (`FINE_MIN_SCORE`); a document
     reaching out of the frame is large and the first search's."""
     image = as_bgr(image_bgr)
-    found = _search(image, prepare(image))
-    if found is None:
+    work = prepare(image)
+    found = _search(image, work)
+    # (A frame already searched as it is has no finer working frame.)
+    if found is None and work.factor > 1.0:
         fine = _search(image, prepare(image, FINE_LONG_SIDE))
         if fine is not None and small_and_firm(fine):
             found = fine
