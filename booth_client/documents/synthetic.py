@@ -593,6 +593,8 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
             int(rng.choice(5, p=[0.25, 0.2, 0.2, 0.2, 0.15]))]
         img = _background(desk, rng, height, width)
     if backdrops:
+        # The drawn room or desk above is made all the same and set aside: it takes its draws
+        # from `rng`, so everything after it is drawn as in the plain scene of this seed.
         img = _photo_crop(np.random.default_rng([seed, 2]), backdrops, height, width)
         tags.append("photo")
     if not held:
