@@ -256,7 +256,10 @@ def _desk_things(rng: np.random.Generator, img: FloatImage, document: RenderedDo
     h, w = img.shape[:2]
     th, tw = document.image.shape[:2]
     ppm = tw / document.size.long_mm
-    src = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float32)
+    # The document's outline: its corner pixels' outer corners (pixel centres are whole
+    # numbers, in the template as in the frame), so the edge lies right on the true quad.
+    src = np.array([[-0.5, -0.5], [tw - 0.5, -0.5], [tw - 0.5, th - 0.5], [-0.5, th - 0.5]],
+                   np.float32)
     hom = np.asarray(cv2.getPerspectiveTransform(src, corners.astype(np.float32)), np.float64)
     centre = np.array([tw / 2, th / 2])
     card = document.size == ID1_CARD
@@ -456,10 +459,15 @@ def _warp_document(document: RenderedDocument, corners: npt.NDArray[np.float64],
         img = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), np.uint8)
         mask = np.asarray(cv2.resize(mask, size, interpolation=cv2.INTER_AREA), np.uint8)
         th, tw = img.shape[:2]
-    src = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float32)
+    # The document's outline: its corner pixels' outer corners (pixel centres are whole
+    # numbers, in the template as in the frame), so the edge lies right on the true quad.
+    src = np.array([[-0.5, -0.5], [tw - 0.5, -0.5], [tw - 0.5, th - 0.5], [-0.5, th - 0.5]],
+                   np.float32)
     hom = cv2.getPerspectiveTransform(src, corners.astype(np.float32))
+    # The colour runs on past the outline (replicated), so the mask alone fades the edge: a
+    # black border would darken the edge pixels a second time and pull the edge inward.
     layer = cv2.warpPerspective(img, hom, (width, height), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT)
+                                borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpPerspective(mask, hom, (width, height), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT)
     return (np.asarray(layer, np.float32),

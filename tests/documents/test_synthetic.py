@@ -3,9 +3,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from booth_client.documents.kinds import DOCUMENT_KINDS
-from booth_client.documents.synthetic import make_scene, scenes
-from booth_client.documents.templates import render_document
+from booth_client.documents.kinds import DOCUMENT_KINDS, ID1_CARD
+from booth_client.documents.synthetic import make_scene, paste_document, scenes
+from booth_client.documents.templates import RenderedDocument, render_document
 
 
 def test_scenes_are_deterministic_per_seed() -> None:
@@ -167,3 +167,17 @@ def test_photo_backdrop_changes_only_the_background() -> None:
     # Same seed and photographs, same scene.
     again = make_scene(3, backdrops=photos), make_scene(3, backdrops=photos)
     assert np.array_equal(again[0].image, again[1].image)
+
+
+def test_the_document_edge_lies_on_its_true_quad() -> None:
+    """Half the document's opacity lies right on the ground-truth outline (pixel centres are
+    whole numbers): the truth is not half a pixel off the drawn edge."""
+    flat = RenderedDocument(np.full((252, 400, 3), 255, np.uint8),
+                            np.full((252, 400), 255, np.uint8), "ktp", ID1_CARD)
+    corners = np.array([[100.0, 100.0], [500.0, 100.0], [500.0, 352.0], [100.0, 352.0]])
+    frame = paste_document(np.zeros((480, 640, 3), np.uint8), flat, corners)
+    row, col = frame[200, :, 0].astype(float), frame[:, 300, 0].astype(float)
+    for edge in (row[100], row[500], col[100], col[352]):
+        assert abs(edge - 127.5) <= 1.0
+    assert row[99] == 0 and row[101] == 255 and row[499] == 255 and row[501] == 0
+    assert col[99] == 0 and col[101] == 255 and col[351] == 255 and col[353] == 0
