@@ -18,7 +18,8 @@ docstring tells the stage in detail:
 5. Of the shortlist, a quad that is another one with its shadow is tried after that one
    (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
    first that passes the final checks (`verify`: straight sides along edges with enough
-   support and a step across each, a document's aspect) is returned.
+   support and a step across each, a document's aspect) is returned, fitted to the centres
+   of its edges (the checks judge the outer flank of each edge).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`).
 
@@ -36,7 +37,7 @@ import numpy.typing as npt
 from ..geometry import Quad, order_corners
 from .candidates import line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, Work, as_bgr, prepare
-from .refine import accept_many, edge_points, refine_many
+from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import shadow_order
 from .shape import F64, order_many
 from .verify import MIN_FINAL_SCORE, MIN_FINAL_SCORE_3, final_score, straight_sides, verified
@@ -114,12 +115,14 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
     full = (candidates + 0.5) * work.factor - 0.5
     refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
     full = np.where(accept_many(full, refined)[:, None, None], refined, full)
-    # The edges sampled close around the snapped quads serve both the final, tighter fit and
-    # the straightness check.
-    pts, strength = edge_points(image, full, 3.0)
+    # The edges sampled close around the snapped quads serve the final, tighter fit and the
+    # straightness check, and their peaks the fit of the quad returned.
+    pts, strength, peaks = edge_samples(image, full, 3.0)
     snapped = full
-    refined = order_many(refine_many(image, full, 3.0, 1.0, (pts, strength))[0])
-    full = np.where(accept_many(full, refined)[:, None, None], refined, full)
+    raw, _, inlier = refine_many(image, full, 3.0, 1.0, (pts, strength))
+    refined = order_many(raw)
+    fitted = accept_many(full, refined)
+    full = np.where(fitted[:, None, None], refined, full)
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
     # Three sides must be crisp; the fourth may be faint (a card's band against a background
@@ -135,7 +138,14 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
         near = (pts[4 * k:4 * k + 4], strength[4 * k:4 * k + 4])
         if not straight_sides(image, snapped[k], near, work.strengths[0] > EDGE_FLOOR):
             continue
-        return Detection(order_corners(full[k]), float(score[k]),
+        quad = full[k]
+        if fitted[k]:
+            # Fitted to the centres of the same edges (the checks judge their outer flank).
+            centred = order_many(recentred(raw[k], peaks[4 * k:4 * k + 4],
+                                           inlier[4 * k:4 * k + 4])[None])
+            if accept_many(full[k][None], centred)[0]:
+                quad = centred[0]
+        return Detection(order_corners(quad), float(score[k]),
                          tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)))
     return None
 

@@ -1,6 +1,7 @@
 """Stage 5, refinement: the candidates are snapped to the edges of the full-resolution frame
 (robust line through the outermost edge points along each side); a snapped quad is taken only
-while it is still convex and has not moved or changed size much.
+while it is still convex and has not moved or changed size much. `edge_samples` also gives the
+centres (peaks) of those edges, for the final fit of the quad returned.
 """
 
 from __future__ import annotations
@@ -23,6 +24,26 @@ def edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple
     """For each side of each quad (K, 4, 2) and evenly spaced stations along it, the outline
     edge crossing the side within +-reach px along its outward normal, all in one remap.
     Returns points (K*4, S, 2) and strengths (K*4, S); strength 0 where nothing was seen."""
+    pts, strength, _ = _sampled(image, quads, reach, False)
+    return pts, strength
+
+
+def edge_samples(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple[
+        F64, F64, F64]:
+    """`edge_points`, and also where the outline edge peaks at each station (K*4, S, 2).
+
+    The points of `edge_points` lie where the outline edge's response, read outward, last
+    reaches half the strongest one: on its outer flank, which marks the outermost edge and
+    does not line up on texture or a curve (what the checks need), but lies outside the
+    edge by about the edge's half-width (0.6 px on a sharp edge, 2 px on a blurred one). The
+    peaks are that same edge's centre, for the final fit of a quad that passed."""
+    pts, strength, peaks = _sampled(image, quads, reach, True)
+    return pts, strength, peaks
+
+
+def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bool) -> tuple[
+        F64, F64, F64]:
+    """`edge_samples`, the peaks only with `centres` (else the points again)."""
     samples = _REFINE_SAMPLES
     a = quads.reshape(-1, 2)
     sides, normals = side_normals(quads)
@@ -48,19 +69,34 @@ def edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple
     strong = deriv >= 0.5 * strength[:, None]
     last = deriv.shape[1] - 1
     k = last - np.argmax(strong[:, ::-1], axis=1)
-    for _ in range(2):
-        up = np.minimum(k + 1, last)
-        k = np.where(deriv[rows, up] > deriv[rows, k], up, k)
+    pts = base + _offset(deriv, k, offsets)[..., None] * normal[:, None, :]
+    peaks = pts
+    if centres:
+        # From there inward (down the flank) to the top of that edge's response.
+        peak = k
+        for _ in range(last):
+            down = np.maximum(peak - 1, 0)
+            step = np.where(deriv[rows, down] > deriv[rows, peak], down, peak)
+            if np.array_equal(step, peak):
+                break
+            peak = step
+        peaks = base + _offset(deriv, peak, offsets)[..., None] * normal[:, None, :]
+    inside = (pts[..., 0] > 1) & (pts[..., 0] < w - 2) & (pts[..., 1] > 1) & (pts[..., 1] < h - 2)
+    return pts, np.where(inside, strength.reshape(rows_n, samples), 0.0), peaks
+
+
+def _offset(deriv: F64, k: npt.NDArray[np.intp], offsets: F64) -> F64:
+    """Offsets (K*4, S) along the normal of positions `k` in the edge responses `deriv`
+    (K*4*S, n), to a fraction of a pixel (a parabola through the three responses around)."""
+    rows = np.arange(deriv.shape[0])
+    last = deriv.shape[1] - 1
     kc = np.clip(k, 1, last - 1)
     left, mid, right = deriv[rows, kc - 1], deriv[rows, kc], deriv[rows, kc + 1]
     denom = left - 2 * mid + right
     safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
     sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
     sub = np.clip(sub, -0.5, 0.5) * (kc == k)
-    offset = (offsets[1:-1][k] + sub).reshape(rows_n, samples)
-    pts = base + offset[:, :, None] * normal[:, None, :]
-    inside = (pts[..., 0] > 1) & (pts[..., 0] < w - 2) & (pts[..., 1] > 1) & (pts[..., 1] < h - 2)
-    return pts, np.where(inside, strength.reshape(rows_n, samples), 0.0)
+    return np.asarray((offsets[1:-1][k] + sub).reshape(-1, _REFINE_SAMPLES), np.float64)
 
 
 def robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
@@ -81,25 +117,30 @@ def robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
     best = np.argmax(counts, axis=1)
     inlier = close[np.arange(len(pts)), best]
     weight = inlier.astype(np.float64)
+    return fit_lines(pts, weight), weight.sum(axis=1) / pts.shape[1], inlier
+
+
+def fit_lines(pts: F64, weight: F64) -> F64:
+    """Per row of points (M, S, 2) with weights (M, S), the total least squares line (a, b, c),
+    a^2 + b^2 = 1: its direction is the principal axis of the weighted points."""
     total = np.maximum(weight.sum(axis=1), 1e-9)
     centre = (pts * weight[..., None]).sum(axis=1) / total[:, None]
     dev = (pts - centre[:, None, :]) * np.sqrt(weight)[..., None]
     sxx = (dev[..., 0] ** 2).sum(axis=1)
     syy = (dev[..., 1] ** 2).sum(axis=1)
     sxy = (dev[..., 0] * dev[..., 1]).sum(axis=1)
-    # Total least squares: the line direction is the principal axis of the inliers.
     theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
     dx, dy = np.cos(theta), np.sin(theta)
-    lines = np.stack([dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1])], axis=1)
-    return lines, weight.sum(axis=1) / pts.shape[1], inlier
+    return np.stack([dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1])], axis=1)
 
 
 def refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, tolerance: float,
-                 found: tuple[F64, F64] | None = None) -> tuple[F64, F64]:
+                 found: tuple[F64, F64] | None = None) -> tuple[F64, F64, Mask]:
     """Snap each side of each quad (K, 4, 2) to the outline edge near it and intersect
     neighbouring sides. A side with too little evidence (hidden, or outside the frame) keeps
-    its current position. Returns quads (K, 4, 2) and per-side shares of stations on the line.
-    `found`: the quads' `edge_points` at `reach`, when already sampled."""
+    its current position. Returns quads (K, 4, 2), per-side shares of stations on the line and
+    the stations on it (K*4, S). `found`: the quads' `edge_points` at `reach`, when already
+    sampled."""
     n = len(quads)
     pts, strength = edge_points(image, quads, reach) if found is None else found
     seen = strength > 0
@@ -108,8 +149,24 @@ def refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, toleranc
                      np.sort(np.where(seen, strength, np.inf), axis=1)[
                          np.arange(len(strength)), counts // 2], 0.0)
     usable = seen & (strength >= np.maximum(6.0, 0.25 * floor)[:, None])
-    lines, share, _ = robust_lines(pts, usable, tolerance)
+    lines, share, inlier = robust_lines(pts, usable, tolerance)
     keep = share >= 0.3
+    return _meet(quads, lines, keep), np.where(keep, share, 0.0).reshape(n, 4), inlier
+
+
+def recentred(quad: F64, peaks: F64, inlier: Mask) -> F64:
+    """`quad` (4, 2), as `refine_many` fitted it to the outer flank of its edges, fitted to
+    their centres instead: each side's line through the edge `peaks` (4, S, 2) of the stations
+    its fit kept (`inlier`, (4, S)); a side with fewer than three keeps its line."""
+    corners = _meet(quad[None], fit_lines(peaks, inlier.astype(np.float64)),
+                    inlier.sum(axis=1) >= 3)
+    return np.asarray(corners[0], np.float64)
+
+
+def _meet(quads: F64, lines: F64, keep: Mask) -> F64:
+    """Corners (K, 4, 2) where the new `lines` (K*4, 3) of the sides of `quads` (K, 4, 2)
+    meet; a side not to `keep` stays on its current line."""
+    n = len(quads)
     a = quads.reshape(-1, 2)
     b = quads[:, NEXT].reshape(-1, 2)
     current = np.stack(
@@ -122,8 +179,7 @@ def refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, toleranc
     corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
                         (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs],
                        axis=-1)
-    corners = np.where(ok[:, None, None], corners, quads)
-    return corners, np.where(keep, share, 0.0).reshape(n, 4)
+    return np.asarray(np.where(ok[:, None, None], corners, quads), np.float64)
 
 
 def accept_many(before: F64, after: F64) -> Mask:
