@@ -52,7 +52,7 @@ def test_synthetic_positives_mean_iou_and_baseline_comparison() -> None:
         assert scene.quad is not None
         ious.append(scored(detect_document, scene))
         base.append(scored(detect_document_baseline, scene))
-    # Thresholds sit below what the evaluation measures on these seeds (0.94 mean IoU, 83 %
+    # Thresholds sit below what the evaluation measures on these seeds (0.97 mean IoU, 92 %
     # at IoU >= 0.9), to catch regressions.
     assert np.mean(ious) >= 0.85
     assert np.mean(np.array(ious) >= 0.9) >= 0.75
@@ -61,7 +61,7 @@ def test_synthetic_positives_mean_iou_and_baseline_comparison() -> None:
 
 def test_portrait_frames_regression_floor() -> None:
     # Phone photos are often portrait (720x1280 here): more of the person and the room is in
-    # view around a smaller card. On these 30 scenes the detector measures 0.87 mean IoU and
+    # view around a smaller card. On these 30 scenes the detector measures 0.90 mean IoU and
     # 83 % at IoU >= 0.9 (0.85 and 77 % before runs that bow stopped being segments).
     ious = []
     for seed in range(1000, 1030):
@@ -75,8 +75,9 @@ def test_portrait_frames_regression_floor() -> None:
 def test_busy_desks_regression_floor() -> None:
     # Desk scenes with larger things beside or under the document (phone, notebook, book,
     # printed sheet, laptop): harder, and a known weakness. On these 23 scenes the detector
-    # measures 0.79 mean IoU and 74 % at IoU >= 0.9 (the baseline 0.13); the floor catches
-    # regressions.
+    # measures 0.67 mean IoU and 57 % at IoU >= 0.9 (the baseline 0.13); it measured 0.79 and
+    # 74 % while the generator drew a dark rim around every document, which real cards do not
+    # have (a light card on a light sheet has next to no edge). The floor catches regressions.
     ious, base = [], []
     for seed in range(1000, 1060):
         scene = make_scene(seed, busy=True)
@@ -86,8 +87,8 @@ def test_busy_desks_regression_floor() -> None:
         ious.append(scored(detect_document, scene))
         base.append(scored(detect_document_baseline, scene))
     assert len(ious) == 23
-    assert np.mean(ious) >= 0.7
-    assert np.mean(np.array(ious) >= 0.9) >= 0.6
+    assert np.mean(ious) >= 0.6
+    assert np.mean(np.array(ious) >= 0.9) >= 0.5
     assert np.mean(ious) > np.mean(base) + 0.5
 
 
@@ -95,8 +96,7 @@ def test_photo_backdrops_regression_floor() -> None:
     # The same scenes in front of real photographs (scikit-image's: people, a cat, a coffee
     # cup, coins, grass, gravel, bricks, a rocket, chalk writing) instead of drawn rooms and
     # desks: real textures crowd the line search and raise the edge thresholds. On these 30
-    # scenes the detector measures 0.90 mean IoU and 87 % at IoU >= 0.9 (0.87 before the
-    # finer search for small documents; the baseline 0.02).
+    # scenes the detector measures 0.92 mean IoU and 93 % at IoU >= 0.9 (the baseline 0.02).
     photos = real_photographs()
     ious, base = [], []
     for seed in range(1000, 1030):

@@ -276,8 +276,9 @@ def test_small_card_in_a_portrait_frame_is_found(seed: int) -> None:
 
 # Portrait hand-held scenes where the head's outline, cut into thin 45-degree arcs, filled the
 # line search with its tangents and the card's sides were not among the lines kept (IoU 0.00,
-# 0.60 and 0.00 before). Runs that bow like an arc are no longer segments.
-@pytest.mark.parametrize(("seed", "min_iou"), [(25, 0.8), (36, 0.95), (49, 0.85)])
+# 0.60 and 0.00 before; seed 78 measures 0.00 with the rule off). Runs that bow like an arc are
+# no longer segments.
+@pytest.mark.parametrize(("seed", "min_iou"), [(25, 0.8), (36, 0.95), (78, 0.95)])
 def test_card_held_under_a_head_in_a_portrait_frame_is_found(seed: int, min_iou: float) -> None:
     assert_found(seed, min_iou, tag="hand_held", width=H, height=W)
 
@@ -386,10 +387,10 @@ def test_card_is_found_precisely_at_any_frame_size(size: tuple[int, int]) -> Non
     assert np.abs(quad - corners).max() < 0.002 * max(w, h)
 
 
-# Low-light scenes (seed 1 of the evaluation) where sensor noise broke a card side into runs
-# too short to count as segments, so that side was never a line (IoU 0.00 before). In a dark
-# frame shorter runs are kept and merged into the side's line.
-@pytest.mark.parametrize("seed", [100140, 100202])
+# A low-light scene (seed 1 of the evaluation) where sensor noise breaks a card side into runs
+# too short to count as segments, so that side is never a line (IoU 0.11 with the rule off). In
+# a dark frame shorter runs are kept and merged into the side's line.
+@pytest.mark.parametrize("seed", [100252])
 def test_card_side_in_a_dark_noisy_frame_is_found(seed: int) -> None:
     assert_found(seed, 0.9, tag="low_light")
 
@@ -403,10 +404,10 @@ def test_crossed_side_without_a_band_beyond_is_the_outline(seed: int) -> None:
     assert_found(seed, 0.95)
 
 
-@pytest.mark.parametrize("seed", [24, 25, 81, 98])
+@pytest.mark.parametrize("seed", [24, 25, 26, 65])
 def test_small_card_among_real_textures_is_found_by_the_finer_search(seed: int) -> None:
-    # Portrait frames in front of real photographs (gravel, a cat, chalk writing), the card
-    # a fifth of the frame's height: the 320 px search finds nothing, the 480 px one the card.
+    # Portrait frames in front of real photographs (gravel, grass, coins), the card a fifth
+    # of the frame's height: the 320 px search finds nothing, the 480 px one the card.
     from booth_client.documents.backdrops import real_photographs
     from booth_client.documents.detect import _search
     from booth_client.documents.detect.edges import prepare
