@@ -443,9 +443,10 @@ def test_finer_search_only_where_the_frame_was_shrunk(
     made: list[int] = []
     real = detect.prepare
 
-    def spy(image: npt.NDArray[np.uint8], long_side: int = 320) -> Work:
+    def spy(image: npt.NDArray[np.uint8], long_side: int = 320,
+            halves: list[npt.NDArray[np.uint8]] | None = None) -> Work:
         made.append(long_side)
-        return real(image, long_side)
+        return real(image, long_side, halves)
 
     monkeypatch.setattr(detect, "prepare", spy)
     assert detect.find_document(np.full((*shape, 3), 128, np.uint8)) is None

@@ -71,11 +71,13 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     it takes a document wholly in view with a firm outline (`FINE_MIN_SCORE`); a document
     reaching out of the frame is large and the first search's."""
     image = as_bgr(image_bgr)
-    work = prepare(image)
+    # The halvings of the frame made for the first search serve the finer one too.
+    halves: list[npt.NDArray[np.uint8]] = []
+    work = prepare(image, halves=halves)
     found = _search(image, work)
     # (A frame already searched as it is has no finer working frame.)
     if found is None and work.factor > 1.0:
-        fine = _search(image, prepare(image, FINE_LONG_SIDE))
+        fine = _search(image, prepare(image, FINE_LONG_SIDE, halves))
         if fine is not None and small_and_firm(fine):
             found = fine
     return found

@@ -47,9 +47,12 @@ class Work:
     dark: bool
 
 
-def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE) -> Work:
-    """The working frame of `image` at `long_side` px on its long side, and its edges."""
-    small, factor = _shrink(image, long_side)
+def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
+            halves: list[npt.NDArray[np.uint8]] | None = None) -> Work:
+    """The working frame of `image` at `long_side` px on its long side, and its edges.
+    `halves`: the halvings of `image` made so far, shared by the searches of one frame (see
+    `_shrink`)."""
+    small, factor = _shrink(image, long_side, halves)
     gray = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
     hsv = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2HSV), np.uint8)
     sat = np.ascontiguousarray(hsv[:, :, 1])
@@ -99,19 +102,30 @@ def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE) -> W
     return Work(gray, sat, gradients, factor, (grey, grey), at, steps, small, dark)
 
 
-def _shrink(image: npt.NDArray[np.uint8],
-            long_side: int = _WORK_LONG_SIDE) -> tuple[npt.NDArray[np.uint8], float]:
+def _shrink(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
+            halves: list[npt.NDArray[np.uint8]] | None = None) -> tuple[
+                npt.NDArray[np.uint8], float]:
     """Halve (averaging 2x2 blocks) while the long side is at least twice the working size.
     (Halving twice costs a quarter of one INTER_AREA resize by four.) Bilinear sampling at
     exactly half size samples midway between four pixels, their mean as INTER_AREA takes it
-    (the same bytes), in two thirds of the time; odd sizes keep INTER_AREA."""
+    (the same bytes), in two thirds of the time; odd sizes keep INTER_AREA.
+
+    `halves` holds the halvings of `image` made so far (the first, the second, ...): those
+    are taken from it and the new ones added, so the finer search of a frame does not halve
+    it again (1280x720 -> 640x360 serves both working sizes)."""
     small, factor = image, 1.0
+    done = 0
     while max(small.shape[:2]) >= 2 * long_side:
-        h, w = small.shape[:2]
-        exact = h % 2 == 0 and w % 2 == 0
-        small = np.asarray(cv2.resize(small, (w // 2, h // 2),
-                                      interpolation=cv2.INTER_LINEAR if exact else cv2.INTER_AREA),
-                           np.uint8)
+        if halves is not None and done < len(halves):
+            small = halves[done]
+        else:
+            h, w = small.shape[:2]
+            exact = h % 2 == 0 and w % 2 == 0
+            small = np.asarray(cv2.resize(small, (w // 2, h // 2), interpolation=(
+                cv2.INTER_LINEAR if exact else cv2.INTER_AREA)), np.uint8)
+            if halves is not None:
+                halves.append(small)
+        done += 1
         factor *= 2.0
     h, w = small.shape[:2]
     if max(h, w) > _AS_IT_IS * long_side:
