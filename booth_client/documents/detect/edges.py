@@ -9,6 +9,7 @@ px the same way. Its edges: Canny on the stronger of the grey and saturation gra
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -133,9 +134,39 @@ def _shrink(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
         # the thresholds in pixels were set and the cost per frame is known.
         scale = long_side / max(h, w)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        small = np.asarray(cv2.resize(small, size, interpolation=cv2.INTER_AREA), np.uint8)
+        if h % 4 == 0 and w % 4 == 0 and size == (w // 4 * 3, h // 4 * 3):
+            small = _three_quarters(small)
+        else:
+            small = np.asarray(cv2.resize(small, size, interpolation=cv2.INTER_AREA), np.uint8)
         factor *= max(h, w) / long_side
     return small, factor
+
+
+def _three_quarters(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """`image` shrunk to 3/4 of its size as INTER_AREA shrinks it (the same bytes; 640x360 ->
+    480x270 for the finer search of a 1280x720 frame), in two thirds of the time. Each output
+    pixel of INTER_AREA at 3/4 weighs two source pixels each way by 3/4 and 1/4, 1/2 and 1/2,
+    or 1/4 and 3/4: bilinear sampling at those points of the frame in float gives that mean
+    exactly (the weights and the sums are multiples of 1/16 on whole numbers), and rounding it
+    to uint8 rounds half to even as INTER_AREA does."""
+    h, w = image.shape[:2]
+    map_xy, map_frac = _three_quarter_maps(h, w)
+    sampled = cv2.remap(image.astype(np.float32), map_xy, map_frac, cv2.INTER_LINEAR)
+    return np.asarray(cv2.convertScaleAbs(sampled), np.uint8)
+
+
+@functools.cache
+def _three_quarter_maps(h: int, w: int) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]]:
+    """The sampling points of `_three_quarters` for an h x w frame (h and w multiples of 4),
+    as remap's fixed-point maps (their quarter and half pixel steps are exact there)."""
+    # Output pixel 3k + i samples source block k (4 pixels) at 0.25, 1.5 or 2.75.
+    within = np.array([0.25, 1.5, 2.75])
+    xs = (4 * (np.arange(w // 4 * 3) // 3) + np.tile(within, w // 4)).astype(np.float32)
+    ys = (4 * (np.arange(h // 4 * 3) // 3) + np.tile(within, h // 4)).astype(np.float32)
+    map_x = np.ascontiguousarray(np.broadcast_to(xs[None, :], (len(ys), len(xs))))
+    map_y = np.ascontiguousarray(np.broadcast_to(ys[:, None], (len(ys), len(xs))))
+    map_xy, map_frac = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+    return np.asarray(map_xy, np.int16), np.asarray(map_frac, np.uint16)
 
 
 def as_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
