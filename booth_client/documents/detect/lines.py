@@ -34,6 +34,8 @@ _THIN_BASE: Final = 1.5
 _THIN_SLOPE: Final = 0.02
 _MAX_SAGITTA: Final = 1.0
 _SAGITTA_SLOPE: Final = 0.02
+# Segments on one line lie within 5 degrees of it.
+_SAME_LINE_COS: Final = float(np.cos(np.radians(5.0)))
 
 
 def _sagitta(labels: npt.NDArray[np.intp], runs: npt.NDArray[np.intp], n: int,
@@ -152,7 +154,7 @@ def segment_lines(work: Work) -> F64:
     # Row i: the segments lying on the line of segment i (within 5 degrees of it, both ends
     # within 2 px of it); the distances are worked out for the pairs within 5 degrees only.
     row, col = np.nonzero(np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
-                          > np.cos(np.radians(5.0)))
+                          > _SAME_LINE_COS)
     a, b, k = nx[row], ny[row], c[row]
     on = ((np.abs(a * ends[0, col, 0] + b * ends[0, col, 1] + k) < 2.0)
           & (np.abs(a * ends[1, col, 0] + b * ends[1, col, 1] + k) < 2.0))
@@ -161,13 +163,14 @@ def segment_lines(work: Work) -> F64:
     # Greedy grouping, longest first: a segment still free leads a group of the free segments
     # on its line. Each row as a bit set (an int) keeps the loop cheap; a segment then belongs
     # to the first lead whose line it lies on.
+    # (Only the leads are visited: the lowest free bit is the next one.)
     rows = np.packbits(same, axis=1, bitorder="little")
     free = (1 << len(seg)) - 1
     leads: list[int] = []
-    for i in range(len(seg)):
-        if free >> i & 1:
-            leads.append(i)
-            free &= ~int.from_bytes(rows[i].tobytes(), "little")
+    while free:
+        i = (free & -free).bit_length() - 1
+        leads.append(i)
+        free &= ~(int.from_bytes(rows[i].tobytes(), "little") | 1 << i)
     group = np.argmax(same[leads], axis=0)  # the group of each segment
     weights = np.bincount(group, length, len(leads)).astype(np.float64)
     order = np.argsort(-weights, kind="stable")

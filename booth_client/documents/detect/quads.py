@@ -55,7 +55,8 @@ def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
     frame `border` line in each pair and both other sides supported (a document over a corner
     of the frame): the line indices around them (Q, 4) and the pair that bounds each side
     (Q, 4)."""
-    good = np.nan_to_num(table, nan=0.0) >= _MIN_SIDE_SUPPORT
+    # (NaN, a line mostly outside the frame, compares false: not supported.)
+    good = table >= _MIN_SIDE_SUPPORT
     # [a, b]: how many of pair a's lines are supported between pair b's.
     held = good[pairs[:, 0]].astype(np.int8) + good[pairs[:, 1]]
     enough = held + held.T >= 3
@@ -119,8 +120,9 @@ def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F6
     for anchor, way in ((first, -sign), (second, sign)):
         p = anchor + way * gap
         q = anchor + way * (gap + ext)
-        a = base + np.clip(np.rint(np.minimum(p, q)), 0, last).astype(np.intp)
-        b = base + np.clip(np.rint(np.maximum(p, q)), 0, last).astype(np.intp)
+        # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
+        a = base + np.minimum(np.maximum(np.rint(np.minimum(p, q)), 0), last).astype(np.intp)
+        b = base + np.minimum(np.maximum(np.rint(np.maximum(p, q)), 0), last).astype(np.intp)
         got = np.max(flat_hits.take(b, axis=1) - flat_hits.take(a, axis=1), axis=0)
         seen = flat_valid.take(b) - flat_valid.take(a)
         out.append(np.where(seen >= 0.5 * np.maximum(b - a, 1), got / np.maximum(seen, 1), 0.0))
@@ -288,7 +290,8 @@ def _band_lines(prof: Profiles, around: npt.NDArray[np.intp], beyond: F64) -> F6
     span = at_side - prof.station[pair, opposite]
     # Edges running on past the band's reach: the side crosses something larger.
     onward = span_support(prof, pair, at_side, at_side + _BAND_REACH * span)
-    far = np.asarray((np.nan_to_num(onward, nan=0.0) >= _BAND_RUN).all(axis=0), np.bool_)
+    # (NaN, a stretch mostly outside the frame, compares false: not running on.)
+    far = np.asarray((onward >= _BAND_RUN).all(axis=0), np.bool_)
     at_line = prof.station[pair]  # (2, K, L)
     past = (at_line - at_side[..., None]) / np.where(np.abs(span) > 1e-9, span, 1e-9)[..., None]
     ok = (prof.meets[pair] & (past > 0.03) & (past < _BAND_REACH)).all(axis=0)
@@ -297,11 +300,12 @@ def _band_lines(prof: Profiles, around: npt.NDArray[np.intp], beyond: F64) -> F6
     if len(r):
         # The neighbours' edges run on up to that line (the card's sides along its band).
         run = span_support(prof, pair[:, r], at_side[:, r], at_line[:, r, line])
-        good = (np.nan_to_num(run, nan=1.0) >= _BAND_EDGE_RUN).all(axis=0)
+        # A stretch mostly outside the frame (NaN) counts as running on.
+        good = ~(run < _BAND_EDGE_RUN).any(axis=0)
         sup = span_support(prof, line, prof.station[line, pair[0, r]],
                             prof.station[line, pair[1, r]])
         # A line mostly outside the frame (the frame border among them) may be the outline.
-        np.maximum.at(found, r, np.where(good, np.nan_to_num(sup, nan=1.0), 0.0))
+        np.maximum.at(found, r, np.where(good, np.where(np.isnan(sup), 1.0, sup), 0.0))
     band[q, j] = np.where(far, 1.0, found)[back.ravel()]
     return band
 

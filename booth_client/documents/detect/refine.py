@@ -16,6 +16,8 @@ import numpy.typing as npt
 from .shape import F64, NEXT, PREV, Mask, areas, side_normals
 
 _REFINE_SAMPLES: Final = 32
+# Where the stations lie along each side, as shares of its length.
+STATIONS: Final = np.linspace(0.05, 0.95, _REFINE_SAMPLES)
 _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
                                                2)))
 
@@ -49,7 +51,7 @@ def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bo
     sides, normals = side_normals(quads)
     d, normal = sides.reshape(-1, 2), normals.reshape(-1, 2)
     rows_n = len(a)
-    t = np.linspace(0.05, 0.95, samples)
+    t = STATIONS
     offsets = np.arange(-reach, reach + 1.0, 1.0)
     base = a[:, None, :] + t[None, :, None] * d[:, None, :]
     grid = base[:, :, None, :] + offsets[None, None, :, None] * normal[:, None, None, :]

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .edges import Work
-from .refine import edge_points, robust_lines
+from .refine import STATIONS, edge_points, robust_lines
 from .shape import F64, NEXT, PREV, aspect_errors, order_many, side_normals
 
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
@@ -185,8 +185,7 @@ def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
     _, share, inlier = robust_lines(pts, usable, tolerance)
     # A side along or beyond the frame border is not seen, whatever lies next to it.
     h, w = image.shape[:2]
-    t = np.linspace(0.05, 0.95, pts.shape[1])
-    on_side = quad[:, None, :] + t[None, :, None] * (quad[NEXT] - quad)[:, None, :]
+    on_side = quad[:, None, :] + STATIONS[None, :, None] * (quad[NEXT] - quad)[:, None, :]
     in_frame = ((on_side[..., 0] > 4) & (on_side[..., 0] < w - 5) & (on_side[..., 1] > 4)
                 & (on_side[..., 1] < h - 5))
     visible = (seen & in_frame).mean(axis=1) >= 0.3
@@ -227,6 +226,5 @@ def _offsets(pts: F64, quad: F64) -> F64:
     normals (the window's ends, +-(reach - 1), mean the edge lies beyond it)."""
     d, normal = side_normals(quad)
     # The stations as `edge_points` lays them out.
-    t = np.linspace(0.05, 0.95, pts.shape[1])
-    base = quad[:, None, :] + t[None, :, None] * d[:, None, :]
+    base = quad[:, None, :] + STATIONS[None, :, None] * d[:, None, :]
     return np.asarray(((pts - base) * normal[:, None, :]).sum(axis=2), np.float64)
