@@ -36,6 +36,8 @@ class Candidates:
 
 _EXTEND: Final = 8
 _EXTEND_GAP: Final = 3
+# The line found instead of a crossed side lies within 20 degrees of it.
+_EXTEND_COS: Final = float(np.cos(np.radians(20.0)))
 
 
 def _run_end(prof: Profiles, line: int, anchor: float, way: float, limit: float) -> float:
@@ -51,7 +53,8 @@ def _run_end(prof: Profiles, line: int, anchor: float, way: float, limit: float)
     hit = (hits[stations + 1] - hits[stations]).max(axis=1) > 0
     run = 0
     last = 0
-    for k, h in enumerate(hit):
+    # (Over a list: stepping through a numpy array makes a numpy scalar per station.)
+    for k, h in enumerate(hit.tolist()):
         if h:
             last, run = k + 1, 0
         else:
@@ -89,7 +92,7 @@ def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]
             continue
         nx, ny = d[1] / norm, -d[0] / norm
         old = prof.lines[best.around[q, j], :2]
-        if abs(nx * old[0] + ny * old[1]) < np.cos(np.radians(20.0)):
+        if abs(nx * old[0] + ny * old[1]) < _EXTEND_COS:
             continue
         new_lines.append(np.array([nx, ny, -(nx * p[0] + ny * p[1])]))
         quad = best.around[q].copy()

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .edges import Work
-from .shape import F64
+from .shape import F64, stacked
 
 _MAX_LINES: Final = 24
 _DIRECTION_BINS: Final = 8
@@ -93,8 +93,9 @@ def segment_lines(work: Work) -> F64:
     tile = w + 1
     stride = _ORIENTATION_BINS * tile
     base = ys * stride + xs
-    pos = np.stack([base + (2 * (((steps + 1) % 16) // 4)) * tile,
-                    base + (2 * (((steps - 1) % 16) // 4) + 1) * tile])
+    pos = np.empty((2, len(base)), np.intp)
+    pos[0] = base + (2 * (((steps + 1) % 16) // 4)) * tile
+    pos[1] = base + (2 * (((steps - 1) % 16) // 4) + 1) * tile
     tiles = np.zeros((h, stride), np.uint8)
     tiles.ravel()[pos.ravel()] = 1
     # 16-bit labels (half the memory to write) whenever the runs cannot outnumber them.
@@ -118,7 +119,7 @@ def segment_lines(work: Work) -> F64:
     index = np.zeros(offset, np.intp)
     index[big] = np.arange(1, n_big)
     run = index.take(labels).ravel()
-    keep = np.flatnonzero(run)
+    keep = np.flatnonzero(run > 0)  # (nonzero is quicker on a mask than on integers)
     run = run[keep]
     # (Sums of integer coordinates and their products are exact in float64, in any order.)
     fx = np.concatenate([xs, xs]).take(keep).astype(np.float64)
@@ -143,14 +144,14 @@ def segment_lines(work: Work) -> F64:
         straight[straight] = np.abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * length_s
     if not straight.any():
         return np.zeros((0, 3))
-    seg = np.stack([cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy, sxy],
-                   axis=1)[straight]
+    seg = stacked(cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy, sxy)[straight]
     seg = seg[np.argsort(-seg[:, 4], kind="stable")][:150]
     cx, cy, dx, dy, length = seg[:, :5].T
     nx, ny = dy, -dx
     c = -(nx * cx + ny * cy)
-    ends = np.stack([np.stack([cx - dx * length / 2, cy - dy * length / 2], axis=1),
-                     np.stack([cx + dx * length / 2, cy + dy * length / 2], axis=1)])  # (2, N, 2)
+    ends = np.empty((2, len(seg), 2))  # (2, N, 2)
+    ends[0, :, 0], ends[0, :, 1] = cx - dx * length / 2, cy - dy * length / 2
+    ends[1, :, 0], ends[1, :, 1] = cx + dx * length / 2, cy + dy * length / 2
     # Row i: the segments lying on the line of segment i (within 5 degrees of it, both ends
     # within 2 px of it); the distances are worked out for the pairs within 5 degrees only.
     row, col = np.nonzero(np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
@@ -185,14 +186,14 @@ def segment_lines(work: Work) -> F64:
     order = np.concatenate([order, extra]).astype(np.intp)
     # One line through all pixels of a group: its moments are the sums of its members'.
     # (The two orientation binnings count a pixel twice; that does not move the fit.)
-    sums = np.stack([np.bincount(group, seg[:, k], len(leads)) for k in range(5, 11)],
-                    axis=1)[order].T.astype(np.float64)
+    sums = stacked(*(np.bincount(group, seg[:, k], len(leads)) for k in range(5, 11)))[
+        order].T.astype(np.float64)
     m, sx, sy, sxx, syy, sxy = sums
     cx, cy = sx / m, sy / m
     vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
     phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
     nx, ny = np.sin(phi), -np.cos(phi)
-    return np.stack([nx, ny, -(nx * cx + ny * cy)], axis=1)
+    return stacked(nx, ny, -(nx * cx + ny * cy))
 
 
 _EXTRA_LINES: Final = 8

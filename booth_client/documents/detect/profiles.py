@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .edges import Work
-from .shape import F64, Mask
+from .shape import F64, Mask, stacked
 
 STEP: Final = 2.0
 _END_TRIM: Final = 0.08
@@ -42,7 +42,7 @@ class Profiles:
         z = p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]
         self.meets = np.abs(z) > 1e-9
         zs = np.where(self.meets, z, 1.0)
-        self.meet = np.stack([x / zs, y / zs], axis=2)
+        self.meet = stacked(x / zs, y / zs)
         along = ((self.meet - self.origin[:, None, :]) * self.direction[:, None, :]).sum(axis=2)
         self.station = (along + self.reach) / STEP
 
@@ -54,7 +54,7 @@ def profiles(work: Work, lines: F64, n_real: int) -> Profiles:
     n = lines[:, :2]
     dist = n[:, 0] * centre[0] + n[:, 1] * centre[1] + lines[:, 2]
     origin = centre[None, :] - dist[:, None] * n
-    direction = np.stack([-n[:, 1], n[:, 0]], axis=1)
+    direction = stacked(-n[:, 1], n[:, 0])
     reach = float(np.ceil(np.hypot(w, h) / 2 / STEP) * STEP)
     t = np.arange(-reach, reach + 0.5, STEP)
     offs = np.array([-1.0, 0.0, 1.0])[:, None, None]

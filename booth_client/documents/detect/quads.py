@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .profiles import STEP, Profiles, span_support
-from .shape import F64, NEXT, PREV, Mask, areas, aspect_errors, order_many
+from .shape import F64, NEXT, PREV, Mask, areas, aspect_errors, order_many, stacked
 
 _MIN_AREA_FRAC: Final = 0.02
 _MAX_AREA_FRAC: Final = 0.97
@@ -45,7 +45,7 @@ def parallel_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
                  - np.sign((lines[ii, :2] * lines[jj, :2]).sum(axis=1))
                  * offset[jj])
     parallel = (diff[ii, jj] < np.radians(35.0)) & (sep > 0.08 * min(h, w))
-    return np.stack([ii[parallel], jj[parallel]], axis=1)
+    return stacked(ii[parallel], jj[parallel])
 
 
 def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
@@ -74,8 +74,8 @@ def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
     a, b = a[distinct], b[distinct]
     # Around the quad: first of pair one, first of pair two, second of pair one, second of two;
     # the sides on pair one's lines end on pair two's and the other way round.
-    around = np.stack([l1[distinct], l3[distinct], l2[distinct], l4[distinct]], axis=1)
-    return around, np.stack([b, a, b, a], axis=1)
+    around = stacked(l1[distinct], l3[distinct], l2[distinct], l4[distinct])
+    return around, stacked(b, a, b, a)
 
 
 def _corners(prof: Profiles, around: npt.NDArray[np.intp]) -> F64:
@@ -126,7 +126,7 @@ def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F6
         got = np.max(flat_hits.take(b, axis=1) - flat_hits.take(a, axis=1), axis=0)
         seen = flat_valid.take(b) - flat_valid.take(a)
         out.append(np.where(seen >= 0.5 * np.maximum(b - a, 1), got / np.maximum(seen, 1), 0.0))
-    return np.stack(out, axis=2)
+    return stacked(*out)
 
 
 def _plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:

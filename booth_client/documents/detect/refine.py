@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .shape import F64, NEXT, PREV, Mask, areas, side_normals
+from .shape import F64, NEXT, PREV, Mask, areas, side_normals, stacked
 
 _REFINE_SAMPLES: Final = 32
 # Where the stations lie along each side, as shares of its length.
@@ -133,7 +133,7 @@ def fit_lines(pts: F64, weight: F64) -> F64:
     sxy = (dev[..., 0] * dev[..., 1]).sum(axis=1)
     theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
     dx, dy = np.cos(theta), np.sin(theta)
-    return np.stack([dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1])], axis=1)
+    return stacked(dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1]))
 
 
 def refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, tolerance: float,
@@ -171,16 +171,14 @@ def _meet(quads: F64, lines: F64, keep: Mask) -> F64:
     n = len(quads)
     a = quads.reshape(-1, 2)
     b = quads[:, NEXT].reshape(-1, 2)
-    current = np.stack(
-        [a[:, 1] - b[:, 1], b[:, 0] - a[:, 0], a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+    current = stacked(a[:, 1] - b[:, 1], b[:, 0] - a[:, 0], a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
     lines = np.where(keep[:, None], lines, current).reshape(n, 4, 3)
     prev = lines[:, PREV]
     z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
     ok = np.all(np.abs(z) > 1e-9, axis=1)
     zs = np.where(np.abs(z) > 1e-9, z, 1.0)
-    corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
-                        (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs],
-                       axis=-1)
+    corners = stacked((prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
+                      (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs)
     return np.asarray(np.where(ok[:, None, None], corners, quads), np.float64)
 
 

@@ -8,7 +8,7 @@ preceding corner (or side) around a quad.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -74,12 +74,24 @@ def order_many(quads: F64) -> F64:
     return np.asarray(clockwise[rows, (start[:, None] + np.arange(4)) % 4], np.float64)
 
 
+_A = TypeVar("_A", bound=np.generic)
+
+
+def stacked(*arrays: npt.NDArray[_A]) -> npt.NDArray[_A]:
+    """`np.stack(arrays, axis=-1)` for arrays of one shape and dtype, the same array without
+    np.stack's checks and copies, which cost more than the copying on the small arrays here."""
+    out = np.empty((*arrays[0].shape, len(arrays)), arrays[0].dtype)
+    for k, a in enumerate(arrays):
+        out[..., k] = a
+    return out
+
+
 def side_normals(quads: F64) -> tuple[F64, F64]:
     """The sides of quads (..., 4, 2) as vectors from each corner to the next, and their unit
     normals (outward for a quad clockwise on screen)."""
     d = quads[..., NEXT, :] - quads
     length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
-    return d, np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
+    return d, stacked(d[..., 1], -d[..., 0]) / length[..., None]
 
 
 def areas(quads: F64) -> F64:

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from .edges import Work
 from .refine import STATIONS, edge_points, robust_lines
-from .shape import F64, NEXT, PREV, aspect_errors, order_many, side_normals
+from .shape import F64, NEXT, PREV, aspect_errors, order_many, side_normals, stacked
 
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 MIN_FINAL_SCORE: Final = 0.6
@@ -142,7 +142,7 @@ def _support(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F
     a = quads
     d = quads[:, NEXT] - quads
     length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
-    normal = np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
+    normal = stacked(d[..., 1], -d[..., 0]) / length[..., None]
     pts = a[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]
     inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
         pts[..., 1] < h - 2)
