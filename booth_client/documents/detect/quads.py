@@ -12,6 +12,7 @@ chance (fingers, the room) count a little.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,7 +38,7 @@ def parallel_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
     angle = _line_angles(lines)
     diff = np.abs(angle[:, None] - angle[None, :])
     diff = np.minimum(diff, np.pi - diff)
-    ii, jj = np.triu_indices(n, 1)
+    ii, jj = _upper_pairs(n)
     # Opposite sides of a document in perspective: within 35 degrees, some pixels apart.
     centre = np.array([w / 2.0, h / 2.0])
     offset = lines[:, 0] * centre[0] + lines[:, 1] * centre[1] + lines[:, 2]
@@ -46,6 +47,15 @@ def parallel_pairs(lines: F64, h: int, w: int) -> npt.NDArray[np.intp]:
                  * offset[jj])
     parallel = (diff[ii, jj] < np.radians(35.0)) & (sep > 0.08 * min(h, w))
     return stacked(ii[parallel], jj[parallel])
+
+
+@functools.cache
+def _upper_pairs(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """`np.triu_indices(n, 1)`, made once per number of lines (read-only)."""
+    ii, jj = np.triu_indices(n, 1)
+    ii.setflags(write=False)
+    jj.setflags(write=False)
+    return ii, jj
 
 
 def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
@@ -65,7 +75,11 @@ def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
         # The border line counts as held there.
         held_b = held + on_border[:, None].astype(np.int8)
         enough |= (held_b + held_b.T == 4) & on_border[:, None] & on_border[None, :]
-    a, b = np.nonzero(np.triu(enough, 1))
+    # The entries above the diagonal (a < b), in the order np.nonzero(np.triu(enough, 1))
+    # gives them, without making the triangle.
+    a, b = np.nonzero(enough)
+    upper = a < b
+    a, b = a[upper], b[upper]
     l1, l2, l3, l4 = pairs[a, 0], pairs[a, 1], pairs[b, 0], pairs[b, 1]
     angle = _line_angles(lines)
     cross = np.abs(angle[l1] - angle[l3])
