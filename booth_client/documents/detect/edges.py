@@ -56,7 +56,7 @@ def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
     small, factor = _shrink(image, long_side, halves)
     gray = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
     hsv = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2HSV), np.uint8)
-    sat = np.ascontiguousarray(hsv[:, :, 1])
+    sat = np.asarray(cv2.extractChannel(hsv, 1), np.uint8)
     # In a dark frame every contrast shrinks with the light: the grey edge threshold follows
     # the frame's strongest gradients down to a floor above sensor noise. Saturation is a ratio
     # and does not shrink (it only gets noisier), so its threshold stays.
@@ -64,11 +64,11 @@ def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
     gy = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3), np.float32)
     mag = np.abs(gx)
     mag += np.abs(gy)
-    sub = mag[::2, ::2].ravel()
+    sub = mag[::2, ::2].astype(np.intp).ravel()
     k98, k90 = int(0.98 * (sub.size - 1)), int(0.90 * (sub.size - 1))
     # The gradients of uint8 channels are whole numbers, so these order statistics (those
     # np.partition gives) come from the cumulative histogram, in a fraction of the time.
-    below = np.cumsum(np.bincount(sub.astype(np.intp)))
+    below = np.cumsum(np.bincount(sub))
     q90, q98 = np.searchsorted(below, (k90, k98), side="right").astype(np.float32)
     grey = float(np.clip(0.2 * q98, EDGE_FLOOR, _EDGE_STRENGTH))
     # Grey and saturation are judged separately (their polarities differ across one edge), so

@@ -54,9 +54,10 @@ def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bo
     t = STATIONS
     offsets = np.arange(-reach, reach + 1.0, 1.0)
     base = a[:, None, :] + t[None, :, None] * d[:, None, :]
-    grid = base[:, :, None, :] + offsets[None, None, :, None] * normal[:, None, None, :]
-    map_x = grid[..., 0].reshape(rows_n * samples, -1).astype(np.float32)
-    map_y = grid[..., 1].reshape(rows_n * samples, -1).astype(np.float32)
+    # The sampling grid (rows, S, offsets), x and y apart as remap takes them.
+    map_x, map_y = (
+        (base[:, :, None, i] + offsets[None, None, :] * normal[:, None, None, i]).reshape(
+            rows_n * samples, -1).astype(np.float32) for i in (0, 1))
     prof = np.asarray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE), np.float32)
     h, w = image.shape[:2]

@@ -66,7 +66,7 @@ def aspect_errors(quads: F64, width: float, height: float) -> F64:
 
 def order_many(quads: F64) -> F64:
     """`geometry.order_corners` for a stack of quads at once."""
-    centre = quads.mean(axis=1, keepdims=True)
+    centre = quads.sum(axis=1, keepdims=True) / 4  # (the mean, without its wrapper)
     angle = np.arctan2(quads[..., 1] - centre[..., 1], quads[..., 0] - centre[..., 0])
     rows = np.arange(len(quads))[:, None]
     clockwise = quads[rows, np.argsort(angle, axis=1)]
