@@ -14,11 +14,13 @@ IoU choice: both quads are clipped to the frame before the IoU is taken
 camera saw; for documents fully in frame this equals the plain quad IoU.
 
     .venv/bin/python scripts/eval_documents.py [--positives 300] [--negatives 100] [--seed 0]
-        [--width 1280 --height 720] [--by-tag] [--busy] [--photos]
+        [--width 1280 --height 720] [--by-tag] [--busy] [--photos] [--lens 0.05]
 
 `--photos` sets every scene in front of a real photograph (`backdrops.real_photographs()`,
 from scikit-image's wheel) instead of a drawn room or desk, and also runs both detectors on
-the photographs themselves, which hold no document.
+the photographs themselves, which hold no document. `--lens K` sees every scene through a
+wide webcam lens's barrel distortion of strength K (`synthetic._barrel`); the truth moves with
+the lens, as a person marking the corners of such a photo would place them.
 """
 
 from __future__ import annotations
@@ -86,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", action="store_true",
                         help="real photographs (scikit-image's) behind the documents instead "
                              "of drawn rooms and desks; also the photographs alone as negatives")
+    parser.add_argument("--lens", type=float, default=0.0,
+                        help="see every scene through a wide lens's barrel distortion of this "
+                             "strength (0.05: a line near the frame's top bows 10 px)")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.lens <= 0.5:
+        parser.error("--lens takes a strength from 0 to 0.5")
     backdrops = real_photographs() if args.photos else ()
 
     cv2.setNumThreads(1)
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=160)
     started = time.perf_counter()
     for scene in scenes(args.positives, args.negatives, args.seed, args.width, args.height,
-                        busy=args.busy, backdrops=backdrops):
+                        busy=args.busy, backdrops=backdrops, lens=args.lens):
         for name, detect in detectors.items():
             tally = tallies[name]
             t0, c0 = time.perf_counter(), time.thread_time()
@@ -125,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     busy = ", busy desks" if args.busy else ""
     photos = ", real photo backdrops" if args.photos else ""
+    photos += f", lens {args.lens:g}" if args.lens else ""
     table = Table(title=f"Document detection on {args.positives} + {args.negatives} synthetic "
                         f"{args.width}x{args.height} scenes (seed {args.seed}{busy}{photos}, "
                         "1 thread)")

@@ -552,6 +552,34 @@ def _motion_kernel(rng: np.random.Generator) -> FloatImage:
     return np.asarray(k / max(float(k.sum()), 1e-6), np.float32)
 
 
+def _barrel(img: FloatImage, corners: npt.NDArray[np.float64] | None, k: float) -> tuple[
+        FloatImage, npt.NDArray[np.float64] | None]:
+    """What a wide webcam lens does before the sensor: barrel distortion of strength `k`, a
+    point at radius r (a share of the half-diagonal) seen at the radius where
+    r_d (1 + k r_d^2) / (1 + k) = r. The frame's corners stay where they are and its centre is
+    magnified 1 + k times, so every pixel is drawn from inside the frame; straight lines bow
+    outward, most near the frame's edges. The document's true corners go where the lens puts
+    them, which is what a person marks on such a photo."""
+    h, w = img.shape[:2]
+    centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    half = float(np.hypot(*centre))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx, dy = xs - np.float32(centre[0]), ys - np.float32(centre[1])
+    grow = (1 + np.float32(k) * (dx * dx + dy * dy) / np.float32(half * half)) / np.float32(1 + k)
+    out = cv2.remap(img, np.float32(centre[0]) + dx * grow, np.float32(centre[1]) + dy * grow,
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if corners is None:
+        return np.asarray(out, np.float32), None
+    # Each true corner's radius r on the sensor, by Newton's method on r_d (1 + k r_d^2) / (1 + k).
+    offset = corners - centre
+    r = np.hypot(offset[:, 0], offset[:, 1]) / half
+    rd = r.copy()
+    for _ in range(20):
+        rd -= (rd * (1 + k * rd * rd) / (1 + k) - r) / ((1 + 3 * k * rd * rd) / (1 + k))
+    scale = np.where(r > 1e-12, rd / np.maximum(r, 1e-12), 1 + k)
+    return np.asarray(out, np.float32), centre + offset * scale[:, None]
+
+
 def _finish(img: FloatImage, rng: np.random.Generator, tags: list[str]) -> Image:
     """Camera effects: illumination, vignetting, blur, noise, low light, JPEG."""
     h, w = img.shape[:2]
@@ -583,13 +611,16 @@ def _finish(img: FloatImage, rng: np.random.Generator, tags: list[str]) -> Image
 
 def make_scene(seed: int, width: int = 1280, height: int = 720,
                negative: bool = False, busy: bool = False,
-               backdrops: Sequence[Image] = ()) -> Scene:
+               backdrops: Sequence[Image] = (), lens: float = 0.0) -> Scene:
     """Draw one scene from `seed`; with `negative` the scene holds no document.
 
     With `busy`, a desk scene also holds larger things at their true size (`_desk_things`),
     drawn from a second generator: the scene is otherwise the same as without. With
     `backdrops` (BGR photographs), the room or desk is a crop of one of them (`_photo_crop`,
-    from a third generator); desk clutter and everything else are drawn as without."""
+    from a third generator); desk clutter and everything else are drawn as without. With
+    `lens`, the whole scene is seen through a wide lens's barrel distortion of that strength
+    (`_barrel`; at 0.1 a straight line 100 px below the top of a 1280x720 frame bows by 20
+    px, at 0.05 by 10 px), and the truth moves with it."""
     rng = np.random.default_rng(seed)
     tags: list[str] = []
     held = rng.random() < 0.5
@@ -615,6 +646,9 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
                 upward = rng.normal(0, 1, 2) + np.array([0.0, -2.0])
                 _draw_finger(img, rng, base + rng.normal(0, 30, 2), upward,
                              rng.uniform(80, 200), rng.uniform(30, 50), skin)
+        if lens:
+            img = _barrel(img, None, lens)[0]
+            tags.append("lens")
         return Scene(_finish(img, rng, tags), None, None, seed, ("negative", *tags))
 
     kind: DocumentKind
@@ -698,18 +732,25 @@ def make_scene(seed: int, width: int = 1280, height: int = 720,
                      short_side * 0.35, skin)
     if fingers:
         tags.append("fingers")
+    if lens:
+        img, seen = _barrel(img, corners, lens)
+        assert seen is not None
+        corners = seen
+        tags.append("lens")
     image = _finish(img, rng, tags)
     return Scene(image, order_corners(corners), kind, seed, tuple(tags))
 
 
 def scenes(positives: int, negatives: int, seed: int = 0, width: int = 1280,
            height: int = 720, busy: bool = False,
-           backdrops: Sequence[Image] = ()) -> Iterator[Scene]:
+           backdrops: Sequence[Image] = (), lens: float = 0.0) -> Iterator[Scene]:
     """`positives` scenes with a document, then `negatives` without, each seeded from `seed`;
     with `busy`, desk scenes hold larger things too; with `backdrops`, every scene is set
-    in front of one of those photographs (see `make_scene`)."""
+    in front of one of those photographs; with `lens`, seen through a lens's barrel distortion
+    (see `make_scene`)."""
     for i in range(positives):
-        yield make_scene(seed * 100_003 + i, width, height, busy=busy, backdrops=backdrops)
+        yield make_scene(seed * 100_003 + i, width, height, busy=busy, backdrops=backdrops,
+                         lens=lens)
     for i in range(negatives):
         yield make_scene(seed * 100_003 + 50_000 + i, width, height, negative=True,
-                         backdrops=backdrops)
+                         backdrops=backdrops, lens=lens)

@@ -181,3 +181,37 @@ def test_the_document_edge_lies_on_its_true_quad() -> None:
         assert abs(edge - 127.5) <= 1.0
     assert row[99] == 0 and row[101] == 255 and row[499] == 255 and row[501] == 0
     assert col[99] == 0 and col[101] == 255 and col[351] == 255 and col[353] == 0
+
+
+def test_a_lens_bows_lines_and_moves_the_truth_with_them() -> None:
+    from booth_client.documents.synthetic import _barrel
+
+    # A white rectangle; its corners (pixel edges at .5) seen through the lens.
+    image = np.zeros((720, 1280, 3), np.float32)
+    image[200:521, 400:881] = 255.0
+    corners = np.array([[399.5, 199.5], [880.5, 199.5], [880.5, 520.5], [399.5, 520.5]])
+    seen, moved = _barrel(image, corners, 0.1)
+    assert moved is not None
+    centre = np.array([639.5, 359.5])
+    for corner in moved:
+        inward = (centre - corner) / np.linalg.norm(centre - corner)
+        x, y = np.round(corner + 3 * inward).astype(int)
+        assert seen[y, x, 0] > 200
+        x, y = np.round(corner - 3 * inward).astype(int)
+        assert seen[y, x, 0] < 50
+    # The middle of the frame is magnified, its corners stay: the rectangle grows and its
+    # straight top side bows up in the middle.
+    assert (np.abs(moved - centre) > np.abs(corners - centre)).all()
+    top = np.flatnonzero(seen[:, 640, 0] > 127)[0]
+    assert top < min(moved[0, 1], moved[1, 1]) - 1
+    frame_corners = np.array([[0.0, 0.0], [1279.0, 719.0], [639.5, 359.5]])
+    assert np.allclose(_barrel(image, frame_corners, 0.1)[1], frame_corners)
+
+
+def test_a_lens_changes_only_the_optics() -> None:
+    plain, bent = make_scene(7), make_scene(7, lens=0.05)
+    assert set(bent.tags) == {*plain.tags, "lens"}
+    assert bent.kind == plain.kind and bent.quad is not None and plain.quad is not None
+    assert not np.allclose(bent.quad, plain.quad)
+    assert np.abs(bent.quad - plain.quad).max() < 40
+    assert make_scene(7, lens=0.0).image.tobytes() == plain.image.tobytes()
