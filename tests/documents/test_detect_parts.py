@@ -485,3 +485,22 @@ def test_the_quad_returned_lies_on_the_edge_centres(blur: float, within: float) 
     assert found is not None
     offsets = _outward_offsets(found, corners)
     assert np.abs(offsets).max() < within
+
+
+@pytest.mark.parametrize("seed", [27, 53])
+def test_a_large_photo_is_snapped_on_its_halving(seed: int) -> None:
+    # Dim photo-backdrop scenes seen at 3840x2160 (the frame scaled up 3 times, so its blur
+    # spans 3 times the pixels, as the same lens's does on a larger sensor). Snapped and
+    # judged on the frame itself the card was lost (IoU 0.00: the few pixels the snapping
+    # and the checks look across saw only part of each edge); on its halving it is found.
+    from booth_client.documents.backdrops import real_photographs
+    from booth_client.documents.detect import MAX_FIT_SIDE
+
+    scene = make_scene(seed, backdrops=real_photographs())
+    assert scene.quad is not None
+    large = np.asarray(cv2.resize(scene.image, None, fx=3, fy=3,
+                                  interpolation=cv2.INTER_CUBIC), np.uint8)
+    assert max(large.shape[:2]) > MAX_FIT_SIDE
+    quad = detect_document(large)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, (scene.quad + 0.5) * 3 - 0.5, 3840, 2160) > 0.95
