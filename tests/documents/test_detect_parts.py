@@ -404,17 +404,18 @@ def test_crossed_side_without_a_band_beyond_is_the_outline(seed: int) -> None:
     assert_found(seed, 0.95)
 
 
-@pytest.mark.parametrize("seed", [24, 25, 26, 65])
+@pytest.mark.parametrize("seed", [1, 24, 26])
 def test_small_card_among_real_textures_is_found_by_the_finer_search(seed: int) -> None:
-    # Portrait frames in front of real photographs (gravel, grass, coins), the card a fifth
-    # of the frame's height: the 320 px search finds nothing, the 480 px one the card.
+    # Portrait frames in front of real photographs (a brick wall, gravel, grass), the card a
+    # fifth of the frame's height: the first search (440 px for a portrait frame) finds
+    # nothing, the 480 px one the card.
     from booth_client.documents.backdrops import real_photographs
     from booth_client.documents.detect import _search
-    from booth_client.documents.detect.edges import prepare
+    from booth_client.documents.detect.edges import PORTRAIT_LONG_SIDE, prepare
 
     scene = make_scene(seed, 720, 1280, backdrops=real_photographs())
     assert scene.quad is not None
-    assert _search(scene.image, prepare(scene.image)) is None
+    assert _search(scene.image, prepare(scene.image, PORTRAIT_LONG_SIDE)) is None
     quad = detect_document(scene.image)
     assert quad is not None
     assert quad_iou_in_frame(quad, scene.quad, 720, 1280) > 0.95

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from ..geometry import Quad, order_corners
 from .candidates import line_candidates
-from .edges import EDGE_FLOOR, FINE_LONG_SIDE, Work, as_bgr, prepare
+from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import shadow_order
 from .shape import F64, order_many
@@ -71,13 +71,18 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     it takes a document wholly in view with a firm outline (`FINE_MIN_SCORE`); a document
     reaching out of the frame is large and the first search's.
 
+    A portrait frame is searched at `PORTRAIT_LONG_SIDE` (440 px): a document is framed by the
+    frame's width, its short side, so it is smaller there (a card across a 720x1280 frame's
+    width spans 180 px at 320, against 320 px across a 1280x720 frame's).
+
     The candidates are snapped and judged on the frame itself up to `MAX_FIT_SIDE` px, and on
     its halving for a larger photo (a phone's 4032x3024): the same blur spans more pixels
     there, wider than the few pixels the snapping and the checks look across."""
     image = as_bgr(image_bgr)
     # The halvings of the frame made for the first search serve the finer one too.
     halves: list[npt.NDArray[np.uint8]] = []
-    work = prepare(image, halves=halves)
+    h, w = image.shape[:2]
+    work = prepare(image, PORTRAIT_LONG_SIDE, halves) if h > w else prepare(image, halves=halves)
     fit, scale = image, 1
     while max(fit.shape[:2]) > MAX_FIT_SIDE and scale.bit_length() <= len(halves):
         fit, scale = halves[scale.bit_length() - 1], 2 * scale

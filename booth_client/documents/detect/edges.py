@@ -1,10 +1,12 @@
 """Stage 1, edges: the shrunk working frame with its gradients and edge pixels (`Work`), which
 the later stages share.
 
-The search runs on a copy shrunk to 320 px on the long side (1280x720 -> 320x180, 720x1280 ->
-180x320, 4032x3024 -> 320x240), where its pixel thresholds were set; frames up to 400 px are
-searched as they are. The finer search for small documents (`FINE_LONG_SIDE`) shrinks to 480
-px the same way. Its edges: Canny on the stronger of the grey and saturation gradients.
+The search runs on a copy shrunk to 320 px on the long side (1280x720 -> 320x180, 4032x3024
+-> 320x240), where its pixel thresholds were set; frames up to 400 px are searched as they
+are. A portrait frame is shrunk to `PORTRAIT_LONG_SIDE` (720x1280 -> 248x440): a document is
+framed by the frame's width, its short side, so it is smaller there. The finer search for
+small documents (`FINE_LONG_SIDE`) shrinks to 480 px the same way. Its edges: Canny on the
+stronger of the grey and saturation gradients.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _WORK_LONG_SIDE: Final = 320
 _AS_IT_IS: Final = 1.25
 # The finer working size, for small documents (see `find_document`).
 FINE_LONG_SIDE: Final = 480
+# The working size of a portrait frame (taller than wide).
+PORTRAIT_LONG_SIDE: Final = 440
 _EDGE_STRENGTH: Final = 40.0
 EDGE_FLOOR: Final = 16.0
 # Mean grey (0-255) of the shrunk frame below which it counts as dark (a dim room).
