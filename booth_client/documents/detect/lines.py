@@ -27,6 +27,10 @@ _DIRECTION_BINS: Final = 8
 _MAX_PER_DIRECTION: Final = 8
 
 _ORIENTATION_BINS: Final = 8
+# The tiles of `segment_lines` that the 16 gradient steps fall in: the first binning's bins
+# (steps 15-2, 3-6, ...) in tiles 0, 2, 4, 6, the second's (steps 1-4, 5-8, ...) in 1, 3, 5, 7.
+_STEP_TILES: Final = (2 * (((np.arange(16) + 1) % 16) // 4),
+                      2 * (((np.arange(16) - 1) % 16) // 4) + 1)
 
 # A run is thin when its spread across its axis (px) is at most this plus a share of its
 # length, and straight when it bows away from its chord by at most this plus a share.
@@ -89,13 +93,15 @@ def segment_lines(work: Work) -> F64:
     # its direction stays whole in one of them.
     # Each binning splits the 16 directions into 4 bins; the 8 bins are laid side by side in
     # one image (a blank column between them), so one labelling finds the runs of all of them.
-    steps = work.steps.astype(np.intp)
     tile = w + 1
     stride = _ORIENTATION_BINS * tile
     base = ys * stride + xs
     pos = np.empty((2, len(base)), np.intp)
-    pos[0] = base + (2 * (((steps + 1) % 16) // 4)) * tile
-    pos[1] = base + (2 * (((steps - 1) % 16) // 4) + 1) * tile
+    # (The tile of each of the 16 steps looked up: integer division and remainder cost
+    # several times more per edge pixel than a look-up.)
+    first, second = _STEP_TILES
+    pos[0] = base + (first * tile).take(work.steps)
+    pos[1] = base + (second * tile).take(work.steps)
     tiles = np.zeros((h, stride), np.uint8)
     tiles.ravel()[pos.ravel()] = 1
     # 16-bit labels (half the memory to write) whenever the runs cannot outnumber them.
@@ -156,9 +162,10 @@ def segment_lines(work: Work) -> F64:
     # within 2 px of it); the distances are worked out for the pairs within 5 degrees only.
     row, col = np.nonzero(np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
                           > _SAME_LINE_COS)
-    a, b, k = nx[row], ny[row], c[row]
-    on = ((np.abs(a * ends[0, col, 0] + b * ends[0, col, 1] + k) < 2.0)
-          & (np.abs(a * ends[1, col, 0] + b * ends[1, col, 1] + k) < 2.0))
+    # (`take` gathers these many pairs' values faster than indexing with arrays does.)
+    a, b, k = nx.take(row), ny.take(row), c.take(row)
+    on = ((np.abs(a * ends[0, :, 0].take(col) + b * ends[0, :, 1].take(col) + k) < 2.0)
+          & (np.abs(a * ends[1, :, 0].take(col) + b * ends[1, :, 1].take(col) + k) < 2.0))
     same = np.zeros((len(seg), len(seg)), np.bool_)
     same[row[on], col[on]] = True
     # Greedy grouping, longest first: a segment still free leads a group of the free segments
@@ -227,14 +234,16 @@ def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64
     cross = ux[:, None] * uy[None, :] - uy[:, None] * ux[None, :]
     i, j = np.nonzero(np.abs(cross) > _CORNER_SIN)
     # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
-    s = ((cx[j] - cx[i]) * uy[j] - (cy[j] - cy[i]) * ux[j]) / cross[i, j]
+    # (`take` gathers these many pairs' values faster than indexing with arrays does.)
+    s = (((cx.take(j) - cx.take(i)) * uy.take(j) - (cy.take(j) - cy.take(i)) * ux.take(j))
+         / cross.ravel().take(i * n + j))
     # Where the lines meet and group i's ends all lie on line i, so the distances below are
     # |s - (lo - tc)| and |s - (hi - tc)| but for rounding (well under 1e-9 px at these
     # sizes): only the few pairs that pass this with a margin of 1e-3 px are worked out in
     # full, and the full test decides as before.
     reach = 2.5 + 0.12 * (hi - lo)
-    maybe = np.flatnonzero(np.minimum(np.abs(s - (lo - tc)[i]), np.abs(s - (hi - tc)[i]))
-                           < reach[i] + 1e-3)
+    maybe = np.flatnonzero(np.minimum(np.abs(s - (lo - tc).take(i)),
+                                      np.abs(s - (hi - tc).take(i))) < reach.take(i) + 1e-3)
     i, j, s = i[maybe], j[maybe], s[maybe]
     mx, my = cx[i] + s * ux[i], cy[i] + s * uy[i]
     # Distance from where lines i and j meet to either end of group i.
