@@ -73,7 +73,6 @@ def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bo
     across *= valid[:, 2:] & valid[:, :-2]
     deriv = across.astype(np.float32)
     deriv *= np.float32(0.5)
-    rows = np.arange(deriv.shape[0])
     strength = deriv.max(axis=1)
     # The outline of a document is its outermost strong edge: printed panels, bands and photo
     # frames just inside it are often stronger, so take the farthest-out position that reaches
@@ -86,9 +85,13 @@ def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bo
     if centres:
         # From there inward (down the flank) to the top of that edge's response.
         peak = k
+        # (Each row's responses looked up in the flat array: `take` is quicker than indexing
+        # with a pair of arrays.)
+        flat, row_start = deriv.ravel(), np.arange(0, deriv.size, deriv.shape[1])
         for _ in range(last):
             down = np.maximum(peak - 1, 0)
-            step = np.where(deriv[rows, down] > deriv[rows, peak], down, peak)
+            step = np.where(flat.take(row_start + down) > flat.take(row_start + peak), down,
+                            peak)
             if np.array_equal(step, peak):
                 break
             peak = step
@@ -100,10 +103,12 @@ def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bo
 def _offset(deriv: F64, k: npt.NDArray[np.intp], offsets: F64) -> F64:
     """Offsets (K*4, S) along the normal of positions `k` in the edge responses `deriv`
     (K*4*S, n), to a fraction of a pixel (a parabola through the three responses around)."""
-    rows = np.arange(deriv.shape[0])
     last = deriv.shape[1] - 1
     kc = np.clip(k, 1, last - 1)
-    left, mid, right = deriv[rows, kc - 1], deriv[rows, kc], deriv[rows, kc + 1]
+    # (Looked up in the flat array: `take` is quicker than indexing with a pair of arrays.)
+    at = np.arange(0, deriv.size, deriv.shape[1]) + kc
+    flat = deriv.ravel()
+    left, mid, right = flat.take(at - 1), flat.take(at), flat.take(at + 1)
     denom = left - 2 * mid + right
     safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
     sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
@@ -116,18 +121,23 @@ def robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
     """Per row of points (M, S, 2), the line (a, b, c), a^2 + b^2 = 1, through the largest
     consistent subset of its usable points (a thumb or glare spoils a minority), and the share
     of stations on it."""
-    p, q = pts[:, _PAIR_INDEX[:, 0]], pts[:, _PAIR_INDEX[:, 1]]
-    pair_ok = usable[:, _PAIR_INDEX[:, 0]] & usable[:, _PAIR_INDEX[:, 1]]
+    # (`take` along an axis is quicker than indexing it with an array.)
+    p, q = pts.take(_PAIR_INDEX[:, 0], axis=1), pts.take(_PAIR_INDEX[:, 1], axis=1)
+    pair_ok = usable.take(_PAIR_INDEX[:, 0], axis=1) & usable.take(_PAIR_INDEX[:, 1], axis=1)
     d = q - p
     norm = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
     nx, ny = d[..., 1] / norm, -d[..., 0] / norm
     c = -(nx * p[..., 0] + ny * p[..., 1])
-    resid = np.abs(nx[..., None] * pts[:, None, :, 0] + ny[..., None] * pts[:, None, :, 1]
+    # (The points' x and y each made contiguous first: the products over all pairs and points
+    # then run over contiguous rows.)
+    px, py = np.ascontiguousarray(pts[..., 0]), np.ascontiguousarray(pts[..., 1])
+    resid = np.abs(nx[..., None] * px[:, None, :] + ny[..., None] * py[:, None, :]
                    + c[..., None])
     close = (resid < tolerance) & usable[:, None, :]
     counts = np.where(pair_ok, close.sum(axis=2), -1)
     best = np.argmax(counts, axis=1)
-    inlier = close[np.arange(len(pts)), best]
+    n_pairs = close.shape[1]
+    inlier = close.reshape(-1, close.shape[2]).take(np.arange(len(pts)) * n_pairs + best, axis=0)
     weight = inlier.astype(np.float64)
     return fit_lines(pts, weight), weight.sum(axis=1) / pts.shape[1], inlier
 
