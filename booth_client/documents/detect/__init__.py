@@ -1,8 +1,8 @@
 """Find the most prominent document (card, page, bank book) in a camera frame.
 
-The search runs on a copy of the frame shrunk to 320 px on the long side, where its pixel
-thresholds were set (and, failing that, on one of 480 px). Each stage has its module, whose
-docstring tells the stage in detail:
+The search runs on a copy of the frame shrunk to 320 px on the long side (440 px for a portrait
+frame), where its pixel thresholds were set (and, failing that, on one of 480 px). Each stage
+has its module, whose docstring tells the stage in detail:
 
 1. Straight edges (`edges`, `lines`): Canny on the stronger of the grey and saturation
    gradients; edge pixels are grouped by gradient direction into connected runs, and the long,
