@@ -256,8 +256,7 @@ def _desk_things(rng: np.random.Generator, img: FloatImage, document: RenderedDo
     h, w = img.shape[:2]
     th, tw = document.image.shape[:2]
     ppm = tw / document.size.long_mm
-    # The document's outline: its corner pixels' outer corners (pixel centres are whole
-    # numbers, in the template as in the frame), so the edge lies right on the true quad.
+    # The document's own mapping from its template to the frame (as in `_warp_document`).
     src = np.array([[-0.5, -0.5], [tw - 0.5, -0.5], [tw - 0.5, th - 0.5], [-0.5, th - 0.5]],
                    np.float32)
     hom = np.asarray(cv2.getPerspectiveTransform(src, corners.astype(np.float32)), np.float64)
