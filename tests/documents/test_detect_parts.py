@@ -404,21 +404,24 @@ def test_crossed_side_without_a_band_beyond_is_the_outline(seed: int) -> None:
     assert_found(seed, 0.95)
 
 
-@pytest.mark.parametrize("seed", [1, 24, 26])
-def test_small_card_among_real_textures_is_found_by_the_finer_search(seed: int) -> None:
-    # Portrait frames in front of real photographs (a brick wall, gravel, grass), the card a
-    # fifth of the frame's height: the first search (440 px for a portrait frame) finds
-    # nothing, the 480 px one the card.
+@pytest.mark.parametrize(("seed", "width", "height"),
+                         [(1, H, W), (73, W, H), (136, W, H), (158, W, H)])
+def test_small_card_among_real_textures_is_found_by_the_finer_search(seed: int, width: int,
+                                                                     height: int) -> None:
+    # Cards in front of real photographs (a brick wall, a man with a camera, chalk writing),
+    # portrait and landscape: the first search (440 px for a portrait frame, 320 px for a
+    # landscape one) finds nothing, the 480 px one the card.
     from booth_client.documents.backdrops import real_photographs
     from booth_client.documents.detect import _search
     from booth_client.documents.detect.edges import PORTRAIT_LONG_SIDE, prepare
 
-    scene = make_scene(seed, 720, 1280, backdrops=real_photographs())
+    scene = make_scene(seed, width, height, backdrops=real_photographs())
     assert scene.quad is not None
-    assert _search(scene.image, prepare(scene.image, PORTRAIT_LONG_SIDE)) is None
+    first = prepare(scene.image, PORTRAIT_LONG_SIDE) if height > width else prepare(scene.image)
+    assert _search(scene.image, first) is None
     quad = detect_document(scene.image)
     assert quad is not None
-    assert quad_iou_in_frame(quad, scene.quad, 720, 1280) > 0.95
+    assert quad_iou_in_frame(quad, scene.quad, width, height) > 0.95
 
 
 def test_finer_search_takes_only_a_whole_firm_outline() -> None:

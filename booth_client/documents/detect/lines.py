@@ -5,10 +5,10 @@ and a run that is long, thin and does not bow (an arc of 45 degrees along a head
 mug is thin enough) is a segment. Segments on one line are merged (their pixel
 moments summed, so the line is fitted to all of them). Texture gives short runs of mixed
 direction, which never line up into long lines as Hough voting does on a busy desk. The
-longest lines are kept, at most a few per direction (ruled paper must not crowd out a card's
-sides), and with them a few short ones that close a corner at both ends (a small card's short
-sides in a room full of long lines). In a dark frame shorter runs count, as noise splits its
-sides.
+longest lines are kept (more in a portrait frame), at most a few per direction (ruled paper
+must not crowd out a card's sides), and with them a few short ones that close a corner at both
+ends (a small card's short sides in a room full of long lines). In a dark frame shorter runs
+count, as noise splits its sides.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from .edges import Work
 from .shape import F64, stacked
 
 _MAX_LINES: Final = 24
+# A portrait frame shows more of the room and the person around a smaller document (it is
+# framed by the frame's short side): more of its lines are kept.
+_MAX_LINES_PORTRAIT: Final = 32
 _DIRECTION_BINS: Final = 8
 _MAX_PER_DIRECTION: Final = 8
 
@@ -188,7 +191,7 @@ def segment_lines(work: Work) -> F64:
     direction = (np.arctan2(dy[lead], dx[lead]) % np.pi) // (np.pi / _DIRECTION_BINS)
     same_bin = direction[:, None] == np.arange(_DIRECTION_BINS)[None, :]
     rank = (np.cumsum(same_bin, axis=0) * same_bin).sum(axis=1) - 1
-    order = order[rank < _MAX_PER_DIRECTION][:_MAX_LINES]
+    order = order[rank < _MAX_PER_DIRECTION][:_MAX_LINES_PORTRAIT if h > w else _MAX_LINES]
     extra = _cornered(np.array(leads), group, ends, dx, dy, weights, order)
     order = np.concatenate([order, extra]).astype(np.intp)
     # One line through all pixels of a group: its moments are the sums of its members'.
