@@ -83,9 +83,10 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     halves: list[npt.NDArray[np.uint8]] = []
     h, w = image.shape[:2]
     work = prepare(image, PORTRAIT_LONG_SIDE, halves) if h > w else prepare(image, halves=halves)
-    fit, scale = image, 1
-    while max(fit.shape[:2]) > MAX_FIT_SIDE and scale.bit_length() <= len(halves):
-        fit, scale = halves[scale.bit_length() - 1], 2 * scale
+    fit, halved = image, 0
+    while max(fit.shape[:2]) > MAX_FIT_SIDE and halved < len(halves):
+        fit, halved = halves[halved], halved + 1
+    scale = 2 ** halved
     found = _search(fit, _seen_from(work, scale))
     # (A frame already searched as it is has no finer working frame.)
     if found is None and work.factor > 1.0:

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .shape import F64, NEXT, PREV, Mask, areas, side_normals, stacked
+from .shape import F64, NEXT, PREV, Mask, areas, side_normals, stacked, stations
 
 _REFINE_SAMPLES: Final = 32
 # Where the stations lie along each side, as shares of its length.
-STATIONS: Final = np.linspace(0.05, 0.95, _REFINE_SAMPLES)
+STATIONS: Final = stations(0.05, 0.95, _REFINE_SAMPLES)
 _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
                                                2)))
 

@@ -8,6 +8,7 @@ preceding corner (or side) around a quad.
 
 from __future__ import annotations
 
+import functools
 from typing import Final, TypeVar
 
 import numpy as np
@@ -84,6 +85,15 @@ def stacked(*arrays: npt.NDArray[_A]) -> npt.NDArray[_A]:
     for k, a in enumerate(arrays):
         out[..., k] = a
     return out
+
+
+@functools.cache
+def stations(start: float, stop: float, samples: int) -> F64:
+    """`np.linspace(start, stop, samples)`, made once (read-only): where the stations along a
+    side lie, as shares of its length."""
+    t = np.linspace(start, stop, samples)
+    t.setflags(write=False)
+    return t
 
 
 def side_normals(quads: F64) -> tuple[F64, F64]:

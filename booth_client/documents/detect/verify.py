@@ -6,7 +6,6 @@ returned.
 
 from __future__ import annotations
 
-import functools
 from typing import Final
 
 import numpy as np
@@ -14,7 +13,7 @@ import numpy.typing as npt
 
 from .edges import Work
 from .refine import STATIONS, edge_points, robust_lines
-from .shape import F64, NEXT, PREV, aspect_errors, order_many, side_normals, stacked
+from .shape import F64, NEXT, PREV, aspect_errors, order_many, side_normals, stacked, stations
 
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 MIN_FINAL_SCORE: Final = 0.6
@@ -27,14 +26,6 @@ _STRAIGHT_STRENGTH: Final = 6.0
 _EDGE_REACH: Final = 5.0
 _MIN_EDGE_SHARE: Final = 0.32
 _SURE_SHARE: Final = 0.6
-
-
-@functools.cache
-def _stations(start: float, stop: float, samples: int) -> F64:
-    """`np.linspace(start, stop, samples)`, made once (read-only): the stations along a side."""
-    t = np.linspace(start, stop, samples)
-    t.setflags(write=False)
-    return t
 
 
 def final_score(work: Work, quads: F64) -> tuple[F64, F64]:
@@ -61,7 +52,7 @@ def _step_shares(work: Work, quad: F64, samples: int = 24) -> F64:
     the document from what lies around it; a thin line (a ruled line, a cable, a door frame's
     strip) has the same surface on both sides and gives no step."""
     h, w = work.gray.shape
-    t = _stations(0.1, 0.9, samples)
+    t = stations(0.1, 0.9, samples)
     d, normal = side_normals(quad)
     pts = quad[:, None, :] + t[None, :, None] * d[:, None, :]
     probe = pts[None] + np.array([-_STEP_OFFSET, _STEP_OFFSET])[:, None, None, None] * normal[
@@ -147,7 +138,7 @@ def _support(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F
     All candidates are scored in one vectorised pass; shape (N, 4)."""
     h, w = work.gray.shape
     n = len(quads)
-    t = _stations(0.08, 0.92, samples)
+    t = stations(0.08, 0.92, samples)
     a = quads
     d = quads[:, NEXT] - quads
     length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
