@@ -19,8 +19,18 @@ import numpy.typing as npt
 from .edges import Work
 from .lines import segment_lines
 from .profiles import STEP, Profiles, profiles, span_support
-from .quads import ASPECT_SLACK, Scored, banded, crossed, pairs_of_pairs, parallel_pairs, score
+from .quads import (
+    ASPECT_SLACK,
+    Scored,
+    banded,
+    crossed,
+    crossing,
+    pairs_of_pairs,
+    parallel_pairs,
+    score,
+)
 from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, order_many
+from .verify import crossing_ok
 
 SHORTLIST: Final = 3
 # Further distinct quads tried, in order of value, when none of the shortlist passes.
@@ -106,7 +116,9 @@ def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]
 def line_candidates(work: Work) -> Candidates | None:
     h, w = work.gray.shape
     lines = segment_lines(work)
-    if len(lines) < 3:
+    # (Two lines may bound a document with the frame border: over a corner of the frame, or
+    # across it.)
+    if len(lines) < 2:
         return None
     # The frame border bounds a document reaching out of the frame.
     border_lines = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
@@ -144,6 +156,14 @@ def line_candidates(work: Work) -> Candidates | None:
                                 "band", "value", "errors", "clipped")]
             scored = Scored(*joined)
             scored = scored.take(np.argsort(-scored.value)[:_POOL])
+    across = np.flatnonzero(crossing(border[scored.around]))
+    if len(across):
+        # A quad crossing the frame stands for a card held close only where both its sides
+        # separate different surfaces; the bands between the lines of a brick wall or a
+        # striped cloth would otherwise fill the shortlist.
+        ok = np.ones(len(scored.value), np.bool_)
+        ok[across] = crossing_ok(work, order_many(scored.corners[across]))
+        scored = scored.take(np.flatnonzero(ok))
     quads = order_many(scored.corners)
     inner = banded(scored.beyond, scored.band).max(axis=1)
     sup = scored.support

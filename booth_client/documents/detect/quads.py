@@ -63,8 +63,9 @@ def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
     """Quads bounded by two of the `pairs` of roughly parallel lines with at least three sides
     well supported (`table`: the support of each line between each pair, (L, P)), or with one
     frame `border` line in each pair and both other sides supported (a document over a corner
-    of the frame): the line indices around them (Q, 4) and the pair that bounds each side
-    (Q, 4)."""
+    of the frame), or with two opposite border lines and both other sides supported (a card
+    held so close that it crosses two opposite edges of the frame): the line indices around
+    them (Q, 4) and the pair that bounds each side (Q, 4)."""
     # (NaN, a line mostly outside the frame, compares false: not supported.)
     good = table >= _MIN_SIDE_SUPPORT
     # [a, b]: how many of pair a's lines are supported between pair b's.
@@ -75,6 +76,11 @@ def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
         # The border line counts as held there.
         held_b = held + on_border[:, None].astype(np.int8)
         enough |= (held_b + held_b.T == 4) & on_border[:, None] & on_border[None, :]
+        # Two opposite border lines (the frame's top and bottom, or its sides) and two lines
+        # held between them.
+        edges = np.asarray(border[pairs].all(axis=1), np.bool_)
+        if edges.any():
+            enough |= (edges[:, None] & (held.T == 2)) | (edges[None, :] & (held == 2))
     # The entries above the diagonal (a < b), in the order np.nonzero(np.triu(enough, 1))
     # gives them, without making the triangle.
     a, b = np.nonzero(enough)
@@ -182,17 +188,19 @@ _CLIPPED_PENALTY: Final = 0.1
 
 def _supported(support: F64, on_border: Mask) -> Mask:
     """Quads with at least three sides seen, each of those well supported, and on average; or
-    with two neighbouring sides on the frame border and both others strongly supported (a
-    document over a corner of the frame). `on_border` (Q, 4): sides on the frame border."""
+    with two sides on the frame border and both others strongly supported (a document over a
+    corner of the frame, or a card crossing two opposite edges of the frame). `on_border`
+    (Q, 4): sides on the frame border."""
     seen = ~np.isnan(support)
     n_seen = seen.sum(axis=1)
     filled = np.where(seen, support, 0.0)
     good = (filled >= _MIN_SIDE_SUPPORT).sum(axis=1)
     confidence = filled.sum(axis=1) / np.maximum(n_seen, 1)
-    # Two sides seen (a card over a corner of the frame): both strongly.
-    corner = ((n_seen == 2) & ((filled >= _CORNER_SIDE).sum(axis=1) == 2)
-              & (on_border & on_border[:, NEXT]).any(axis=1))
-    return np.asarray(((n_seen >= 3) & (good >= 3) & (confidence >= _MIN_SCORE)) | corner,
+    # Two sides seen, the others on the border (a card over a corner of the frame, or across
+    # it): both strongly.
+    two = ((n_seen == 2) & ((filled >= _CORNER_SIDE).sum(axis=1) == 2)
+           & (on_border.sum(axis=1) == 2))
+    return np.asarray(((n_seen >= 3) & (good >= 3) & (confidence >= _MIN_SCORE)) | two,
                       np.bool_)
 
 
@@ -200,11 +208,25 @@ _CORNER_SIDE: Final = 0.85
 
 
 def _border_ok(on_border: Mask) -> Mask:
-    """Quads (Q, 4: which sides lie on the frame border) with at most one side on the border,
-    or two neighbouring ones (a document over a corner of the frame)."""
-    n = on_border.sum(axis=1)
-    return np.asarray((n <= 1) | ((n == 2) & (on_border & on_border[:, NEXT]).any(axis=1)),
-                      np.bool_)
+    """Quads (Q, 4: which sides lie on the frame border) with at most two sides on the border:
+    two neighbouring ones (a document over a corner of the frame) or two opposite ones (a card
+    crossing the frame)."""
+    return np.asarray(on_border.sum(axis=1) <= 2, np.bool_)
+
+
+def crossing(on_border: Mask) -> Mask:
+    """Quads (Q, 4: which sides lie on the frame border) with two opposite sides on it: a
+    card held so close that it crosses the frame (top and bottom, or left and right)."""
+    return np.asarray((on_border & on_border[:, (np.arange(4) + 2) % 4]).any(axis=1), np.bool_)
+
+
+# A card crossing the frame's height (width) is at least this share of it wide (high): its
+# long side spans the frame, and a document's aspect is at most about 1.6, with some
+# foreshortening. A narrower band between two lines is a door frame, a cable or a stripe.
+_CROSSING_MIN_WIDTH: Final = 0.48
+# ... and at most this share: wider, its short side spans the frame too, and its long side
+# (1.6 times that) would reach past the frame's other edges (a door's two posts, wider).
+_CROSSING_MAX_WIDTH: Final = 1.3
 
 
 def _values(quads: F64, ev: _Evidence, width: float, height: float, clipped: Mask,
@@ -263,6 +285,14 @@ def score(prof: Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w:
     corners = _corners(prof, around)
     area = areas(corners)
     fine = (area >= _MIN_AREA_FRAC * h * w) & (area <= _MAX_AREA_FRAC * h * w)
+    across = crossing(border[around])
+    if across.any():
+        # A quad on the frame's top and bottom lines (normals along y) spans its height, and
+        # is as wide as its area over that height; on its left and right lines, the other way.
+        on_top = (border[around] & (np.abs(prof.lines[around, 1]) > 0.5)).any(axis=1)
+        spanned = np.where(on_top, h, w)
+        fine &= ~across | ((area >= _CROSSING_MIN_WIDTH * spanned * spanned)
+                           & (area <= _CROSSING_MAX_WIDTH * spanned * spanned))
     fine[fine] = _plausible_many(corners[fine], h * w, area[fine])
     if not fine.any():
         return None

@@ -70,6 +70,64 @@ def _step_shares(work: Work, quad: F64, samples: int = 24) -> F64:
     return np.asarray(np.where(seen >= 0.3 * samples, share, np.nan), np.float64)
 
 
+# `colour_steps`: where the two sides' colours are read (px either side of the line, in the
+# shrunk frame: beyond a thin line's own width), the stations along the side, and the
+# stretches the side is cut into (a finger over one of them does not decide).
+_COLOUR_OFFSETS: Final = np.array([4.0, 5.0, 6.0, 7.0, 8.0])
+_COLOUR_STATIONS: Final = 16
+_COLOUR_PIECES: Final = 4
+# The least colour step (distance of mean BGR, 0-441) across each side of a quad crossing the
+# frame.
+MIN_CROSSING_STEP: Final = 30.0
+
+
+def colour_steps(work: Work, quads: F64) -> F64:
+    """Per quad (N, 4, 2) in the shrunk frame and side, how different the surfaces on its two
+    sides are: the distance between the mean colours 4-8 px outside and inside it, over each
+    quarter of the side, the median of the quarters; NaN for a side mostly outside the frame.
+
+    A document's side separates it from what lies around it. A line across one surface (a
+    brick wall's mortar, a cable, a door frame's strip, a ruled line) has the same surface on
+    both sides once its own width is passed, whatever its pixels' variation: averaged along
+    the side, the colours match."""
+    h, w = work.gray.shape
+    n = len(quads)
+    t = stations(0.1, 0.9, _COLOUR_STATIONS)
+    d, normal = side_normals(quads)
+    pts = quads[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]  # (N, 4, S, 2)
+    offsets = np.concatenate([-_COLOUR_OFFSETS, _COLOUR_OFFSETS])
+    probe = pts[..., None, :] + offsets[:, None] * normal[:, :, None, None, :]  # (N,4,S,O,2)
+    xi, yi = np.rint(probe[..., 0]).astype(np.intp), np.rint(probe[..., 1]).astype(np.intp)
+    ok = ((xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)).all(axis=3)  # (N, 4, S)
+    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+    colour = work.bgr.reshape(-1, 3).take(flat, axis=0).astype(np.float32)  # (N,4,S,O,3)
+    k = len(_COLOUR_OFFSETS)
+    # Per station, the mean colour on each side; per piece, over its stations in view.
+    sides = np.stack([colour[:, :, :, :k].mean(axis=3), colour[:, :, :, k:].mean(axis=3)])
+    per = _COLOUR_STATIONS // _COLOUR_PIECES
+    weight = ok.reshape(n, 4, _COLOUR_PIECES, per).astype(np.float32)
+    summed = (sides.reshape(2, n, 4, _COLOUR_PIECES, per, 3) * weight[None, ..., None]).sum(
+        axis=4)
+    count = weight.sum(axis=3)  # (N, 4, P)
+    mean = summed / np.maximum(count, 1.0)[None, ..., None]
+    step = np.sqrt(((mean[0] - mean[1]) ** 2).sum(axis=3))  # (N, 4, P)
+    # The median of the pieces with two stations or more in view.
+    step = np.sort(np.where(count >= 2, step, np.inf), axis=2)
+    m = (count >= 2).sum(axis=2)
+    lo = np.take_along_axis(step, np.maximum((m - 1) // 2, 0)[..., None], axis=2)[..., 0]
+    hi = np.take_along_axis(step, np.maximum(m // 2, 0)[..., None], axis=2)[..., 0]
+    seen = (m >= 1) & (ok.mean(axis=2) >= 0.3)
+    return np.asarray(np.where(seen, (lo + np.where(m >= 2, hi, lo)) / 2, np.nan), np.float64)
+
+
+def crossing_ok(work: Work, quads: F64) -> npt.NDArray[np.bool_]:
+    """Whether each quad (N, 4, 2) crossing the frame separates different surfaces along both
+    its sides in view (`colour_steps`; the two on the frame border read nothing): a card held
+    close, not a band between two lines across one surface."""
+    steps = np.sort(np.nan_to_num(colour_steps(work, quads), nan=0.0), axis=1)
+    return np.asarray((steps[:, 2:] >= MIN_CROSSING_STEP).all(axis=1), np.bool_)
+
+
 def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     """Per side of a quad (4, 2) in the shrunk frame, the share of stations where an edge of
     either channel crosses it within 1 px: on its line over the quarter of its length before its
@@ -102,8 +160,9 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
 
 def verified(work: Work, quad: F64, support: F64) -> bool:
     """Last checks on a quad (4, 2) in the shrunk frame with tight side `support` (4,): every
-    side in view shows some edge along it and some step across it, and a quad wholly in view
-    is shaped like a document once perspective is undone."""
+    side in view shows some edge along it and some step across it, a quad crossing the frame
+    separates different surfaces (`crossing_ok`), and a quad wholly in view is shaped like a
+    document once perspective is undone."""
     seen = ~np.isnan(support)
     sides = np.sort(support[seen])
     # One side may be faint (a card's band against a ground of its colour); the others are
@@ -122,6 +181,9 @@ def verified(work: Work, quad: F64, support: F64) -> bool:
         past = np.maximum(ends[PREV, 3], ends[NEXT, 0])
         if (reach[faint] < _MIN_REACH).any() or (past[faint] > _MAX_PAST).any():
             return False
+    if len(sides) == 2 and not (seen & seen[NEXT]).any() and not crossing_ok(
+            work, quad[None])[0]:
+        return False
     h, w = work.gray.shape
     if seen.all() and (quad >= 1.0).all() and (quad[:, 0] <= w - 2.0).all() and (
             quad[:, 1] <= h - 2.0).all():
