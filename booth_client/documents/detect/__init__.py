@@ -39,7 +39,7 @@ from .candidates import line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import shadow_order
-from .shape import F64, order_many
+from .shape import F64, areas, order_many
 from .verify import MIN_FINAL_SCORE, MIN_FINAL_SCORE_3, final_score, straight_sides, verified
 
 __all__ = ["Detection", "detect_document", "find_document"]
@@ -77,7 +77,10 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
 
     The candidates are snapped and judged on the frame itself up to `MAX_FIT_SIDE` px, and on
     its halving for a larger photo (a phone's 4032x3024): the same blur spans more pixels
-    there, wider than the few pixels the snapping and the checks look across."""
+    there, wider than the few pixels the snapping and the checks look across.
+
+    In a dim frame, when nothing passes, the first search's candidates are judged once more
+    as the line search found them (`_as_found`)."""
     image = as_bgr(image_bgr)
     # The halvings of the frame made for the first search serve the finer one too.
     halves: list[npt.NDArray[np.uint8]] = []
@@ -87,12 +90,15 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     while max(fit.shape[:2]) > MAX_FIT_SIDE and halved < len(halves):
         fit, halved = halves[halved], halved + 1
     scale = 2 ** halved
-    found = _search(fit, _seen_from(work, scale))
+    seen = _seen_from(work, scale)
+    found, tried = _search(fit, seen)
     # (A frame already searched as it is has no finer working frame.)
     if found is None and work.factor > 1.0:
-        fine = _search(fit, _seen_from(prepare(image, FINE_LONG_SIDE, halves), scale))
+        fine, _ = _search(fit, _seen_from(prepare(image, FINE_LONG_SIDE, halves), scale))
         if fine is not None and small_and_firm(fine):
             found = fine
+    if found is None and work.dark:
+        found = _as_found(fit, seen, tried)
     if found is None or scale == 1:
         return found
     return replace(found, quad=np.asarray((found.quad + 0.5) * scale - 0.5, np.float32))
@@ -113,11 +119,12 @@ def small_and_firm(found: Detection) -> bool:
     return min(found.side_support) >= 0.0 and found.score >= FINE_MIN_SCORE
 
 
-def _search(image: npt.NDArray[np.uint8], work: Work) -> Detection | None:
-    """The document found in `image` by the search on its working frame `work`, or None."""
+def _search(image: npt.NDArray[np.uint8], work: Work) -> tuple[Detection | None, F64]:
+    """The document found in `image` by the search on its working frame `work`, or None; and
+    the candidates tried (K, 4, 2), in order."""
     found = line_candidates(work)
     if found is None:
-        return None
+        return None, np.zeros((0, 4, 2))
     # Candidates in order of value (a quad that is a card with its shadow goes after the
     # card). The first usually passes and is judged alone; when it does not, the rest are
     # refined and judged together (one pass over the image for all of them), and the first
@@ -125,13 +132,44 @@ def _search(image: npt.NDArray[np.uint8], work: Work) -> Detection | None:
     order = shadow_order(work, found)
     first = next(order, None)
     if first is None:
-        return None
+        return None, np.zeros((0, 4, 2))
     detection = _first_passing(image, work, found.quads[[first]])
+    rest: list[int] = []
     if detection is None:
         rest = list(order)
         if rest:
             detection = _first_passing(image, work, found.quads[rest])
-    return detection
+    return detection, found.quads[[first, *rest]]
+
+
+# A document taken as the line search found it fills at least this share of the frame.
+_AS_FOUND_MIN_FILL: Final = 0.10
+
+
+def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Detection | None:
+    """Of `candidates` (K, 4, 2) in the shrunk frame of a dim frame, in order, the first that
+    passes the final checks as the line search found it, not snapped.
+
+    In a dim frame the camera's noise is strong against a soft outline (a card's edge
+    defocused in a dark room), and the snapping, which follows the strongest gradient near
+    each side, is pulled off it: the quad it gives fails the checks, while the lines the
+    search fitted to hundreds of edge pixels lie on the outline. Only a document wholly in view
+    and filling `_AS_FOUND_MIN_FILL` of the frame (as close as the guide asks a card to be) is
+    taken so: the smaller quads a dim frame offers are stones, mortar and shadows."""
+    h, w = work.gray.shape
+    score, support = final_score(work, candidates)
+    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
+    eligible = ((areas(candidates) >= _AS_FOUND_MIN_FILL * h * w)
+                & ~np.isnan(support).any(axis=1) & (best3 >= MIN_FINAL_SCORE_3)
+                & (score >= MIN_FINAL_SCORE))
+    for k in np.flatnonzero(eligible):
+        if not verified(work, candidates[k], support[k]):
+            continue
+        quad = (candidates[k] + 0.5) * work.factor - 0.5
+        if straight_sides(image, quad, None, work.strengths[0] > EDGE_FLOOR):
+            return Detection(order_corners(quad), float(score[k]),
+                             tuple(float(v) for v in support[k]))
+    return None
 
 
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> (
