@@ -312,8 +312,8 @@ def test_colour_steps_tell_an_outline_from_a_thin_line() -> None:
     # The top and bottom lie on the frame's border: nothing is read across them.
     assert np.isnan(on_card[[0, 2]]).all() and np.isnan(on_lines[[0, 2]]).all()
     assert (on_card[[1, 3]] > 150).all() and (on_lines[[1, 3]] < 20).all()
-    assert crossing_ok(card, quad).tolist() == [True]
-    assert crossing_ok(lines, quad).tolist() == [False]
+    assert crossing_ok(on_card[None]).tolist() == [True]
+    assert crossing_ok(on_lines[None]).tolist() == [False]
 
 
 # Portrait (720x1280) scenes with a small hand-held card (long side 170-230 px) in a room with
@@ -577,19 +577,39 @@ def test_dim_document_lost_by_the_snapping_is_taken_as_found(seed: int) -> None:
     assert_found(seed, 0.95 if seed == 95 else 0.9, tag="low_light")
 
 
-# A dim negative (seed 1's 57th) where a small quad of shadow and a dark square passes the
-# checks as found: only a document filling a tenth of the frame is taken so.
-def test_small_quads_of_a_dim_frame_are_not_taken_as_found(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+# In a dim frame the quads taken as found must fill a tenth of the frame: the smaller ones such
+# frames offer are stones, mortar and shadows (without the floor, 4 more false detections over
+# 400 negatives of the evaluation). The dim bank book of seed 95 fills 0.28 of its frame.
+def test_a_quad_taken_as_found_fills_enough_of_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     import booth_client.documents.detect as detect
     from booth_client.documents.detect.edges import prepare
 
-    scene = make_scene(150059, negative=True)
+    scene = make_scene(95)
     work = prepare(scene.image)
     _, tried = detect._search(scene.image, work)
-    assert work.dark and len(tried) > 0
-    assert detect._as_found(scene.image, work, tried) is None
-    assert detect_document(scene.image) is None
-    # Without the floor, one of them is taken.
-    monkeypatch.setattr(detect, "_AS_FOUND_MIN_FILL", 0.0)
     assert detect._as_found(scene.image, work, tried) is not None
+    monkeypatch.setattr(detect, "_AS_FOUND_MIN_FILL", 0.3)
+    assert detect._as_found(scene.image, work, tried) is None
+
+
+# Scenes in front of real photographs (seeds 0 and 1 of the evaluation) where a quad along thin
+# lines across one surface (a brick wall's mortar, the print inside a card, a jacket's seams)
+# was valued above the card's outline (IoU 0.22-0.47 before): the best quads are now valued
+# less where their sides do not separate two surfaces.
+@pytest.mark.parametrize("seed", [47, 254, 262, 100068])
+def test_quads_along_lines_across_one_surface_rank_below_the_outline(seed: int) -> None:
+    from booth_client.documents.backdrops import real_photographs
+
+    scene = make_scene(seed, backdrops=real_photographs())
+    assert scene.quad is not None
+    quad = detect_document(scene.image)
+    assert quad is not None
+    assert quad_iou_in_frame(quad, scene.quad, W, H) >= 0.85
+
+
+def test_surface_lack_counts_the_sides_that_separate_nothing() -> None:
+    from booth_client.documents.detect.candidates import _surface_lack
+
+    steps = np.array([[80.0, 45.0, 30.0, 200.0], [0.0, 0.0, 0.0, 0.0],
+                      [15.0, 15.0, np.nan, np.nan], [0.0, 60.0, 60.0, 60.0]])
+    assert _surface_lack(steps).tolist() == pytest.approx([0.0, 1.0, 0.25, 0.25])

@@ -2,7 +2,10 @@
 shortlist it gives (`line_candidates`).
 
 For the best quads with a crossed side, the line where their neighbours' edges end is tried as
-that side instead (the card's outline beyond its band, however faint). Quads lying inside a
+that side instead (the card's outline beyond its band, however faint). The best dozen are
+valued again by how well their sides separate two surfaces (`_surface_lack`: a document's
+outline, not a line across one surface such as mortar or print), and a quad crossing the frame
+is kept only where both its sides do. Quads lying inside a
 larger well-supported document-shaped quad are dropped when they are well inside it (photo,
 code, panel) or crossed (the field below a band). Quads valued very low are not tried; of the
 others, the best few distinct ones make the shortlist, and a few more follow as fallbacks.
@@ -30,7 +33,7 @@ from .quads import (
     score,
 )
 from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, order_many
-from .verify import crossing_ok
+from .verify import colour_steps, crossing_ok
 
 SHORTLIST: Final = 3
 # Further distinct quads tried, in order of value, when none of the shortlist passes.
@@ -156,15 +159,19 @@ def line_candidates(work: Work) -> Candidates | None:
                                 "band", "value", "errors", "clipped")]
             scored = Scored(*joined)
             scored = scored.take(np.argsort(-scored.value)[:_POOL])
-    across = np.flatnonzero(crossing(border[scored.around]))
-    if len(across):
-        # A quad crossing the frame stands for a card held close only where both its sides
-        # separate different surfaces; the bands between the lines of a brick wall or a
-        # striped cloth would otherwise fill the shortlist.
-        ok = np.ones(len(scored.value), np.bool_)
-        ok[across] = crossing_ok(work, order_many(scored.corners[across]))
-        scored = scored.take(np.flatnonzero(ok))
+    # The best of the pool are valued again by how well their sides separate two surfaces; the
+    # shortlist is drawn from them.
+    scored = scored.take(np.arange(min(_RANKED, len(scored.value))))
     quads = order_many(scored.corners)
+    steps = colour_steps(work, quads)
+    # A quad crossing the frame stands for a card held close only where both its sides
+    # separate different surfaces; the bands between the lines of a brick wall or a striped
+    # cloth would otherwise fill the shortlist.
+    keep = ~crossing(border[scored.around]) | crossing_ok(steps)
+    # In order of value less what their sides lack of a step between two surfaces.
+    value = scored.value - _SURFACE_WEIGHT * _surface_lack(steps)
+    order = np.flatnonzero(keep)[np.argsort(-value[keep], kind="stable")]
+    scored, quads, value = scored.take(order), quads[order], value[order]
     inner = banded(scored.beyond, scored.band).max(axis=1)
     sup = scored.support
     seen = ~np.isnan(sup)
@@ -172,7 +179,7 @@ def line_candidates(work: Work) -> Candidates | None:
         np.where(seen, sup, 0.0).sum(axis=1) >= _NEST_MEAN * seen.sum(axis=1))
     outer_ok = (scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & ~scored.clipped & solid
     keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED)
-    quads, value, inner = quads[keep], scored.value[keep], inner[keep]
+    quads, value, inner = quads[keep], value[keep], inner[keep]
     # The same outline is often found from neighbouring lines (a side and the print just
     # inside it): the shortlist holds different quads, as refinement makes near copies one.
     gap = np.abs(quads[:, None] - quads[None, :]).max(axis=(2, 3))
@@ -186,6 +193,28 @@ def line_candidates(work: Work) -> Candidates | None:
 
 
 _POOL: Final = 40
+# The best quads of the pool ranked again with `_surface_lack`, of which the shortlist is drawn.
+_RANKED: Final = 12
+# A quad of the pool is valued less by up to this much where its sides show no step between two
+# surfaces (`_surface_lack`).
+_SURFACE_WEIGHT: Final = 0.2
+# The colour step across a side (`verify.colour_steps`) from which it lacks nothing.
+_SURFACE_STEP: Final = 30.0
+
+
+def _surface_lack(steps: F64) -> F64:
+    """Per quad, from its sides' colour steps (N, 4; NaN for a side out of view), how far its
+    sides fall short of separating two surfaces, 0 (all do) to 1 (none does): the mean over
+    its sides of 1 - step / `_SURFACE_STEP`, at least 0; a side out of view lacks nothing.
+
+    A document's outline has the document on one side and what lies around it on the other.
+    The quads a textured scene offers run along thin lines across one surface (a brick wall's
+    mortar, the print on a card inside its outline, a jacket's seams), with the same surface,
+    on average, on both sides."""
+    lack = np.maximum(0.0, 1.0 - np.nan_to_num(steps, nan=_SURFACE_STEP) / _SURFACE_STEP)
+    return np.asarray(lack.mean(axis=1), np.float64)
+
+
 # Quads valued lower (weak sides, far from a document's aspect) are not tried.
 _MIN_VALUE: Final = 0.2
 # Shortlisted quads differ by more than this at some corner (px in the shrunk frame).
