@@ -13,15 +13,19 @@ has its module, whose docstring tells the stage in detail:
    line), valued by their sides' support, their distance from a document's aspect and their
    size, less a penalty for a side crossed by its neighbours' edges (the line under a card's
    band, not its outline).
-4. Candidates (`candidates`): quads lying inside a larger document-shaped quad are dropped;
-   the best few distinct quads make the shortlist.
+4. Candidates (`candidates`): the best quads are valued again by how well their sides
+   separate two surfaces (a mean colour step across each side, not a line across one surface:
+   mortar, print, seams); quads lying inside a larger document-shaped quad are dropped; the
+   best few distinct quads make the shortlist. A quad crossing the frame (a card held close
+   over its top and bottom) is kept only where both its sides separate two surfaces.
 5. Of the shortlist, a quad that is another one with its shadow is tried after that one
    (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
    first that passes the final checks (`verify`: straight sides along edges with enough
    support and a step across each, a document's aspect) is returned, fitted to the centres
    of its edges (the checks judge the outer flank of each edge).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
-   small document wholly in view (`find_document`).
+   small document wholly in view (`find_document`); in a dim frame, the first search's
+   candidates are then judged as the line search found them, unsnapped (`_as_found`).
 
 The geometry of quads that the stages share (corner order, areas, aspects) is in `shape`.
 """
