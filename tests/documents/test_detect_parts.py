@@ -289,15 +289,25 @@ def _crossing_frame(step: bool) -> npt.NDArray[np.uint8]:
     return cv2.GaussianBlur(frame, (3, 3), 0)
 
 
-def test_pale_card_crossing_the_frame_is_found() -> None:
+@pytest.mark.parametrize("portrait", [False, True])
+def test_pale_card_crossing_the_frame_is_found(portrait: bool) -> None:
+    # Landscape: across the top and bottom; portrait (the frame turned): across its sides.
     truth = np.array([[420, 0], [900, 0], [900, H - 1], [420, H - 1]], np.float32)
-    quad = detect_document(_crossing_frame(step=True))
+    frame = _crossing_frame(step=True)
+    if portrait:
+        frame, truth = np.ascontiguousarray(frame.transpose(1, 0, 2)), truth[:, ::-1].copy()
+    quad = detect_document(frame)
     assert quad is not None
-    assert quad_iou_in_frame(quad, truth, W, H) >= 0.95
+    height, width = frame.shape[:2]
+    assert quad_iou_in_frame(quad, truth, width, height) >= 0.95
 
 
-def test_band_between_two_lines_across_one_surface_is_not_a_card() -> None:
-    assert detect_document(_crossing_frame(step=False)) is None
+@pytest.mark.parametrize("portrait", [False, True])
+def test_band_between_two_lines_across_one_surface_is_not_a_card(portrait: bool) -> None:
+    frame = _crossing_frame(step=False)
+    if portrait:
+        frame = np.ascontiguousarray(frame.transpose(1, 0, 2))
+    assert detect_document(frame) is None
 
 
 def test_colour_steps_tell_an_outline_from_a_thin_line() -> None:
