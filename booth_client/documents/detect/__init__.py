@@ -98,7 +98,8 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     found, tried = _search(fit, seen)
     # (A frame already searched as it is has no finer working frame.)
     if found is None and work.factor > 1.0:
-        fine, _ = _search(fit, _seen_from(prepare(image, FINE_LONG_SIDE, halves), scale))
+        fine, _ = _search(fit, _seen_from(prepare(image, FINE_LONG_SIDE, halves), scale),
+                          whole_only=True)
         if fine is not None and small_and_firm(fine):
             found = fine
     if found is None and work.dark:
@@ -123,10 +124,11 @@ def small_and_firm(found: Detection) -> bool:
     return min(found.side_support) >= 0.0 and found.score >= FINE_MIN_SCORE
 
 
-def _search(image: npt.NDArray[np.uint8], work: Work) -> tuple[Detection | None, F64]:
+def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) -> tuple[
+        Detection | None, F64]:
     """The document found in `image` by the search on its working frame `work`, or None; and
-    the candidates tried (K, 4, 2), in order."""
-    found = line_candidates(work)
+    the candidates tried (K, 4, 2), in order. `whole_only`: see `line_candidates`."""
+    found = line_candidates(work, whole_only)
     if found is None:
         return None, np.zeros((0, 4, 2))
     # Candidates in order of value (a quad that is a card with its shadow goes after the

@@ -116,7 +116,9 @@ def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]
     return np.array(new_lines), np.array(new_around, np.intp)
 
 
-def line_candidates(work: Work) -> Candidates | None:
+def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
+    """The shortlist of the line search on `work`, or None. `whole_only`: for a search that
+    takes only a document wholly in view (the finer one), no quad crossing the frame."""
     h, w = work.gray.shape
     lines = segment_lines(work)
     # (Two lines may bound a document with the frame border: over a corner of the frame, or
@@ -167,18 +169,24 @@ def line_candidates(work: Work) -> Candidates | None:
     # A quad crossing the frame stands for a card held close only where both its sides
     # separate different surfaces; the bands between the lines of a brick wall or a striped
     # cloth would otherwise fill the shortlist.
-    keep = ~crossing(border[scored.around]) | crossing_ok(steps)
+    across = crossing(border[scored.around])
+    keep = ~across if whole_only else ~across | crossing_ok(steps)
     # In order of value less what their sides lack of a step between two surfaces.
     value = scored.value - _SURFACE_WEIGHT * _surface_lack(steps)
     order = np.flatnonzero(keep)[np.argsort(-value[keep], kind="stable")]
-    scored, quads, value = scored.take(order), quads[order], value[order]
+    scored, quads, value, steps = scored.take(order), quads[order], value[order], steps[order]
     inner = banded(scored.beyond, scored.band).max(axis=1)
     sup = scored.support
     seen = ~np.isnan(sup)
     solid = (np.where(seen, sup, 1.0).min(axis=1) >= _NEST_SIDE) & (
         np.where(seen, sup, 0.0).sum(axis=1) >= _NEST_MEAN * seen.sum(axis=1))
-    outer_ok = (scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & ~scored.clipped & solid
-    keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED)
+    # A quad crossing the frame whose sides both separate two surfaces clearly is a card held
+    # close: its photo and its code lie inside it.
+    held_close = crossing(border[scored.around]) & (
+        np.sort(np.nan_to_num(steps, nan=0.0), axis=1)[:, 2] >= _HELD_CLOSE_STEP)
+    outer_ok = ((scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & (~scored.clipped | held_close)
+                & solid)
+    keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close)
     quads, value, inner = quads[keep], value[keep], inner[keep]
     # The same outline is often found from neighbouring lines (a side and the print just
     # inside it): the shortlist holds different quads, as refinement makes near copies one.
@@ -224,13 +232,19 @@ _NEST_SIDE: Final = 0.5
 _NEST_MEAN: Final = 0.75
 _NEST_CROSSED: Final = 0.5
 _NEST_DEPTH: Final = 2.5
+# The colour step (`verify.colour_steps`) both sides of a quad crossing the frame show for it
+# to hold the quads inside it (the card held close around its photo): at 60, a band of a
+# brick wall between two mortar lines held a card lying on the wall.
+_HELD_CLOSE_STEP: Final = 100.0
 
 
-def _nested(quads: F64, outer_ok: Mask, crossed: Mask) -> Mask:
+def _nested(quads: F64, outer_ok: Mask, crossed: Mask, deep_only: Mask) -> Mask:
     """Quads (N, 4, 2, clockwise on screen) lying inside a larger acceptable quad shaped like
     a document: a card's photo, panel or code (well inside it), or the field below its band
     (sharing sides with it, but `crossed`: its neighbours' edges run on past a side). A card
-    inside the quad of card and shadow shares two sides with it and is neither."""
+    inside the quad of card and shadow shares two sides with it and is neither. The outers
+    `deep_only` (a card held close across the frame, only part of it in view) hold only the
+    quads well inside them."""
     # Only the acceptable quads can hold another: the pairs are (N, outers).
     outer = np.flatnonzero(outer_ok)
     if len(outer) == 0:
@@ -239,5 +253,5 @@ def _nested(quads: F64, outer_ok: Mask, crossed: Mask) -> Mask:
     inside = depth >= -1.5
     area = areas(quads)
     bigger = area[outer][None, :] > 1.15 * area[:, None]
-    inner = inside & ((depth >= _NEST_DEPTH) | crossed[:, None])
+    inner = inside & ((depth >= _NEST_DEPTH) | (crossed[:, None] & ~deep_only[outer][None, :]))
     return np.asarray((inner & bigger).any(axis=1), np.bool_)
