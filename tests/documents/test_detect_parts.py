@@ -275,17 +275,40 @@ def test_card_crossing_the_frame_is_found(seed: int) -> None:
     assert_found(seed, 0.95, tag="out_of_frame")
 
 
-# A card held close across the frame with its photo or code wholly in view: the card's band
-# holds the quads well inside it (seed 285 of the evaluation, IoU 0.13 before: the photo; a KPJ
-# held upright across a desk, 0.06 before: its code).
-def test_card_held_close_is_found_not_its_photo_or_code() -> None:
-    assert_found(285, 0.95, tag="out_of_frame")
+# A card held close across the frame with its photo or code in view: the card's band holds the
+# quads well inside it, taken as running on past the frame (seeds 285 and 177 of the
+# evaluation, IoU 0.13 and 0.10 before: the photo; cards held upright across a desk, 0.06-0.11
+# before: the KTP's photo, reaching past the frame, or the KPJ's code).
+@pytest.mark.parametrize("seed", [285, 177])
+def test_card_held_close_is_found_not_its_photo(seed: int) -> None:
+    assert_found(seed, 0.95, tag="out_of_frame")
+
+
+@pytest.mark.parametrize(("kind", "seed", "turned"),
+                         [("kpj", 1, False), ("ktp", 0, False), ("ktp", 0, True),
+                          ("ktp", 3, False), ("ktp", 3, True)])
+def test_card_held_upright_across_the_frame_is_found_not_its_photo_or_code(
+        kind: str, seed: int, turned: bool) -> None:
     frame = np.full((H, W, 3), (60, 80, 100), np.uint8)
     corners = np.array([[905, -52], [905, 773], [380, 773], [380, -52]], np.float64)
-    image = paste_document(frame, render_document("kpj", 1), corners)
+    if turned:
+        corners = np.roll(corners, 2, axis=0)
+    image = paste_document(frame, render_document(kind, seed), corners)
     quad = detect_document(image)
     assert quad is not None
     assert quad_iou_in_frame(quad, corners.astype(np.float32), W, H) >= 0.95
+
+
+def test_a_card_held_close_runs_on_past_the_frame() -> None:
+    from booth_client.documents.detect.candidates import _run_on
+
+    # Across the top and bottom of a 320x180 frame, its sides converging downwards.
+    band = np.array([[[139.0, 0.0], [285.0, 0.0], [282.0, 179.0], [157.0, 179.0]]])
+    assert _run_on(band, 320, 180)[0].tolist() == [[121.0, -179.0], [288.0, -179.0],
+                                                   [279.0, 358.0], [175.0, 358.0]]
+    # A quad with no side on the border is left as it is.
+    inside = np.array([[[50.0, 20.0], [150.0, 25.0], [145.0, 90.0], [55.0, 85.0]]])
+    assert _run_on(inside, 320, 180).tolist() == inside.tolist()
 
 
 def _crossing_frame(step: bool) -> npt.NDArray[np.uint8]:

@@ -186,7 +186,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
         np.sort(np.nan_to_num(steps, nan=0.0), axis=1)[:, 2] >= _HELD_CLOSE_STEP)
     outer_ok = ((scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & (~scored.clipped | held_close)
                 & solid)
-    keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close)
+    keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close, work.gray.shape)
     quads, value, inner = quads[keep], value[keep], inner[keep]
     # The same outline is often found from neighbouring lines (a side and the print just
     # inside it): the shortlist holds different quads, as refinement makes near copies one.
@@ -238,20 +238,42 @@ _NEST_DEPTH: Final = 2.5
 _HELD_CLOSE_STEP: Final = 100.0
 
 
-def _nested(quads: F64, outer_ok: Mask, crossed: Mask, deep_only: Mask) -> Mask:
+def _nested(quads: F64, outer_ok: Mask, crossed: Mask, deep_only: Mask,
+            shape: tuple[int, ...]) -> Mask:
     """Quads (N, 4, 2, clockwise on screen) lying inside a larger acceptable quad shaped like
     a document: a card's photo, panel or code (well inside it), or the field below its band
     (sharing sides with it, but `crossed`: its neighbours' edges run on past a side). A card
     inside the quad of card and shadow shares two sides with it and is neither. The outers
-    `deep_only` (a card held close across the frame, only part of it in view) hold only the
-    quads well inside them."""
+    `deep_only` (a card held close across the frame of `shape`, only part of it in view) hold
+    only the quads well inside them, taken as running on past the frame (`_run_on`)."""
     # Only the acceptable quads can hold another: the pairs are (N, outers).
     outer = np.flatnonzero(outer_ok)
     if len(outer) == 0:
         return np.zeros(len(quads), np.bool_)
-    depth = depth_inside(quads, quads[outer])
+    outers = quads[outer]
+    close = deep_only[outer]
+    if close.any():
+        outers = outers.copy()
+        outers[close] = _run_on(outers[close], shape[1], shape[0])
+    depth = depth_inside(quads, outers)
     inside = depth >= -1.5
     area = areas(quads)
     bigger = area[outer][None, :] > 1.15 * area[:, None]
     inner = inside & ((depth >= _NEST_DEPTH) | (crossed[:, None] & ~deep_only[outer][None, :]))
     return np.asarray((inner & bigger).any(axis=1), np.bool_)
+
+
+def _run_on(quads: F64, width: int, height: int) -> F64:
+    """Quads (K, 4, 2) crossing a `width` x `height` frame with their sides on its border
+    pushed out past it by their neighbours' length: the card held close as it runs on beyond
+    the frame, so that a quad on its photo reaching past the frame's edge lies inside it."""
+    out = quads.copy()
+    x, y = quads[..., 0], quads[..., 1]
+    for k in range(4):
+        j = (k + 1) % 4
+        on = (((np.abs(x[:, k] - x[:, j]) < 1.0) & ((x[:, k] < 1.0) | (x[:, k] >= width - 2.0)))
+              | ((np.abs(y[:, k] - y[:, j]) < 1.0)
+                 & ((y[:, k] < 1.0) | (y[:, k] >= height - 2.0))))
+        out[on, k] += quads[on, k] - quads[on, (k - 1) % 4]
+        out[on, j] += quads[on, j] - quads[on, (j + 1) % 4]
+    return out
