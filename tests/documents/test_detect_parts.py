@@ -285,8 +285,8 @@ def test_card_held_close_is_found_not_its_photo(seed: int) -> None:
 
 
 @pytest.mark.parametrize(("kind", "seed", "turned"),
-                         [("kpj", 1, False), ("ktp", 0, False), ("ktp", 0, True),
-                          ("ktp", 3, False), ("ktp", 3, True)])
+                         [("kpj", 1, False), ("kpj", 1, True), ("ktp", 0, False),
+                          ("ktp", 0, True), ("ktp", 3, False), ("ktp", 3, True)])
 def test_card_held_upright_across_the_frame_is_found_not_its_photo_or_code(
         kind: str, seed: int, turned: bool) -> None:
     frame = np.full((H, W, 3), (60, 80, 100), np.uint8)
