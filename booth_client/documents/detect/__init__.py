@@ -164,10 +164,8 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
     taken so: the smaller quads a dim frame offers are stones, mortar and shadows."""
     h, w = work.gray.shape
     score, support = final_score(work, candidates)
-    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
     eligible = ((areas(candidates) >= _AS_FOUND_MIN_FILL * h * w)
-                & ~np.isnan(support).any(axis=1) & (best3 >= MIN_FINAL_SCORE_3)
-                & (score >= MIN_FINAL_SCORE))
+                & ~np.isnan(support).any(axis=1) & _well_seen(score, support))
     for k in np.flatnonzero(eligible):
         if not verified(work, candidates[k], support[k]):
             continue
@@ -195,11 +193,9 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
     full = np.where(fitted[:, None, None], refined, full)
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
-    # Three sides must be crisp; the fourth may be faint (a card's band against a background
-    # of its colour) when the line search found it where the card's sides end.
-    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
+    well_seen = _well_seen(score, support)
     for k in range(len(full)):
-        if best3[k] < MIN_FINAL_SCORE_3 or score[k] < MIN_FINAL_SCORE:
+        if not well_seen[k]:
             continue
         if not verified(work, small[k], support[k]):
             continue
@@ -218,6 +214,14 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
         return Detection(order_corners(quad), float(score[k]),
                          tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)))
     return None
+
+
+def _well_seen(score: F64, support: F64) -> npt.NDArray[np.bool_]:
+    """The quads whose final `score` and side `support` (N, 4) pass the first checks: three
+    sides must be crisp; the fourth may be faint (a card's band against a background of its
+    colour) when the line search found it where the card's sides end."""
+    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
+    return np.asarray((best3 >= MIN_FINAL_SCORE_3) & (score >= MIN_FINAL_SCORE), np.bool_)
 
 
 def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:

@@ -174,7 +174,8 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     # In order of value less what their sides lack of a step between two surfaces.
     value = scored.value - _SURFACE_WEIGHT * _surface_lack(steps)
     order = np.flatnonzero(keep)[np.argsort(-value[keep], kind="stable")]
-    scored, quads, value, steps = scored.take(order), quads[order], value[order], steps[order]
+    scored, quads, value = scored.take(order), quads[order], value[order]
+    across, steps = across[order], steps[order]
     inner = banded(scored.beyond, scored.band).max(axis=1)
     sup = scored.support
     seen = ~np.isnan(sup)
@@ -182,8 +183,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
         np.where(seen, sup, 0.0).sum(axis=1) >= _NEST_MEAN * seen.sum(axis=1))
     # A quad crossing the frame whose sides both separate two surfaces clearly is a card held
     # close: its photo and its code lie inside it.
-    held_close = crossing(border[scored.around]) & (
-        np.sort(np.nan_to_num(steps, nan=0.0), axis=1)[:, 2] >= _HELD_CLOSE_STEP)
+    held_close = across & crossing_ok(steps, _HELD_CLOSE_STEP)
     outer_ok = ((scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & (~scored.clipped | held_close)
                 & solid)
     keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close, work.gray.shape)
@@ -271,10 +271,10 @@ def _run_on(quads: F64, width: int, height: int) -> F64:
     out = quads.copy()
     x, y = quads[..., 0], quads[..., 1]
     for k in range(4):
-        j = (k + 1) % 4
+        j = int(NEXT[k])
         on = (((np.abs(x[:, k] - x[:, j]) < 1.0) & ((x[:, k] < 1.0) | (x[:, k] >= width - 2.0)))
               | ((np.abs(y[:, k] - y[:, j]) < 1.0)
                  & ((y[:, k] < 1.0) | (y[:, k] >= height - 2.0))))
-        out[on, k] += quads[on, k] - quads[on, (k - 1) % 4]
-        out[on, j] += quads[on, j] - quads[on, (j + 1) % 4]
+        out[on, k] += quads[on, k] - quads[on, PREV[k]]
+        out[on, j] += quads[on, j] - quads[on, NEXT[j]]
     return out

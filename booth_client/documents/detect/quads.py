@@ -217,7 +217,7 @@ def _border_ok(on_border: Mask) -> Mask:
 def crossing(on_border: Mask) -> Mask:
     """Quads (Q, 4: which sides lie on the frame border) with two opposite sides on it: a
     card held so close that it crosses the frame (top and bottom, or left and right)."""
-    return np.asarray((on_border & on_border[:, (np.arange(4) + 2) % 4]).any(axis=1), np.bool_)
+    return np.asarray((on_border & on_border[:, NEXT[NEXT]]).any(axis=1), np.bool_)
 
 
 # A card crossing the frame's height (width) is at least this share of it wide (high): its

@@ -126,12 +126,13 @@ def colour_steps(work: Work, quads: F64) -> F64:
     return np.asarray(np.where(seen, (lo + np.where(m >= 2, hi, lo)) / 2, np.nan), np.float64)
 
 
-def crossing_ok(steps: F64) -> npt.NDArray[np.bool_]:
+def crossing_ok(steps: F64, least: float = MIN_CROSSING_STEP) -> npt.NDArray[np.bool_]:
     """Whether each quad crossing the frame, by its sides' `colour_steps` (N, 4), separates
-    different surfaces along both its sides in view (the two on the frame border read
-    nothing): a card held close, not a band between two lines across one surface."""
+    different surfaces along both its sides in view by a step of `least` or more (the two on
+    the frame border read nothing): a card held close, not a band between two lines across
+    one surface."""
     steps = np.sort(np.nan_to_num(steps, nan=0.0), axis=1)
-    return np.asarray((steps[:, 2:] >= MIN_CROSSING_STEP).all(axis=1), np.bool_)
+    return np.asarray(steps[:, 2] >= least, np.bool_)
 
 
 def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
