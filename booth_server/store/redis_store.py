@@ -598,7 +598,9 @@ class RedisStore:
             current = await self._run(
                 f"snapshot of branch {branch_id!r}", lambda: self._redis.hget(key, "rev")
             )
-            if _bytes(current) == cached.rev:
+            # Still the cached entry: a transaction in this process that began meanwhile took
+            # it out and may be changing its state in place (and may never commit that).
+            if _bytes(current) == cached.rev and self._cache.get(branch_id) is cached:
                 return cached.state
         stored = await self._run(
             f"snapshot of branch {branch_id!r}", lambda: self._redis.hgetall(key)

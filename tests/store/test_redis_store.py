@@ -20,7 +20,7 @@ import redis.asyncio
 from booth_server.core import events as ev
 from booth_server.core.dispatcher import Dispatcher, Policy, Result
 from booth_server.core.model import AuditEntry, BranchState, DocumentRecord
-from booth_server.errors import ApiError
+from booth_server.errors import ApiError, ErrorCode
 from booth_server.store.base import StoreBusy, StoreUnavailable
 from booth_server.store.redis_store import RedisStore
 from booth_server.store.state_fields import decode_fields, encode_fields
@@ -193,6 +193,30 @@ async def test_a_refusal_is_never_made_on_a_stale_copy(make_redis_store: MakeSto
     with pytest.raises(ApiError, match="no pending offer"):
         await apply(a, B, ev.Accept(f"{B}-o1", "s2"), T0 + 3)
     assert a.conflicts == 1
+
+
+async def test_a_read_never_sees_a_change_still_being_made(make_redis_store: MakeStore) -> None:
+    """A snapshot that was waiting on Redis while a transaction in the same process ran on the
+    cached state answers the state as committed, not the one being changed: here the change
+    is refused and never committed at all."""
+    store = make_redis_store()
+    await store.init_branch(template())
+    await ready(store, B, f"{B}-01", "s1", T0)
+    assert set((await store.snapshot(B)).sessions) == {"s1"}  # cached now
+
+    def end_then_refuse(state: BranchState) -> Result:
+        del state.sessions["s1"]
+        state.booths[f"{B}-01"].session_id = None
+        raise ApiError(ErrorCode.CONFLICT, "refused after changing the state")
+
+    async def refused() -> None:
+        with pytest.raises(ApiError):
+            await store.transact(B, end_then_refuse)
+
+    seen, _ = await asyncio.gather(store.snapshot(B), refused())
+    assert set(seen.sessions) == {"s1"}
+    assert seen.booths[f"{B}-01"].session_id == "s1"
+    assert set((await store.snapshot(B)).sessions) == {"s1"}
 
 
 async def test_a_conflicting_write_makes_the_transaction_run_again(
