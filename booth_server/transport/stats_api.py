@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import math
 from typing import Any
@@ -113,8 +114,9 @@ class StatsApi:
     ) -> dict[str, Any]:
         service = self.service
         try:
-            # The state first, then the log: whatever changes in between has an entry.
-            states = {b: await service.snapshot(b) for b in branch_ids}
+            # The state first, then the log: whatever changes in between has an entry. Copied:
+            # the store's object is changed in place by later transactions while this awaits.
+            states = {b: copy.deepcopy(await service.snapshot(b)) for b in branch_ids}
             entries = {b: await service.store.audit(b, since=since, limit=0) for b in branch_ids}
             visits = {b: await service.store.visits(b, since=since) for b in branch_ids}
             occ = await occupancy(service, branch_ids)
