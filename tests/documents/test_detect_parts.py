@@ -250,8 +250,10 @@ def test_no_document_is_made_of_a_head_a_door_frame_or_a_phone(seed: int) -> Non
 
 
 # Scenes (seeds 0 and 1 of the evaluation) with a card over a corner of the frame: three of its
-# corners outside, two of its sides in view (IoU 0.00 before: a quad may use one frame border).
-@pytest.mark.parametrize("seed", [276, 100060, 100228])
+# corners outside, two of its sides in view (IoU 0.00 before: a quad may use one frame border;
+# 30, 0.23 before: its two sides, 0.88 and 1.00 of support, were judged as three with the
+# unseen third at half).
+@pytest.mark.parametrize("seed", [276, 100060, 100228, 30])
 def test_card_over_a_corner_of_the_frame_is_found(seed: int) -> None:
     assert_found(seed, 0.95, tag="out_of_frame")
 

@@ -43,7 +43,7 @@ from .candidates import line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import shadow_order
-from .shape import F64, areas, order_many
+from .shape import F64, NEXT, areas, order_many
 from .verify import MIN_FINAL_SCORE, MIN_FINAL_SCORE_3, final_score, straight_sides, verified
 
 __all__ = ["Detection", "detect_document", "find_document"]
@@ -219,9 +219,15 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
 def _well_seen(score: F64, support: F64) -> npt.NDArray[np.bool_]:
     """The quads whose final `score` and side `support` (N, 4) pass the first checks: three
     sides must be crisp; the fourth may be faint (a card's band against a background of its
-    colour) when the line search found it where the card's sides end."""
+    colour) when the line search found it where the card's sides end. A card held over a
+    corner of the frame shows two sides; both must be crisp."""
     best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
-    return np.asarray((best3 >= MIN_FINAL_SCORE_3) & (score >= MIN_FINAL_SCORE), np.bool_)
+    # (A side out of view counts half among the three, so a quad over a corner of the frame,
+    # two neighbouring sides in view, is judged on those two instead.)
+    seen = ~np.isnan(support)
+    corner = (seen.sum(axis=1) == 2) & (seen & seen[:, NEXT]).any(axis=1)
+    crisp = np.where(corner, np.where(seen, support, 1.0).min(axis=1), best3)
+    return np.asarray((crisp >= MIN_FINAL_SCORE_3) & (score >= MIN_FINAL_SCORE), np.bool_)
 
 
 def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:
