@@ -44,7 +44,16 @@ from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr,
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import shadow_order
 from .shape import F64, NEXT, areas, order_many
-from .verify import MIN_FINAL_SCORE, MIN_FINAL_SCORE_3, final_score, straight_sides, verified
+from .verify import (
+    HELD_CLOSE_STEP,
+    MIN_FINAL_SCORE,
+    MIN_FINAL_SCORE_3,
+    colour_steps,
+    crossing_ok,
+    final_score,
+    straight_sides,
+    verified,
+)
 
 __all__ = ["Detection", "detect_document", "find_document"]
 
@@ -165,7 +174,8 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
     h, w = work.gray.shape
     score, support = final_score(work, candidates)
     eligible = ((areas(candidates) >= _AS_FOUND_MIN_FILL * h * w)
-                & ~np.isnan(support).any(axis=1) & _well_seen(score, support))
+                & ~np.isnan(support).any(axis=1)
+                & _well_seen(score, support, np.zeros(len(candidates), np.bool_)))
     for k in np.flatnonzero(eligible):
         if not verified(work, candidates[k], support[k]):
             continue
@@ -193,7 +203,7 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
     full = np.where(fitted[:, None, None], refined, full)
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
-    well_seen = _well_seen(score, support)
+    well_seen = _well_seen(score, support, _on_two_sides(work, small, support))
     for k in range(len(full)):
         if not well_seen[k]:
             continue
@@ -216,18 +226,32 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
     return None
 
 
-def _well_seen(score: F64, support: F64) -> npt.NDArray[np.bool_]:
+def _well_seen(score: F64, support: F64, on_two: npt.NDArray[np.bool_]) -> npt.NDArray[
+        np.bool_]:
     """The quads whose final `score` and side `support` (N, 4) pass the first checks: three
     sides must be crisp; the fourth may be faint (a card's band against a background of its
-    colour) when the line search found it where the card's sides end. A card held over a
-    corner of the frame shows two sides; both must be crisp."""
+    colour) when the line search found it where the card's sides end. A card showing only
+    two sides (`on_two`, see `_on_two_sides`) must show both crisp."""
     best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
-    # (A side out of view counts half among the three, so a quad over a corner of the frame,
-    # two neighbouring sides in view, is judged on those two instead.)
-    seen = ~np.isnan(support)
-    corner = (seen.sum(axis=1) == 2) & (seen & seen[:, NEXT]).any(axis=1)
-    crisp = np.where(corner, np.where(seen, support, 1.0).min(axis=1), best3)
+    # (A side out of view counts half among the three, so a card showing two sides is judged
+    # on those two instead.)
+    crisp = np.where(on_two, np.where(np.isnan(support), 1.0, support).min(axis=1), best3)
     return np.asarray((crisp >= MIN_FINAL_SCORE_3) & (score >= MIN_FINAL_SCORE), np.bool_)
+
+
+def _on_two_sides(work: Work, quads: F64, support: F64) -> npt.NDArray[np.bool_]:
+    """Which quads (N, 4, 2) in the shrunk frame, with tight side `support` (N, 4), are a
+    card showing only two sides: over a corner of the frame (two neighbouring sides in view),
+    or held close across it with a clear colour step (`HELD_CLOSE_STEP`) across both sides in
+    view; two lines across one surface (a launch tower's legs, a sheet's folds) show less."""
+    seen = ~np.isnan(support)
+    two = seen.sum(axis=1) == 2
+    corner = two & (seen & seen[:, NEXT]).any(axis=1)
+    across = two & ~corner
+    held = np.zeros(len(quads), np.bool_)
+    if across.any():
+        held[across] = crossing_ok(colour_steps(work, quads[across]), HELD_CLOSE_STEP)
+    return np.asarray(corner | held, np.bool_)
 
 
 def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:

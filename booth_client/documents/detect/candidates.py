@@ -33,7 +33,7 @@ from .quads import (
     score,
 )
 from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, order_many
-from .verify import colour_steps, crossing_ok
+from .verify import HELD_CLOSE_STEP, colour_steps, crossing_ok
 
 SHORTLIST: Final = 3
 # Further distinct quads tried, in order of value, when none of the shortlist passes.
@@ -183,7 +183,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
         np.where(seen, sup, 0.0).sum(axis=1) >= _NEST_MEAN * seen.sum(axis=1))
     # A quad crossing the frame whose sides both separate two surfaces clearly is a card held
     # close: its photo and its code lie inside it.
-    held_close = across & crossing_ok(steps, _HELD_CLOSE_STEP)
+    held_close = across & crossing_ok(steps, HELD_CLOSE_STEP)
     outer_ok = ((scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & (~scored.clipped | held_close)
                 & solid)
     keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close, work.gray.shape)
@@ -232,11 +232,6 @@ _NEST_SIDE: Final = 0.5
 _NEST_MEAN: Final = 0.75
 _NEST_CROSSED: Final = 0.5
 _NEST_DEPTH: Final = 2.5
-# The colour step (`verify.colour_steps`) both sides of a quad crossing the frame show for it
-# to hold the quads inside it (the card held close around its photo): at 60, a band of a
-# brick wall between two mortar lines held a card lying on the wall; a KPJ's green band on a
-# brown desk shows 100.
-_HELD_CLOSE_STEP: Final = 80.0
 
 
 def _nested(quads: F64, outer_ok: Mask, crossed: Mask, deep_only: Mask,

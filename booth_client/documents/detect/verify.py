@@ -80,6 +80,11 @@ _COLOUR_PIECES: Final = 4
 # The least colour step (distance of mean BGR, 0-441) across each side of a quad crossing the
 # frame.
 MIN_CROSSING_STEP: Final = 30.0
+# The colour step both sides of a quad crossing the frame show for it to be a card held close:
+# it then holds the quads inside it (its photo, `candidates`) and is judged on its two sides
+# (`detect._well_seen`). At 60, a band of a brick wall between two mortar lines held a card
+# lying on the wall; a KPJ's green band on a brown desk shows 100.
+HELD_CLOSE_STEP: Final = 80.0
 
 
 def colour_steps(work: Work, quads: F64) -> F64:
