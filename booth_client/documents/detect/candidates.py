@@ -232,14 +232,18 @@ _NEST_SIDE: Final = 0.5
 _NEST_MEAN: Final = 0.75
 _NEST_CROSSED: Final = 0.5
 _NEST_DEPTH: Final = 2.5
+# A crossed quad sharing sides with a larger one is the field below its band only where the
+# larger one is at most this many times its area (a band is at most a quarter of a card).
+_NEST_BAND_AREA: Final = 1.5
 
 
 def _nested(quads: F64, outer_ok: Mask, crossed: Mask, deep_only: Mask,
             shape: tuple[int, ...]) -> Mask:
     """Quads (N, 4, 2, clockwise on screen) lying inside a larger acceptable quad shaped like
     a document: a card's photo, panel or code (well inside it), or the field below its band
-    (sharing sides with it, but `crossed`: its neighbours' edges run on past a side). A card
-    inside the quad of card and shadow shares two sides with it and is neither. The outers
+    (sharing sides with it, but `crossed`: its neighbours' edges run on past a side, and most
+    of it, `_NEST_BAND_AREA`). A card inside the quad of card and shadow shares two sides with
+    it and is neither. The outers
     `deep_only` (a card held close across the frame of `shape`, only part of it in view) hold
     only the quads well inside them, taken as running on past the frame (`_run_on`)."""
     # Only the acceptable quads can hold another: the pairs are (N, outers).
@@ -255,7 +259,11 @@ def _nested(quads: F64, outer_ok: Mask, crossed: Mask, deep_only: Mask,
     inside = depth >= -1.5
     area = areas(quads)
     bigger = area[outer][None, :] > 1.15 * area[:, None]
-    inner = inside & ((depth >= _NEST_DEPTH) | (crossed[:, None] & ~deep_only[outer][None, :]))
+    # The field below a band is most of the card: a quad sharing sides with a much larger one
+    # is the card itself, beside a stretch of background the larger one takes in.
+    below_band = (crossed[:, None] & ~deep_only[outer][None, :]
+                  & (area[outer][None, :] <= _NEST_BAND_AREA * area[:, None]))
+    inner = inside & ((depth >= _NEST_DEPTH) | below_band)
     return np.asarray((inner & bigger).any(axis=1), np.bool_)
 
 
