@@ -7,7 +7,9 @@ miss counts 0), share of positives with IoU >= 0.9, false detections on negative
 milliseconds per frame with a document (median, mean, p95: the frames the time target speaks
 of) and the mean over frames without one (where the detector also tries its finer search).
 Time is the CPU time of the calling thread with OpenCV on one thread, i.e. the cost on one
-core; on a busy shared machine wall time is longer and is shown too.
+core; on a busy shared machine wall time is longer and is shown too. `--by-tag` also gives the
+mean IoU of ID-1 cards wholly in view (`card_in_frame`) and of those large enough for the
+kiosk's capture guide to take (`card_capturable`, a tenth of the frame or more).
 
 IoU choice: both quads are clipped to the frame before the IoU is taken
 (`geometry.quad_iou_in_frame`). A document partly out of frame can only be judged on what the
@@ -44,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from booth_client.documents import detect_document
 from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
 from booth_client.documents.baseline import detect_document_baseline
-from booth_client.documents.geometry import Quad, quad_iou_in_frame
+from booth_client.documents.geometry import Quad, quad_iou_in_frame, signed_area
+from booth_client.documents.guidance import GuidanceConfig
 from booth_client.documents.synthetic import CARD_KINDS, scenes
 
 Detector = Callable[[npt.NDArray[np.uint8]], Quad | None]
@@ -124,9 +127,15 @@ def main(argv: list[str] | None = None) -> int:
             # "in_frame": the document lies wholly inside the frame, as in the external check
             # on real photographs.
             framing: tuple[str, ...] = () if "out_of_frame" in scene.tags else ("in_frame",)
-            # "card_in_frame": an ID-1 card wholly in frame, the population of that check.
+            # "card_in_frame": an ID-1 card wholly in frame, the population of that check;
+            # "card_capturable": of those, the ones large enough for the kiosk's capture guide
+            # to take (`GuidanceConfig.min_fill_card` of the frame; smaller, it asks the
+            # participant to bring the card closer).
             if framing and scene.kind in CARD_KINDS:
                 framing = (*framing, "card_in_frame")
+                fill = abs(signed_area(scene.quad)) / (args.width * args.height)
+                if fill >= GuidanceConfig().min_fill_card:
+                    framing = (*framing, "card_capturable")
             for tag in (*scene.tags, *framing, f"kind:{scene.kind}"):
                 tally.by_tag.setdefault(tag, []).append(iou)
 
