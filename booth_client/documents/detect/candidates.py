@@ -243,9 +243,9 @@ def _nested(quads: F64, outer_ok: Mask, crossed: Mask, deep_only: Mask,
     a document: a card's photo, panel or code (well inside it), or the field below its band
     (sharing sides with it, but `crossed`: its neighbours' edges run on past a side, and most
     of it, `_NEST_BAND_AREA`). A card inside the quad of card and shadow shares two sides with
-    it and is neither. The outers
-    `deep_only` (a card held close across the frame of `shape`, only part of it in view) hold
-    only the quads well inside them, taken as running on past the frame (`_run_on`)."""
+    it and is neither. The outers `deep_only` (a card held close across the frame of `shape`,
+    only part of it in view) hold only the quads well inside them, taken as running on past
+    the frame (`_run_on`)."""
     # Only the acceptable quads can hold another: the pairs are (N, outers).
     outer = np.flatnonzero(outer_ok)
     if len(outer) == 0:
