@@ -21,8 +21,9 @@ has its module, whose docstring tells the stage in detail:
 5. Of the shortlist, a quad that is another one with its shadow is tried after that one
    (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
    first that passes the final checks (`verify`: straight sides along edges with enough
-   support and a step across each, a document's aspect) is returned, fitted to the centres
-   of its edges (the checks judge the outer flank of each edge).
+   support and a step across each, a document's aspect; a card over a corner of the frame or
+   held close across it is judged on the two sides it shows, `_well_seen`) is returned,
+   fitted to the centres of its edges (the checks judge the outer flank of each edge).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
    candidates are then judged as the line search found them, unsnapped (`_as_found`).
