@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": detect_document_baseline,
     }
     tallies = {name: Tally() for name in detectors}
+    min_fill_card = GuidanceConfig().min_fill_card
     console = Console(width=160)
     started = time.perf_counter()
     for scene in scenes(args.positives, args.negatives, args.seed, args.width, args.height,
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             if framing and scene.kind in CARD_KINDS:
                 framing = (*framing, "card_in_frame")
                 fill = abs(signed_area(scene.quad)) / (args.width * args.height)
-                if fill >= GuidanceConfig().min_fill_card:
+                if fill >= min_fill_card:
                     framing = (*framing, "card_capturable")
             for tag in (*scene.tags, *framing, f"kind:{scene.kind}"):
                 tally.by_tag.setdefault(tag, []).append(iou)

@@ -192,9 +192,12 @@ def test_line_under_a_band_is_marked_as_crossed() -> None:
 
 
 def assert_found(seed: int, min_iou: float, *, tag: str | None = None, width: int = W,
-                 height: int = H) -> None:
-    """The generated scene `seed` (with `tag`, if given) is detected with IoU >= min_iou."""
-    scene = make_scene(seed, width, height)
+                 height: int = H, photos: bool = False) -> None:
+    """The generated scene `seed` (with `tag`, if given; in front of the real photographs
+    with `photos`) is detected with IoU >= min_iou."""
+    from booth_client.documents.backdrops import real_photographs
+
+    scene = make_scene(seed, width, height, backdrops=real_photographs() if photos else ())
     assert scene.quad is not None and (tag is None or tag in scene.tags)
     quad = detect_document(scene.image)
     assert quad is not None
@@ -647,13 +650,7 @@ def test_a_quad_taken_as_found_fills_enough_of_the_frame(monkeypatch: pytest.Mon
 # less where their sides do not separate two surfaces.
 @pytest.mark.parametrize("seed", [47, 254, 262, 100068])
 def test_quads_along_lines_across_one_surface_rank_below_the_outline(seed: int) -> None:
-    from booth_client.documents.backdrops import real_photographs
-
-    scene = make_scene(seed, backdrops=real_photographs())
-    assert scene.quad is not None
-    quad = detect_document(scene.image)
-    assert quad is not None
-    assert quad_iou_in_frame(quad, scene.quad, W, H) >= 0.85
+    assert_found(seed, 0.85, photos=True)
 
 
 def test_surface_lack_counts_the_sides_that_separate_nothing() -> None:
@@ -671,10 +668,4 @@ def test_surface_lack_counts_the_sides_that_separate_nothing() -> None:
 @pytest.mark.parametrize(("seed", "width", "height"), [(270, W, H), (100223, 720, 1280)])
 def test_a_card_beside_background_is_not_taken_for_the_field_below_a_band(
         seed: int, width: int, height: int) -> None:
-    from booth_client.documents.backdrops import real_photographs
-
-    scene = make_scene(seed, width, height, backdrops=real_photographs())
-    assert scene.quad is not None
-    quad = detect_document(scene.image)
-    assert quad is not None
-    assert quad_iou_in_frame(quad, scene.quad, width, height) >= 0.95
+    assert_found(seed, 0.95, width=width, height=height, photos=True)
