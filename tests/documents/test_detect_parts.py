@@ -368,6 +368,26 @@ def test_colour_steps_tell_an_outline_from_a_thin_line() -> None:
     assert crossing_ok(on_lines[None]).tolist() == [False]
 
 
+def test_two_sided_tells_a_card_shown_by_two_sides_from_two_lines() -> None:
+    from booth_client.documents.detect.edges import prepare
+    from booth_client.documents.detect.verify import two_sided
+
+    nan = np.nan
+    # Across the frame (top and bottom out of view), over a corner (two neighbouring sides in
+    # view), and wholly in view; the same quads in the card's frame and in the two lines'.
+    quads = np.array([[[105.0, 0.0], [225.0, 0.0], [225.0, 179.0], [105.0, 179.0]],
+                      [[200.0, 100.0], [330.0, 100.0], [330.0, 190.0], [200.0, 190.0]],
+                      [[100.0, 40.0], [230.0, 40.0], [230.0, 120.0], [100.0, 120.0]]])
+    support = np.array([[nan, 0.9, nan, 0.9], [0.9, nan, nan, 0.9], [0.9, 0.9, 0.9, 0.9]])
+    on_card = two_sided(prepare(_crossing_frame(step=True)), quads, support)
+    on_lines = two_sided(prepare(_crossing_frame(step=False)), quads, support)
+    # The card held close and the card over a corner are judged on their two sides; a quad
+    # wholly in view is not, and passes on to the other checks.
+    assert [m.tolist() for m in on_card] == [[True, True, False], [True, True, True]]
+    # Two lines across one surface are neither a card shown by two sides nor anything else.
+    assert [m.tolist() for m in on_lines] == [[False, True, False], [False, True, True]]
+
+
 # Portrait (720x1280) scenes with a small hand-held card (long side 170-230 px) in a room with
 # long vertical lines: the card's short sides lost to them in the line search (IoU 0.00 before).
 # A short line that closes a corner at both of its ends is now kept.

@@ -22,7 +22,7 @@ has its module, whose docstring tells the stage in detail:
    (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
    first that passes the final checks (`verify`: straight sides along edges with enough
    support and a step across each, a document's aspect; a card over a corner of the frame or
-   held close across it is judged on the two sides it shows, `_well_seen`) is returned,
+   held close across it is judged on the two sides it shows, `two_sided`) is returned,
    fitted to the centres of its edges (the checks judge the outer flank of each edge).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
@@ -44,15 +44,13 @@ from .candidates import line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import shadow_order
-from .shape import F64, NEXT, areas, order_many
+from .shape import F64, areas, order_many
 from .verify import (
-    HELD_CLOSE_STEP,
     MIN_FINAL_SCORE,
     MIN_FINAL_SCORE_3,
-    colour_steps,
-    crossing_ok,
     final_score,
     straight_sides,
+    two_sided,
     verified,
 )
 
@@ -175,8 +173,7 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
     h, w = work.gray.shape
     score, support = final_score(work, candidates)
     eligible = ((areas(candidates) >= _AS_FOUND_MIN_FILL * h * w)
-                & ~np.isnan(support).any(axis=1)
-                & _well_seen(score, support, np.zeros(len(candidates), np.bool_)))
+                & ~np.isnan(support).any(axis=1) & _well_seen(work, candidates, score, support))
     for k in np.flatnonzero(eligible):
         if not verified(work, candidates[k], support[k]):
             continue
@@ -204,7 +201,7 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
     full = np.where(fitted[:, None, None], refined, full)
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
-    well_seen = _well_seen(score, support, _on_two_sides(work, small, support))
+    well_seen = _well_seen(work, small, score, support)
     for k in range(len(full)):
         if not well_seen[k]:
             continue
@@ -227,32 +224,19 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
     return None
 
 
-def _well_seen(score: F64, support: F64, on_two: npt.NDArray[np.bool_]) -> npt.NDArray[
-        np.bool_]:
-    """The quads whose final `score` and side `support` (N, 4) pass the first checks: three
-    sides must be crisp; the fourth may be faint (a card's band against a background of its
-    colour) when the line search found it where the card's sides end. A card showing only
-    two sides (`on_two`, see `_on_two_sides`) must show both crisp."""
+def _well_seen(work: Work, quads: F64, score: F64, support: F64) -> npt.NDArray[np.bool_]:
+    """Which quads (N, 4, 2) in the shrunk frame, with final `score` and side `support` (N, 4),
+    pass the first checks: three sides must be crisp; the fourth may be faint (a card's band
+    against a background of its colour) when the line search found it where the card's sides
+    end. A card showing only two sides (`verify.two_sided`) must show both crisp, and a quad
+    crossing the frame must separate two surfaces."""
+    on_two, separates = two_sided(work, quads, support)
     best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
     # (A side out of view counts half among the three, so a card showing two sides is judged
     # on those two instead.)
     crisp = np.where(on_two, np.where(np.isnan(support), 1.0, support).min(axis=1), best3)
-    return np.asarray((crisp >= MIN_FINAL_SCORE_3) & (score >= MIN_FINAL_SCORE), np.bool_)
-
-
-def _on_two_sides(work: Work, quads: F64, support: F64) -> npt.NDArray[np.bool_]:
-    """Which quads (N, 4, 2) in the shrunk frame, with tight side `support` (N, 4), are a
-    card showing only two sides: over a corner of the frame (two neighbouring sides in view),
-    or held close across it with a clear colour step (`HELD_CLOSE_STEP`) across both sides in
-    view; two lines across one surface (a launch tower's legs, a sheet's folds) show less."""
-    seen = ~np.isnan(support)
-    two = seen.sum(axis=1) == 2
-    corner = two & (seen & seen[:, NEXT]).any(axis=1)
-    across = two & ~corner
-    held = np.zeros(len(quads), np.bool_)
-    if across.any():
-        held[across] = crossing_ok(colour_steps(work, quads[across]), HELD_CLOSE_STEP)
-    return np.asarray(corner | held, np.bool_)
+    return np.asarray((crisp >= MIN_FINAL_SCORE_3) & (score >= MIN_FINAL_SCORE) & separates,
+                      np.bool_)
 
 
 def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:

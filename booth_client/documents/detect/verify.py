@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from .edges import Work
 from .refine import STATIONS, edge_points, robust_lines
-from .shape import F64, NEXT, PREV, aspect_errors, order_many, side_normals, stacked, stations
+from .shape import F64, NEXT, PREV, Mask, aspect_errors, order_many, side_normals, stacked, stations
 
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 MIN_FINAL_SCORE: Final = 0.6
@@ -82,7 +82,7 @@ _COLOUR_PIECES: Final = 4
 MIN_CROSSING_STEP: Final = 30.0
 # The colour step both sides of a quad crossing the frame show for it to be a card held close:
 # it then holds the quads inside it (its photo, `candidates`) and is judged on its two sides
-# (`detect._well_seen`). At 60, a band of a brick wall between two mortar lines held a card
+# (`two_sided`). At 60, a band of a brick wall between two mortar lines held a card
 # lying on the wall; a KPJ's green band on a brown desk shows 100.
 HELD_CLOSE_STEP: Final = 80.0
 
@@ -140,6 +140,30 @@ def crossing_ok(steps: F64, least: float = MIN_CROSSING_STEP) -> npt.NDArray[np.
     return np.asarray(steps[:, 2] >= least, np.bool_)
 
 
+def two_sided(work: Work, quads: F64, support: F64) -> tuple[Mask, Mask]:
+    """For quads (N, 4, 2) in the shrunk frame with tight side `support` (N, 4; NaN for a side
+    out of view), the final checks' view of those showing only two sides: which are a card
+    judged on its two sides, and which may pass at all.
+
+    A card over a corner of the frame shows two neighbouring sides; one held close across the
+    frame, two opposite sides, each with a colour step of `HELD_CLOSE_STEP` (a band of a wall
+    between two lines shows less). Any quad crossing the frame must separate two surfaces
+    along both its sides (`crossing_ok`): two lines across one surface (a launch tower's legs,
+    a sheet's folds) do not. The colour steps are read once, for the quads crossing the frame
+    only."""
+    seen = ~np.isnan(support)
+    two = seen.sum(axis=1) == 2
+    corner = two & (seen & seen[:, NEXT]).any(axis=1)
+    across = two & ~corner
+    held = np.zeros(len(quads), np.bool_)
+    separates = np.ones(len(quads), np.bool_)
+    if across.any():
+        steps = colour_steps(work, quads[across])
+        held[across] = crossing_ok(steps, HELD_CLOSE_STEP)
+        separates[across] = crossing_ok(steps)
+    return np.asarray(corner | held, np.bool_), separates
+
+
 def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     """Per side of a quad (4, 2) in the shrunk frame, the share of stations where an edge of
     either channel crosses it within 1 px: on its line over the quarter of its length before its
@@ -172,9 +196,9 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
 
 def verified(work: Work, quad: F64, support: F64) -> bool:
     """Last checks on a quad (4, 2) in the shrunk frame with tight side `support` (4,): every
-    side in view shows some edge along it and some step across it, a quad crossing the frame
-    separates different surfaces (`crossing_ok`), and a quad wholly in view is shaped like a
-    document once perspective is undone."""
+    side in view shows some edge along it and some step across it, and a quad wholly in view is
+    shaped like a document once perspective is undone. (Whether a quad crossing the frame
+    separates two surfaces is `two_sided`'s, for all candidates at once.)"""
     seen = ~np.isnan(support)
     sides = np.sort(support[seen])
     # One side may be faint (a card's band against a ground of its colour); the others are
@@ -193,9 +217,6 @@ def verified(work: Work, quad: F64, support: F64) -> bool:
         past = np.maximum(ends[PREV, 3], ends[NEXT, 0])
         if (reach[faint] < _MIN_REACH).any() or (past[faint] > _MAX_PAST).any():
             return False
-    if len(sides) == 2 and not (seen & seen[NEXT]).any() and not crossing_ok(
-            colour_steps(work, quad[None]))[0]:
-        return False
     h, w = work.gray.shape
     if seen.all() and (quad >= 1.0).all() and (quad[:, 0] <= w - 2.0).all() and (
             quad[:, 1] <= h - 2.0).all():
