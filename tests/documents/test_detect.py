@@ -119,12 +119,12 @@ def test_real_photographs_hold_no_document(name: str) -> None:
 
 def test_photo_backdrop_negatives_floor() -> None:
     # Real photographs with drawn clutter and fingers on them, and the camera's finish: a known
-    # weakness (a brick wall is a grid of document-like cells). 4 of these 20 measure as false
-    # detections.
+    # weakness (a brick wall is a grid of document-like cells). 2 of these 20 measure as false
+    # detections (4 before quads that do not stand out from their surroundings were refused).
     photos = real_photographs()
     false = sum(detect_document(make_scene(s, negative=True, backdrops=photos).image) is not None
                 for s in range(2000, 2020))
-    assert false <= 5
+    assert false <= 3
 
 
 def test_negatives_are_mostly_none() -> None:

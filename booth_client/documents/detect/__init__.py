@@ -22,7 +22,8 @@ has its module, whose docstring tells the stage in detail:
    (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
    first that passes the final checks (`verify`: straight sides along edges with enough
    support and a step across each, a document's aspect; a card over a corner of the frame or
-   held close across it is judged on the two sides it shows, `two_sided`) is returned,
+   held close across it is judged on the two sides it shows, `two_sided`; and `surround`: it
+   stands out from what lies around it, as a quad on a brick wall does not) is returned,
    fitted to the centres of its edges (the checks judge the outer flank of each edge).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
@@ -45,6 +46,7 @@ from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr,
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import shadow_order
 from .shape import F64, areas, order_many
+from .surround import stands_out
 from .verify import (
     MIN_FINAL_SCORE,
     MIN_FINAL_SCORE_3,
@@ -178,7 +180,8 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
         if not verified(work, candidates[k], support[k]):
             continue
         quad = (candidates[k] + 0.5) * work.factor - 0.5
-        if straight_sides(image, quad, None, work.strengths[0] > EDGE_FLOOR):
+        if straight_sides(image, quad, None, work.strengths[0] > EDGE_FLOOR) and stands_out(
+                work, candidates[k]):
             return Detection(order_corners(quad), float(score[k]),
                              tuple(float(v) for v in support[k]))
     return None
@@ -211,6 +214,8 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
         # peaks about: only the first test is made there.
         near = (pts[4 * k:4 * k + 4], strength[4 * k:4 * k + 4])
         if not straight_sides(image, snapped[k], near, work.strengths[0] > EDGE_FLOOR):
+            continue
+        if not stands_out(work, small[k]):
             continue
         quad = full[k]
         if fitted[k]:
