@@ -40,13 +40,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from ..geometry import Quad, order_corners
-from .candidates import line_candidates
+from ..geometry import Quad, order_corners, polygon_iou
+from .candidates import Candidates, line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
-from .shadows import shadow_order
+from .shadows import is_shadow, shadow_order
 from .shape import F64, areas, order_many
-from .surround import stands_out
+from .surround import stands_out, surround_distance
 from .verify import (
     MIN_FINAL_SCORE,
     MIN_FINAL_SCORE_3,
@@ -155,7 +155,47 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
         rest = list(order)
         if rest:
             detection = _first_passing(image, work, found.quads[rest])
+    else:
+        detection = _clearer_sibling(image, work, found, first, next(order, None), detection)
     return detection, found.quads[[first, *rest]]
+
+
+# `_clearer_sibling`: the next candidate is a near copy of the first when it is valued within
+# this much of it and overlaps it this much (IoU); it is taken instead when it stands out from
+# its surroundings by this much more.
+_SIBLING_VALUE: Final = 0.05
+_SIBLING_OVERLAP: Final = 0.6
+_SIBLING_MARGIN: Final = 0.05
+
+
+def _clearer_sibling(image: npt.NDArray[np.uint8], work: Work, found: Candidates, first: int,
+                     then: int | None, detection: Detection) -> Detection:
+    """`detection` (of candidate `first`), or the next candidate `then` where that is a near
+    copy of it that stands out more from what lies around it (`surround_distance`) and passes
+    the final checks too. The line search often offers a card with a strip of what lies
+    beside it, or less a strip of its own, next to the card: the card has the document all
+    inside and none of it around, the others mix the two."""
+    if then is None or found.value[first] - found.value[then] > _SIBLING_VALUE or polygon_iou(
+            found.quads[first], found.quads[then]) < _SIBLING_OVERLAP:
+        return detection
+    # (A card with its shadow stands out the more for the dark strip it takes in: the card
+    # goes first, `shadow_order`.)
+    if is_shadow(work, found.quads[then], found.quads[first]):
+        return detection
+    taken = surround_distance(work, _shrunk(work, detection.quad))
+    other = surround_distance(work, found.quads[then])
+    if taken is None or other is None or other < taken + _SIBLING_MARGIN:
+        return detection
+    sibling = _first_passing(image, work, found.quads[[then]])
+    if sibling is None:
+        return detection
+    snapped = surround_distance(work, _shrunk(work, sibling.quad))
+    return sibling if snapped is not None and snapped >= taken + _SIBLING_MARGIN else detection
+
+
+def _shrunk(work: Work, quad: Quad) -> F64:
+    """`quad` in the frame searched, in `work`'s shrunk frame."""
+    return np.asarray((np.asarray(quad, np.float64) + 0.5) / work.factor - 0.5, np.float64)
 
 
 # A document taken as the line search found it fills at least this share of the frame.

@@ -32,7 +32,7 @@ def _shared_sides(outer: F64, inner: F64) -> int:
     return int((dist.max(axis=0) < 1.5).any(axis=1).sum())
 
 
-def _is_shadow(work: Work, outer: F64, inner: F64) -> bool:
+def is_shadow(work: Work, outer: F64, inner: F64) -> bool:
     """Whether quad `outer` is the quad `inner` (4, 2, shrunk frame; inside it and of nearly
     its size) with its shadow: `inner` lies on two or three of its sides, and the strip between
     them is the ground around `outer` darkened. A shadow dims the light but keeps the colour:
@@ -107,7 +107,7 @@ def _shortlist_order(work: Work, quads: F64) -> Iterator[int]:
         while moved:
             moved = False
             for j in left:
-                if maybe[i, j] and _is_shadow(work, quads[i], quads[j]):
+                if maybe[i, j] and is_shadow(work, quads[i], quads[j]):
                     maybe[i, j] = False
                     i, moved = j, True
                     break
