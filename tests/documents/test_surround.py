@@ -78,7 +78,7 @@ def test_a_quad_mostly_outside_the_frame_is_not_judged() -> None:
     # Only a corner of it lies in the frame: too little inside it to compare.
     sliver = np.array([[-200.0, -100.0], [2.0, -100.0], [2.0, 4.0], [-200.0, 4.0]])
     assert surround_distance(work, sliver) is None
-    assert stands_out(work, sliver)
+    assert stands_out(surround_distance(work, sliver))
 
 
 # Negatives of evaluation seeds 0 and 1 in front of the real photographs (brick walls): a

@@ -24,7 +24,9 @@ has its module, whose docstring tells the stage in detail:
    support and a step across each, a document's aspect; a card over a corner of the frame or
    held close across it is judged on the two sides it shows, `two_sided`; and `surround`: it
    stands out from what lies around it, as a quad on a brick wall does not) is returned,
-   fitted to the centres of its edges (the checks judge the outer flank of each edge).
+   fitted to the centres of its edges (the checks judge the outer flank of each edge). Where
+   the next candidate is a near copy of it that stands out more and passes too, that one is
+   (`_clearer_sibling`: the card, not the card with a strip of what lies beside it).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
    candidates are then judged as the line search found them, unsnapped (`_as_found`).
@@ -66,6 +68,9 @@ class Detection:
     quad: Quad
     score: float
     side_support: tuple[float, ...]
+    # How far it stands out from what lies around it (`surround_distance`; None where too
+    # little of it or around it is in view to say).
+    surround: float | None = None
 
 
 # The finer search takes only a document wholly in view whose outline is this well seen.
@@ -182,20 +187,16 @@ def _clearer_sibling(image: npt.NDArray[np.uint8], work: Work, found: Candidates
     # goes first, `shadow_order`.)
     if is_shadow(work, found.quads[then], found.quads[first]):
         return detection
-    taken = surround_distance(work, _shrunk(work, detection.quad))
+    taken = detection.surround
+    if taken is None:
+        return detection
     other = surround_distance(work, found.quads[then])
-    if taken is None or other is None or other < taken + _SIBLING_MARGIN:
+    if other is None or other < taken + _SIBLING_MARGIN:
         return detection
     sibling = _first_passing(image, work, found.quads[[then]])
-    if sibling is None:
+    if sibling is None or sibling.surround is None:
         return detection
-    snapped = surround_distance(work, _shrunk(work, sibling.quad))
-    return sibling if snapped is not None and snapped >= taken + _SIBLING_MARGIN else detection
-
-
-def _shrunk(work: Work, quad: Quad) -> F64:
-    """`quad` in the frame searched, in `work`'s shrunk frame."""
-    return np.asarray((np.asarray(quad, np.float64) + 0.5) / work.factor - 0.5, np.float64)
+    return sibling if sibling.surround >= taken + _SIBLING_MARGIN else detection
 
 
 # A document taken as the line search found it fills at least this share of the frame.
@@ -220,10 +221,12 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
         if not verified(work, candidates[k], support[k]):
             continue
         quad = (candidates[k] + 0.5) * work.factor - 0.5
-        if straight_sides(image, quad, None, work.strengths[0] > EDGE_FLOOR) and stands_out(
-                work, candidates[k]):
+        if not straight_sides(image, quad, None, work.strengths[0] > EDGE_FLOOR):
+            continue
+        surround = surround_distance(work, candidates[k])
+        if stands_out(surround):
             return Detection(order_corners(quad), float(score[k]),
-                             tuple(float(v) for v in support[k]))
+                             tuple(float(v) for v in support[k]), surround)
     return None
 
 
@@ -255,8 +258,6 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
         near = (pts[4 * k:4 * k + 4], strength[4 * k:4 * k + 4])
         if not straight_sides(image, snapped[k], near, work.strengths[0] > EDGE_FLOOR):
             continue
-        if not stands_out(work, small[k]):
-            continue
         quad = full[k]
         if fitted[k]:
             # Fitted to the centres of the same edges (the checks judge their outer flank).
@@ -264,8 +265,11 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
                                            inlier[4 * k:4 * k + 4])[None])
             if accept_many(full[k][None], centred)[0]:
                 quad = centred[0]
+        surround = surround_distance(work, (quad + 0.5) / work.factor - 0.5)
+        if not stands_out(surround):
+            continue
         return Detection(order_corners(quad), float(score[k]),
-                         tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)))
+                         tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)), surround)
     return None
 
 

@@ -40,11 +40,10 @@ _MIN_PIXELS: Final = 15
 MIN_SURROUND_DISTANCE: Final = 0.4
 
 
-def stands_out(work: Work, quad: F64) -> bool:
-    """Whether the quad (4, 2) in the shrunk frame differs from what lies around it as a
-    document does (`surround_distance`); a quad too little of whose inside or ring is in view
-    to judge does."""
-    distance = surround_distance(work, quad)
+def stands_out(distance: float | None) -> bool:
+    """Whether a quad whose `surround_distance` is `distance` differs from what lies around it
+    as a document does; one too little of whose inside or ring is in view to judge (None)
+    does."""
     return distance is None or distance >= MIN_SURROUND_DISTANCE
 
 
