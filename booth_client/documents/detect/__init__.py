@@ -78,10 +78,12 @@ FINE_MIN_SCORE: Final = 0.75
 
 
 def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
-    """Like `detect_document` but also returns the score and the support of each side.
+    """Like `detect_document` but also returns the score, the support of each side and how
+    far the document stands out from what lies around it.
 
     The score is the share of the sides' length where a straight edge runs right along the
-    final quad (a side outside the frame counts half).
+    final quad (a side outside the frame counts half); the last is `surround_distance`, at
+    least `surround.MIN_SURROUND_DISTANCE` (or None where too little is in view to say).
 
     When the search on the 320 px working frame finds nothing, it is made again on a finer one
     (`FINE_LONG_SIDE`, 480 px): a small document among real textures (a card at a fifth of a
