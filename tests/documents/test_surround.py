@@ -100,3 +100,14 @@ def test_a_card_in_a_dim_colour_cast_frame_still_stands_out(seed: int) -> None:
     quad = detect_document(scene.image)
     assert quad is not None
     assert quad_iou_in_frame(quad, scene.quad, W, H) >= 0.9
+
+
+def test_a_card_on_a_plain_desk_stands_out() -> None:
+    # Most of the frame is one colour, whose value holds all of the frame's quantiles: it
+    # keeps a bin of its own, so the card's pale ground is not binned with the desk (binned
+    # with it, the card measured 0.23).
+    card = np.array([[500.0, 250.0], [800.0, 260.0], [795.0, 440.0], [495.0, 430.0]])
+    desk = np.full((H, W, 3), (70, 90, 110), np.uint8)
+    frame = paste_document(desk, render_document("ktp", 3), card)
+    distance = _distance(frame, card)
+    assert distance is not None and distance >= MIN_SURROUND_DISTANCE + 0.3
