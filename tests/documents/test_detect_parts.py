@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from booth_client.documents import detect_document
 from booth_client.documents.detect import find_document
@@ -527,12 +529,13 @@ def test_crossed_side_without_a_band_beyond_is_the_outline(seed: int) -> None:
 
 
 @pytest.mark.parametrize(("seed", "width", "height"),
-                         [(1, H, W), (73, W, H), (136, W, H), (158, W, H)])
+                         [(1, H, W), (136, W, H), (158, W, H)])
 def test_small_card_among_real_textures_is_found_by_the_finer_search(seed: int, width: int,
                                                                      height: int) -> None:
-    # Cards in front of real photographs (a brick wall, a man with a camera, chalk writing),
-    # portrait and landscape: the first search (440 px for a portrait frame, 320 px for a
-    # landscape one) finds nothing, the 480 px one the card.
+    # Cards in front of real photographs (a brick wall, chalk writing), portrait and landscape:
+    # the first search (440 px for a portrait frame, 320 px for a landscape one) finds nothing,
+    # the 480 px one the card. (The card of seed 73, in front of a man with a camera, is now
+    # found by the first search: it closes the U of its three sides that are lines.)
     from booth_client.documents.backdrops import real_photographs
     from booth_client.documents.detect import _search
     from booth_client.documents.detect.edges import PORTRAIT_LONG_SIDE, prepare
@@ -705,3 +708,80 @@ def test_of_two_near_copies_the_one_standing_out_more_is_taken(seed: int) -> Non
 @pytest.mark.parametrize("seed", [100087, 200281])
 def test_a_card_is_not_traded_for_the_card_with_its_shadow(seed: int) -> None:
     assert_found(seed, 0.95)
+
+
+# Scenes of the evaluation where the card showed three of its sides as lines and not the fourth
+# (its edges there touch the texture's and make no thin straight run, or fingers cut them short,
+# or it is pale on a pale ground): the card was missed, or a part of it, a brick or its code
+# taken (IoU 0.00-0.43 before). The U its three sides make is closed where their edges end
+# (`completion.completions`); without the completions the card is missed again.
+@pytest.mark.parametrize(("seed", "width", "height", "photos"), [
+    (256, W, H, True), (100232, W, H, True), (100286, W, H, True), (100145, W, H, False),
+    (254, 720, 1280, True), (100106, 720, 1280, True)])
+def test_a_card_showing_three_sides_as_lines_is_closed_where_their_edges_end(
+        seed: int, width: int, height: int, photos: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents.backdrops import real_photographs
+    from booth_client.documents.detect import candidates
+
+    assert_found(seed, 0.95, width=width, height=height, photos=photos)
+    scene = make_scene(seed, width, height, backdrops=real_photographs() if photos else ())
+    assert scene.quad is not None
+    monkeypatch.setattr(candidates, "completions",
+                        lambda *_: (np.zeros((0, 3)), np.zeros((0, 4), np.intp)))
+    quad = detect_document(scene.image)
+    assert quad is None or quad_iou_in_frame(quad, scene.quad, width, height) < 0.5
+
+
+# Negatives (seeds of the evaluation) where a completed U passed the other checks: a quad around a
+# dark disc in a dim, flat frame, and one on a patch on a jacket. Their sides are each seen only
+# in part; a card's three lines that close a U are seen whole, two of them at least.
+@pytest.mark.parametrize(("seed", "width", "height", "photos"), [
+    (250040, W, H, False), (50070, 720, 1280, True)])
+def test_a_completed_quad_needs_two_sides_seen_whole(seed: int, width: int, height: int,
+                                                     photos: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents import detect
+    from booth_client.documents.backdrops import real_photographs
+
+    scene = make_scene(seed, width, height, negative=True,
+                       backdrops=real_photographs() if photos else ())
+    assert detect_document(scene.image) is None
+    monkeypatch.setattr(detect, "_COMPLETED_SIDES", 0.0)
+    assert detect_document(scene.image) is not None
+
+
+def _run_ends_by_walking(hit: npt.NDArray[np.bool_], gap: int) -> npt.NDArray[np.intp]:
+    """`completion._run_ends` the slow way: walk on from each station, bridging gaps."""
+    out = np.zeros(hit.shape, np.intp)
+    for line, row in enumerate(hit):
+        for start in range(len(row)):
+            last, missed = start, 0
+            for t in range(start + 1, len(row)):
+                if row[t]:
+                    last, missed = t, 0
+                else:
+                    missed += 1
+                    if missed > gap:
+                        break
+            out[line, start] = last
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.booleans(), min_size=1, max_size=40), min_size=1, max_size=4).filter(
+    lambda rows: len({len(r) for r in rows}) == 1))
+def test_run_ends_bridge_short_gaps_only(rows: list[list[bool]]) -> None:
+    from booth_client.documents.detect.completion import RUN_GAP, _run_ends
+
+    hit = np.array(rows, np.bool_)
+    assert np.array_equal(_run_ends(hit), _run_ends_by_walking(hit, RUN_GAP))
+
+
+def test_run_ends_stop_at_a_gap_of_four() -> None:
+    from booth_client.documents.detect.completion import _run_ends
+
+    hit = np.array([[1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1]], np.bool_)
+    # From station 0 the run bridges the gap of three and ends at 6, where a gap of four ends
+    # it; from station 7 on, the gap ahead is three long and the run reaches 11.
+    assert _run_ends(hit)[0].tolist() == [6, 6, 6, 6, 6, 6, 6, 11, 11, 11, 11, 11]

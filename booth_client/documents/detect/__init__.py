@@ -13,6 +13,9 @@ has its module, whose docstring tells the stage in detail:
    line), valued by their sides' support, their distance from a document's aspect and their
    size, less a penalty for a side crossed by its neighbours' edges (the line under a card's
    band, not its outline).
+   Where three lines make a U and no line runs where its arms' edges end (a card's side lost
+   among the texture's edges, cut short by fingers, or pale on a pale ground), the line
+   through those ends closes it (`completion`).
 4. Candidates (`candidates`): the best quads are valued again by how well their sides
    separate two surfaces (a mean colour step across each side, not a line across one surface:
    mortar, print, seams); quads lying inside a larger document-shaped quad are dropped; the
@@ -156,15 +159,17 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
     first = next(order, None)
     if first is None:
         return None, np.zeros((0, 4, 2))
-    detection = _first_passing(image, work, found.quads[[first]])
+    detection = _first_passing(image, work, found.quads[[first]], found.completed[[first]])
     rest: list[int] = []
     if detection is None:
         rest = list(order)
         if rest:
-            detection = _first_passing(image, work, found.quads[rest])
+            detection = _first_passing(image, work, found.quads[rest], found.completed[rest])
     else:
         detection = _clearer_sibling(image, work, found, first, next(order, None), detection)
-    return detection, found.quads[[first, *rest]]
+    # (Those judged as found in a dim frame are the line search's quads.)
+    tried = [k for k in (first, *rest) if not found.completed[k]]
+    return detection, found.quads[tried]
 
 
 # `_clearer_sibling`: the next candidate is a near copy of the first when it is valued within
@@ -195,7 +200,7 @@ def _clearer_sibling(image: npt.NDArray[np.uint8], work: Work, found: Candidates
     other = surround_distance(work, found.quads[then])
     if other is None or other < taken + _SIBLING_MARGIN:
         return detection
-    sibling = _first_passing(image, work, found.quads[[then]])
+    sibling = _first_passing(image, work, found.quads[[then]], found.completed[[then]])
     if sibling is None or sibling.surround is None:
         return detection
     return sibling if sibling.surround >= taken + _SIBLING_MARGIN else detection
@@ -232,10 +237,17 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
     return None
 
 
-def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> (
-        Detection | None):
+# A completed U (`completion`) is taken only with at least two sides this well supported: its
+# three lines are sides the line search found, and it is their edges that closed it. The
+# quads a textured scene closes so run along edges that are each seen only in part.
+_COMPLETED_SIDES: Final = 0.9
+
+
+def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
+                   completed: npt.NDArray[np.bool_]) -> Detection | None:
     """Of `candidates` (K, 4, 2) in the shrunk frame, in order, the first that still passes
-    the final checks once snapped to the edges of the full-resolution `image`."""
+    the final checks once snapped to the edges of the full-resolution `image`; those
+    `completed` (K,) must also show two sides supported `_COMPLETED_SIDES`."""
     full = (candidates + 0.5) * work.factor - 0.5
     refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
     full = np.where(accept_many(full, refined)[:, None, None], refined, full)
@@ -250,8 +262,9 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64) ->
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
     well_seen = _well_seen(work, small, score, support)
+    strong = (np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1) >= 2
     for k in range(len(full)):
-        if not well_seen[k]:
+        if not well_seen[k] or (completed[k] and not strong[k]):
             continue
         if not verified(work, small[k], support[k]):
             continue

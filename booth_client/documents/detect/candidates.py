@@ -1,7 +1,9 @@
 """Stage 4, the candidates: the line search on the shrunk frame (stages 1 to 3) and the
 shortlist it gives (`line_candidates`).
 
-For the best quads with a crossed side, the line where their neighbours' edges end is tried as
+Where three lines make a U (a card whose fourth side did not become a line), the line where
+its arms' edges end closes it (`completion`), and those quads are valued with the others. For
+the best quads with a crossed side, the line where their neighbours' edges end is tried as
 that side instead (the card's outline beyond its band, however faint). The best dozen are
 valued again by how well their sides separate two surfaces (`_surface_lack`: a document's
 outline, not a line across one surface such as mortar or print), and a quad crossing the frame
@@ -19,6 +21,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from .completion import RUN_GAP, completions
 from .edges import Work
 from .lines import segment_lines
 from .profiles import STEP, Profiles, profiles, span_support
@@ -31,6 +34,7 @@ from .quads import (
     pairs_of_pairs,
     parallel_pairs,
     score,
+    side_ends,
 )
 from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, order_many
 from .verify import HELD_CLOSE_STEP, colour_steps, crossing_ok
@@ -45,17 +49,18 @@ class Candidates:
     quads: F64  # (N, 4, 2) in the shrunk frame, ordered TL, TR, BR, BL
     value: F64
     inner: F64
+    # Which are completed U's (`completion`), their fourth side where their arms' edges end.
+    completed: Mask
 
 
 _EXTEND: Final = 8
-_EXTEND_GAP: Final = 3
 # The line found instead of a crossed side lies within 20 degrees of it.
 _EXTEND_COS: Final = float(np.cos(np.radians(20.0)))
 
 
 def _run_end(prof: Profiles, line: int, anchor: float, way: float, limit: float) -> float:
     """Station where the edge along `line`, followed from `anchor` in direction `way`, ends
-    (gaps of up to `_EXTEND_GAP` stations are bridged), at most `limit` stations on."""
+    (gaps of up to `RUN_GAP` stations are bridged), at most `limit` stations on."""
     hits = prof.hits[:, line].T
     n = len(hits) - 1
     offsets = np.arange(1, max(2, int(limit)))
@@ -72,7 +77,7 @@ def _run_end(prof: Profiles, line: int, anchor: float, way: float, limit: float)
             last, run = k + 1, 0
         else:
             run += 1
-            if run > _EXTEND_GAP:
+            if run > RUN_GAP:
                 break
     return float(anchor + way * last)
 
@@ -116,6 +121,18 @@ def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]
     return np.array(new_lines), np.array(new_around, np.intp)
 
 
+def _with_lines(work: Work, prof: Profiles, border: Mask, lines: F64) -> tuple[Profiles, Mask]:
+    """`prof` and the `border` mask with the profiles of further `lines` (none on the border)
+    appended."""
+    extra = profiles(work, lines, len(lines))
+    return (Profiles(np.concatenate([prof.lines, extra.lines]),
+                     np.concatenate([prof.origin, extra.origin]),
+                     np.concatenate([prof.direction, extra.direction]), prof.reach,
+                     np.concatenate([prof.hits, extra.hits], axis=1),
+                     np.concatenate([prof.valid, extra.valid])),
+            np.concatenate([border, np.zeros(len(lines), np.bool_)]))
+
+
 def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     """The shortlist of the line search on `work`, or None. `whole_only`: for a search that
     takes only a document wholly in view (the finer one), no quad crossing the frame."""
@@ -140,30 +157,46 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     table = span_support(prof, every, prof.station.take(at + pairs[None, :, 0]),
                           prof.station.take(at + pairs[None, :, 1]))
     around, bounds = pairs_of_pairs(prof.lines, pairs, table, border)
-    scored = score(prof, around, border, h, w, table[around, bounds])
+    support = table[around, bounds]
+    # Where three lines make a U, the line where its arms' edges end closes it (a card's side
+    # that did not become a line); those quads are valued with the others. (Not in the finer
+    # search: there the texture's lines close U's of their own.)
+    closing, closed = (completions(prof, pairs, table, n_real, (h, w)) if not whole_only
+                       else (np.zeros((0, 3)), np.zeros((0, 4), np.intp)))
+    first_closing = len(prof.lines)
+    if len(closing):
+        prof, border = _with_lines(work, prof, border, closing)
+        around = np.concatenate([around, closed])
+        support = np.concatenate([support, span_support(prof, closed, *side_ends(prof, closed))])
+    conjectured = np.arange(len(prof.lines)) >= first_closing
+    scored = score(prof, around, border, h, w, support, conjectured)
     if scored is None:
         return None
-    scored = scored.take(np.argsort(-scored.value)[:_POOL])
-    new_lines, new_around = _extensions(prof, scored.take(np.arange(min(_EXTEND,
-                                                                          len(scored.value)))))
+    # The completed U's take none of the other quads' places in the pool, among those extended
+    # or in the shortlist: they join them.
+    closes = slice(first_closing, first_closing + len(closing))
+
+    def heads(quads: Scored, n: int) -> Scored:
+        """Of `quads` in order of value, the best `n` not completed and all completed."""
+        quads = quads.take(np.argsort(-quads.value, kind="stable"))
+        completed = _completed(quads, closes)
+        return quads.take(np.flatnonzero(completed | (np.cumsum(~completed) <= n)))
+
+    scored = heads(scored, _POOL)
+    own = scored.take(np.flatnonzero(~_completed(scored, closes)))
+    new_lines, new_around = _extensions(prof, own.take(np.arange(min(_EXTEND, len(own.value)))))
     if len(new_lines):
-        extra = profiles(work, new_lines, len(new_lines))
-        prof = Profiles(np.concatenate([prof.lines, extra.lines]),
-                         np.concatenate([prof.origin, extra.origin]),
-                         np.concatenate([prof.direction, extra.direction]), prof.reach,
-                         np.concatenate([prof.hits, extra.hits], axis=1),
-                         np.concatenate([prof.valid, extra.valid]))
-        border = np.concatenate([border, np.zeros(len(new_lines), np.bool_)])
-        more = score(prof, new_around, border, h, w)
+        prof, border = _with_lines(work, prof, border, new_lines)
+        conjectured = np.concatenate([conjectured, np.zeros(len(new_lines), np.bool_)])
+        more = score(prof, new_around, border, h, w, conjectured=conjectured)
         if more is not None:
             joined = [np.concatenate([getattr(scored, f), getattr(more, f)])
                       for f in ("around", "corners", "support", "first", "second", "beyond",
                                 "band", "value", "errors", "clipped")]
-            scored = Scored(*joined)
-            scored = scored.take(np.argsort(-scored.value)[:_POOL])
+            scored = heads(Scored(*joined), _POOL)
     # The best of the pool are valued again by how well their sides separate two surfaces; the
     # shortlist is drawn from them.
-    scored = scored.take(np.arange(min(_RANKED, len(scored.value))))
+    scored = heads(scored, _RANKED)
     quads = order_many(scored.corners)
     steps = colour_steps(work, quads)
     # A quad crossing the frame stands for a card held close only where both its sides
@@ -172,7 +205,10 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     across = crossing(border[scored.around])
     keep = ~across if whole_only else ~across | crossing_ok(steps)
     # In order of value less what their sides lack of a step between two surfaces.
-    value = scored.value - _SURFACE_WEIGHT * _surface_lack(steps)
+    # (A completed U a little less than a quad the line search found whole: a quad on that
+    # line's band, say, that its arms' edges end on.)
+    value = (scored.value - _SURFACE_WEIGHT * _surface_lack(steps)
+             - _COMPLETED_PENALTY * _completed(scored, closes))
     order = np.flatnonzero(keep)[np.argsort(-value[keep], kind="stable")]
     scored, quads, value = scored.take(order), quads[order], value[order]
     across, steps = across[order], steps[order]
@@ -188,16 +224,34 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
                 & solid)
     keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close, work.gray.shape)
     quads, value, inner = quads[keep], value[keep], inner[keep]
+    completed = _completed(scored, closes)[keep]
     # The same outline is often found from neighbouring lines (a side and the print just
     # inside it): the shortlist holds different quads, as refinement makes near copies one.
     gap = np.abs(quads[:, None] - quads[None, :]).max(axis=(2, 3))
+    # A completed U that the line search found too (its fourth side a line, or the outline
+    # beyond a band) is that quad.
+    found = completed & ((gap <= _DISTINCT) & ~completed[None, :]).any(axis=1)
     pick: list[int] = []
     for i in range(len(quads)):
         if len(pick) == SHORTLIST + _FALLBACK or value[i] < _MIN_VALUE:
             break
-        if all(gap[i, j] > _DISTINCT for j in pick):
+        if (not found[i] and not (completed[i] and completed[pick].sum() == _COMPLETED)
+                and all(gap[i, j] > _DISTINCT for j in pick)):
             pick.append(i)
-    return Candidates(quads[pick], value[pick], inner[pick])
+    return Candidates(quads[pick], value[pick], inner[pick], completed[pick])
+
+
+# At most this many of the shortlist and its fallbacks are completed U's, each valued this much
+# less than a quad of the line search (whose fourth side is a line, not conjectured).
+_COMPLETED: Final = 2
+_COMPLETED_PENALTY: Final = 0.05
+
+
+def _completed(scored: Scored, closes: slice) -> Mask:
+    """Which of `scored` are completed U's: their fourth side on a closing line (`closes`, the
+    indices of those lines)."""
+    side = scored.around[:, 3]
+    return np.asarray((side >= closes.start) & (side < closes.stop), np.bool_)
 
 
 _POOL: Final = 40

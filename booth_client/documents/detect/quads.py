@@ -117,7 +117,7 @@ class _Evidence:
     band: F64
 
 
-def _side_ends(prof: Profiles, around: npt.NDArray[np.intp]) -> tuple[F64, F64]:
+def side_ends(prof: Profiles, around: npt.NDArray[np.intp]) -> tuple[F64, F64]:
     """Stations of the start and the end of each side of each quad (Q, 4) along its line."""
     return (np.asarray(prof.station[around, around[:, PREV]], np.float64),
             np.asarray(prof.station[around, around[:, NEXT]], np.float64))
@@ -149,7 +149,7 @@ def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F6
     return stacked(*out)
 
 
-def _plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:
+def plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:
     """Convex, of document size, no corner sharper than 55 deg, aspect not beyond any document
     seen in perspective; for quads (N, 4, 2) in either winding (`area`: theirs, if known)."""
     edge = quads[:, NEXT] - quads
@@ -169,8 +169,8 @@ def _plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> M
 
 
 ASPECT_SLACK: Final = 0.05
-_ASPECT_WEIGHT: Final = 1.0
-_AREA_WEIGHT: Final = 0.1
+ASPECT_WEIGHT: Final = 1.0
+AREA_WEIGHT: Final = 0.1
 _INNER_WEIGHT: Final = 0.6
 # Where no line outside a crossed side is seen (its neighbours run on by chance: fingers,
 # the room), its crossing counts only up to this.
@@ -243,7 +243,7 @@ def _values(quads: F64, ev: _Evidence, width: float, height: float, clipped: Mas
     # A document's sides end at its corners. Where both neighbours of a side run on past it,
     # that side is a line across the document (a printed band, a panel), not its outline.
     inner = banded(ev.beyond, ev.band).max(axis=1)
-    value = (evidence - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size
+    value = (evidence - ASPECT_WEIGHT * aspect + AREA_WEIGHT * size
              - _INNER_WEIGHT * np.maximum(inner - 0.3, 0.0) - _CLIPPED_PENALTY * clipped)
     return np.asarray(value, np.float64), errors
 
@@ -270,11 +270,12 @@ class Scored:
 
 
 def score(prof: Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w: int,
-           support: F64 | None = None) -> Scored | None:
+          support: F64 | None = None, conjectured: Mask | None = None) -> Scored | None:
     """Corners, evidence and value of the supported, plausible quads among `around`, whose
-    sides' `support` (Q, 4) may be given."""
+    sides' `support` (Q, 4) may be given. Lines `conjectured` (L,) are not taken for the
+    outline beyond another quad's band (`_band_lines`)."""
     if support is None:
-        support = span_support(prof, around, *_side_ends(prof, around))
+        support = span_support(prof, around, *side_ends(prof, around))
     # Cheap tests first: the edge evidence, corners inside a generous frame, of document size.
     near = prof.meets & (np.abs(prof.meet - np.array([w / 2, h / 2])).max(axis=2)
                          <= 1.5 * max(w, h))
@@ -293,28 +294,30 @@ def score(prof: Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w:
         spanned = np.where(on_top, h, w)
         fine &= ~across | ((area >= _CROSSING_MIN_WIDTH * spanned * spanned)
                            & (area <= _CROSSING_MAX_WIDTH * spanned * spanned))
-    fine[fine] = _plausible_many(corners[fine], h * w, area[fine])
+    fine[fine] = plausible_many(corners[fine], h * w, area[fine])
     if not fine.any():
         return None
     around, corners, support, area = around[fine], corners[fine], support[fine], area[fine]
-    ts, te = _side_ends(prof, around)
+    ts, te = side_ends(prof, around)
     # Sides run with their line's direction or against it.
     first, second = ts, te
     beyond = _beyond(prof, around, first, second)
     clipped = np.asarray(border[around].any(axis=1), np.bool_)
-    band = _band_lines(prof, around, beyond)
+    band = _band_lines(prof, around, beyond, conjectured)
     value, errors = _values(corners, _Evidence(support, beyond, band), w, h, clipped, area)
     return Scored(around, corners, support, first, second, beyond, band, value, errors,
                    clipped)
 
 
-def _band_lines(prof: Profiles, around: npt.NDArray[np.intp], beyond: F64) -> F64:
+def _band_lines(prof: Profiles, around: npt.NDArray[np.intp], beyond: F64,
+                conjectured: Mask | None = None) -> F64:
     """Per quad and side (Q, 4), for the sides both of whose neighbours run on past it, the
     support of the best line just outside the side that both neighbours meet within
     `_BAND_REACH` of their length past it, between them: the card's outline beyond a printed
     band (1 for a line mostly outside the frame, which may be it). 1 where the neighbours'
     edges run on well past the band's reach (the side crosses something larger) and for the
-    sides not crossed (not looked at)."""
+    sides not crossed (not looked at). Lines `conjectured` (L,; closing a U where its arms'
+    edges end, `completion`) are not looked for: they are evidence of their own quads only."""
     band = np.ones(around.shape)
     q, j = np.nonzero(crossed(beyond) > _BAND_FLOOR)
     if len(q) == 0:
@@ -339,6 +342,8 @@ def _band_lines(prof: Profiles, around: npt.NDArray[np.intp], beyond: F64) -> F6
     at_line = prof.station[pair]  # (2, K, L)
     past = (at_line - at_side[..., None]) / np.where(np.abs(span) > 1e-9, span, 1e-9)[..., None]
     ok = (prof.meets[pair] & (past > 0.03) & (past < _BAND_REACH)).all(axis=0)
+    if conjectured is not None:
+        ok &= ~conjectured
     r, line = np.nonzero(ok & ~far[:, None])
     found = np.zeros(len(codes))
     if len(r):
