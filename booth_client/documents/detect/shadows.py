@@ -79,8 +79,11 @@ def is_shadow(work: Work, outer: F64, inner: F64) -> bool:
 def shadow_order(work: Work, found: Candidates) -> Iterator[int]:
     """Indices of the candidates in the order to try them: the shortlist by value, but a quad
     found to be another one with its shadow goes right after it; then the fallbacks. Lazy, as
-    the first candidate usually passes: the shadow test runs only for the candidates reached."""
-    quads = found.quads[:SHORTLIST]
+    the first candidate usually passes: the shadow test runs only for the candidates reached.
+    The shortlist is the first `SHORTLIST` of the line search's quads with the completed U's
+    among them (a completed U takes no quad's place there, nor its shadow's)."""
+    own = np.cumsum(~found.completed)
+    quads = found.quads[:int(np.searchsorted(own, SHORTLIST)) + 1]
     yield from _shortlist_order(work, quads)
     # The fallbacks, in order of value: a strong candidate's part (the field below its band)
     # must not be taken for it less a shadow.
