@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .profiles import STEP, Profiles
-from .quads import AREA_WEIGHT, ASPECT_SLACK, ASPECT_WEIGHT, plausible_many
+from .quads import plausible_many, shaped
 from .shape import F64, areas, aspect_errors, order_many, stacked
 
 # Gaps of up to this many stations are bridged along a run (fingers over a side, a rounded
@@ -126,8 +126,7 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     # size. The best first; of near copies (neighbouring lines close much the same U), the
     # first only.
     errors = aspect_errors(order_many(quads), w, h)
-    value = (held[fine] - ASPECT_WEIGHT * np.maximum(errors - ASPECT_SLACK, 0.0)
-             + AREA_WEIGHT * np.log(np.maximum(area, 1e-9) / (w * h)))
+    value = shaped(held[fine], errors, area, w, h)
     pick: list[int] = []
     for i in np.argsort(-value, kind="stable").tolist():
         if all(np.abs(quads[i] - quads[j]).max() > _DISTINCT for j in pick):
@@ -146,7 +145,6 @@ def _on_a_line(lines: F64, pa: F64, pc: F64) -> npt.NDArray[np.bool_]:
     da = np.abs(pa @ lines[:, :2].T + lines[:, 2])
     dc = np.abs(pc @ lines[:, :2].T + lines[:, 2])
     return np.asarray(((da < _DISTINCT) & (dc < _DISTINCT)).any(axis=1), np.bool_)
-
 
 
 # An arm whose run ends this close to the frame's edge (px) ends there because the frame does:

@@ -169,8 +169,8 @@ def plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Ma
 
 
 ASPECT_SLACK: Final = 0.05
-ASPECT_WEIGHT: Final = 1.0
-AREA_WEIGHT: Final = 0.1
+_ASPECT_WEIGHT: Final = 1.0
+_AREA_WEIGHT: Final = 0.1
 _INNER_WEIGHT: Final = 0.6
 # Where no line outside a crossed side is seen (its neighbours run on by chance: fingers,
 # the room), its crossing counts only up to this.
@@ -238,14 +238,21 @@ def _values(quads: F64, ev: _Evidence, width: float, height: float, clipped: Mas
     evidence = np.where(seen, support, _UNSEEN_SIDE).mean(axis=1)
     ordered = order_many(quads)
     errors = np.where(clipped, 0.0, aspect_errors(ordered, width, height))
-    aspect = np.maximum(errors - ASPECT_SLACK, 0.0)
-    size = np.log(np.maximum(area, 1e-9) / (width * height))
     # A document's sides end at its corners. Where both neighbours of a side run on past it,
     # that side is a line across the document (a printed band, a panel), not its outline.
     inner = banded(ev.beyond, ev.band).max(axis=1)
-    value = (evidence - ASPECT_WEIGHT * aspect + AREA_WEIGHT * size
+    value = (shaped(evidence, errors, area, width, height)
              - _INNER_WEIGHT * np.maximum(inner - 0.3, 0.0) - _CLIPPED_PENALTY * clipped)
     return np.asarray(value, np.float64), errors
+
+
+def shaped(base: F64, errors: F64, area: F64, width: float, height: float) -> F64:
+    """`base` less what quads' shapes take from their value and plus what they add: their
+    distance `errors` from a document's aspect beyond `ASPECT_SLACK`, and their `area` in a
+    `width` x `height` frame (a larger quad is the more prominent document)."""
+    aspect = np.maximum(errors - ASPECT_SLACK, 0.0)
+    size = np.log(np.maximum(area, 1e-9) / (width * height))
+    return np.asarray(base - _ASPECT_WEIGHT * aspect + _AREA_WEIGHT * size, np.float64)
 
 
 @dataclass
