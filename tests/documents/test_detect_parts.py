@@ -798,3 +798,67 @@ def test_run_ends_stop_at_a_gap_of_four() -> None:
     # From station 0 the run bridges the gap of three and ends at 6, where a gap of four ends
     # it; from station 7 on, the gap ahead is three long and the run reaches 11.
     assert _run_ends(hit)[0].tolist() == [6, 6, 6, 6, 6, 6, 6, 11, 11, 11, 11, 11]
+
+
+def _card_over_the_right_edge(width: int = 640, height: int = 360,
+                              left: float = 400.0) -> tuple[npt.NDArray[np.uint8],
+                                                            npt.NDArray[np.float64]]:
+    """A pale card on a grey desk, from x = `left` to 400 px further right (past the frame's
+    right edge where `left` + 400 > `width`), and its quad."""
+    rng = np.random.default_rng(7)
+    image = np.clip(rng.normal(90.0, 3.0, (height, width, 3)), 0, 255).astype(np.uint8)
+    quad = np.array([[left, 100.0], [left + 400.0, 100.0], [left + 400.0, 300.0],
+                     [left, 300.0]])
+    cv2.fillConvexPoly(image, np.round(quad).astype(np.int32), (215, 220, 225))
+    return cv2.GaussianBlur(image, (0, 0), 1.0), quad
+
+
+def test_a_side_running_out_of_the_frame_is_judged_on_its_part_in_view() -> None:
+    from booth_client.documents.detect.verify import straight_sides
+
+    # The card's top and bottom run out of the frame at 40 % of their length: seen crisply up
+    # to its edge, but with no edge near their far ends.
+    image, quad = _card_over_the_right_edge()
+    assert not straight_sides(image, quad)
+    assert straight_sides(image, quad, by_part_in_view=True)
+    # A card wholly in view is judged the same either way.
+    image, quad = _card_over_the_right_edge(left=120.0)
+    assert straight_sides(image, quad)
+    assert straight_sides(image, quad, by_part_in_view=True)
+
+
+# Scenes of the evaluation where a card over the frame's edge passed every check but the
+# straightness of its sides, whose far stretches are out of view: its photo, its code or a
+# strip of it was taken instead (IoU 0.00-0.17). Well seen, it is judged on the parts of its
+# sides in view (`detect._FIRM_SCORE`); never so, it is lost again.
+@pytest.mark.parametrize(("seed", "width", "height", "photos"), [
+    (88, W, H, False), (100279, W, H, False), (100279, W, H, True), (100176, W, H, True),
+    (296, 720, 1280, True)])
+def test_a_card_over_the_frame_edge_is_judged_on_its_sides_in_view(
+        seed: int, width: int, height: int, photos: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents import detect
+    from booth_client.documents.backdrops import real_photographs
+
+    assert_found(seed, 0.9, tag="out_of_frame", width=width, height=height, photos=photos)
+    scene = make_scene(seed, width, height, backdrops=real_photographs() if photos else ())
+    assert scene.quad is not None
+    monkeypatch.setattr(detect, "_FIRM_SCORE", 2.0)
+    quad = detect_document(scene.image)
+    assert quad is None or quad_iou_in_frame(quad, scene.quad, width, height) < 0.5
+
+
+# Negatives of the evaluation (photo backdrops) where the lines of a room make a large quad
+# reaching out of the frame, seen crisply in part: judged on the parts of its sides in view
+# whatever its score, it is detected; only a well-seen outline is judged so.
+@pytest.mark.parametrize("seed", [50012, 50027, 150036])
+def test_only_a_well_seen_quad_is_judged_on_its_sides_in_view(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents import detect
+    from booth_client.documents.backdrops import real_photographs
+
+    scene = make_scene(seed, negative=True, backdrops=real_photographs())
+    assert detect_document(scene.image) is None
+    monkeypatch.setattr(detect, "_FIRM_SCORE", 0.0)
+    monkeypatch.setattr(detect, "_FIRM_SIDE", 0.0)
+    assert detect_document(scene.image) is not None

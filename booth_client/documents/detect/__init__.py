@@ -243,6 +243,14 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
 _COMPLETED_SIDES: Final = 0.9
 
 
+# A quad whose sides run out of the frame is judged on the parts of them in view
+# (`straight_sides`) only where its outline is this well seen: its final score, and the support
+# of each side in view. A card over the frame's edge is seen crisply up to it; the large quads
+# that the lines of a room or a desk make beyond the frame are seen in part.
+_FIRM_SCORE: Final = 0.8
+_FIRM_SIDE: Final = 0.75
+
+
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
                    completed: npt.NDArray[np.bool_]) -> Detection | None:
     """Of `candidates` (K, 4, 2) in the shrunk frame, in order, the first that still passes
@@ -263,6 +271,7 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
     score, support = final_score(work, small)
     well_seen = _well_seen(work, small, score, support)
     strong = (np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1) >= 2
+    firm = (score >= _FIRM_SCORE) & (np.nan_to_num(support, nan=1.0) >= _FIRM_SIDE).all(axis=1)
     for k in range(len(full)):
         if not well_seen[k] or (completed[k] and not strong[k]):
             continue
@@ -271,7 +280,8 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
         # In a frame of little contrast (edge threshold at its floor) noise moves the edge
         # peaks about: only the first test is made there.
         near = (pts[4 * k:4 * k + 4], strength[4 * k:4 * k + 4])
-        if not straight_sides(image, snapped[k], near, work.strengths[0] > EDGE_FLOOR):
+        if not straight_sides(image, snapped[k], near, work.strengths[0] > EDGE_FLOOR,
+                              bool(firm[k])):
             continue
         quad = full[k]
         if fitted[k]:

@@ -264,12 +264,15 @@ def _support(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F
 
 
 def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
-                    found: tuple[F64, F64] | None = None, curves: bool = True) -> bool:
+                    found: tuple[F64, F64] | None = None, curves: bool = True,
+                    by_part_in_view: bool = False) -> bool:
     """Final check at full resolution: the outline must run along straight lines. Curved
     things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
     but their edge points do not line up within a pixel. `found`: the quad's `edge_points`
     at reach 3 when already sampled. `curves`: also refuse a quad two of whose sides are only
-    tangents to a curved outline (`_edge_share`)."""
+    tangents to a curved outline (`_edge_share`). `by_part_in_view`: a side running out of
+    the frame (a card over its edge) is judged on the part of it in view, not on its whole
+    length."""
     pts, strength = edge_points(image, quad[None], 3.0) if found is None else found
     seen = strength > 0
     # Above camera noise: a flat stretch offers noise peaks that line up by chance.
@@ -285,9 +288,17 @@ def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
                 & (on_side[..., 1] < h - 5))
     visible = (seen & in_frame).mean(axis=1) >= 0.3
     # A straight side is seen along much of its length (fingers may hide part of it), not only
-    # where a quad boxing a round thing (a mug, a head) touches it: inliers near both ends.
-    third = inlier.shape[1] // 3
-    spans = inlier[:, :third].any(axis=1) & inlier[:, -third:].any(axis=1)
+    # where a quad boxing a round thing (a mug, a head) touches it: inliers near both ends (of
+    # the part in view, `by_part_in_view`: the first and the last third of its stations in
+    # view; of a side wholly in view, the same as of the whole).
+    if by_part_in_view:
+        n_in = in_frame.sum(axis=1, keepdims=True)
+        rank = np.cumsum(in_frame, axis=1)
+        spans = ((inlier & in_frame & (3 * rank <= n_in)).any(axis=1)
+                 & (inlier & in_frame & (3 * (rank - 1) >= 2 * n_in)).any(axis=1))
+    else:
+        third = inlier.shape[1] // 3
+        spans = inlier[:, :third].any(axis=1) & inlier[:, -third:].any(axis=1)
     straight = visible & (share >= _MIN_STRAIGHT_SHARE) & spans
     if visible.sum() < 2 or straight.sum() < min(3, int(visible.sum())):
         return False
