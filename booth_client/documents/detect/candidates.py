@@ -48,7 +48,6 @@ _FALLBACK: Final = 2
 class Candidates:
     quads: F64  # (N, 4, 2) in the shrunk frame, ordered TL, TR, BR, BL
     value: F64
-    inner: F64
     # Which are completed U's (`completion`), their fourth side where their arms' edges end.
     completed: Mask
 
@@ -223,7 +222,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     outer_ok = ((scored.errors <= ASPECT_SLACK + _NEST_ASPECT) & (~scored.clipped | held_close)
                 & solid)
     keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close, work.gray.shape)
-    quads, value, inner = quads[keep], value[keep], inner[keep]
+    quads, value = quads[keep], value[keep]
     completed = _completed(scored, closes)[keep]
     # The same outline is often found from neighbouring lines (a side and the print just
     # inside it): the shortlist holds different quads, as refinement makes near copies one.
@@ -238,7 +237,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
         if (not found[i] and not (completed[i] and completed[pick].sum() == _COMPLETED)
                 and all(gap[i, j] > _DISTINCT for j in pick)):
             pick.append(i)
-    return Candidates(quads[pick], value[pick], inner[pick], completed[pick])
+    return Candidates(quads[pick], value[pick], completed[pick])
 
 
 # At most this many of the shortlist and its fallbacks are completed U's, each valued this much
