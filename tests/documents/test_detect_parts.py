@@ -861,4 +861,24 @@ def test_only_a_well_seen_quad_is_judged_on_its_sides_in_view(
     assert detect_document(scene.image) is None
     monkeypatch.setattr(detect, "_FIRM_SCORE", 0.0)
     monkeypatch.setattr(detect, "_FIRM_SIDE", 0.0)
+    monkeypatch.setattr(detect, "_FIRM_SURROUND", 0.0)
     assert detect_document(scene.image) is not None
+
+
+# Scenes of the evaluation (photo backdrops) where a well-seen quad reaching out of the frame
+# took in the document and what lies beside it (a launch tower's leg beside a letter over the
+# frame's edges, a strip of a brick wall beside a card): judged on the parts of its sides in
+# view, it passed before the document. Such a quad must stand out clearly from what lies around
+# it (`detect._FIRM_SURROUND`), as a card over the frame's edge does (0.77-0.93).
+@pytest.mark.parametrize(("seed", "width", "height"), [(115, 1920, 1080), (300165, W, H)])
+def test_a_quad_judged_on_its_sides_in_view_must_stand_out_clearly(
+        seed: int, width: int, height: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents import detect
+    from booth_client.documents.backdrops import real_photographs
+
+    assert_found(seed, 0.95, width=width, height=height, photos=True)
+    scene = make_scene(seed, width, height, backdrops=real_photographs())
+    assert scene.quad is not None
+    monkeypatch.setattr(detect, "_FIRM_SURROUND", 0.0)
+    quad = detect_document(scene.image)
+    assert quad is not None and quad_iou_in_frame(quad, scene.quad, width, height) < 0.8
