@@ -25,11 +25,13 @@ has its module, whose docstring tells the stage in detail:
    (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
    first that passes the final checks (`verify`: straight sides along edges with enough
    support and a step across each, a document's aspect; a card over a corner of the frame or
-   held close across it is judged on the two sides it shows, `two_sided`; and `surround`: it
-   stands out from what lies around it, as a quad on a brick wall does not) is returned,
-   fitted to the centres of its edges (the checks judge the outer flank of each edge). Where
-   the next candidate is a near copy of it that stands out more and passes too, that one is
-   (`_clearer_sibling`: the card, not the card with a strip of what lies beside it).
+   held close across it is judged on the two sides it shows, `two_sided`, and a well-seen one
+   over the frame's edge on the parts of its sides in view, where it stands out clearly; and
+   `surround`: it stands out from what lies around it, as a quad on a brick wall does not) is
+   returned, fitted to the centres of its edges (the checks judge the outer flank of each
+   edge). Where the next candidate is a near copy of it that stands out more and passes too,
+   that one is (`_clearer_sibling`: the card, not the card with a strip of what lies beside
+   it).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
    candidates are then judged as the line search found them, unsnapped (`_as_found`).
