@@ -882,3 +882,33 @@ def test_a_quad_judged_on_its_sides_in_view_must_stand_out_clearly(
     monkeypatch.setattr(detect, "_FIRM_SURROUND", 0.0)
     quad = detect_document(scene.image)
     assert quad is not None and quad_iou_in_frame(quad, scene.quad, width, height) < 0.8
+
+
+def test_print_share_tells_a_cards_print_from_a_plain_band() -> None:
+    from booth_client.documents.detect.edges import prepare
+    from booth_client.documents.detect.verify import print_share
+
+    frame = np.full((H, W, 3), (70, 90, 110), np.uint8)
+    corners = np.array([[400.0, 200.0], [900.0, 210.0], [895.0, 520.0], [405.0, 510.0]])
+    card = paste_document(frame, render_document("ktp", 3), corners)
+    band = frame.copy()
+    cv2.fillConvexPoly(band, np.round(corners).astype(np.int32), (230, 230, 230))
+    for image, lo, hi in ((card, 0.02, 1.0), (band, 0.0, 0.0)):
+        work = prepare(image)
+        assert lo <= print_share(work, (corners + 0.5) / work.factor - 0.5) <= hi
+
+
+# The astronaut photograph scaled to 1600x1200: a white stripe of the flag, between two red
+# ones and running out of the frame, is as crisp as a card over the frame's edge and stands out
+# wholly from the red around it. Judged on the parts of its sides in view, a quad must also
+# show print (`detect._FIRM_PRINT`): the stripe is plain.
+def test_a_plain_band_running_out_of_the_frame_is_not_a_card(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents import detect
+    from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
+
+    photo = dict(zip(PHOTOGRAPHS, real_photographs(), strict=True))["astronaut"]
+    frame = np.asarray(cv2.resize(photo, (1600, 1200), interpolation=cv2.INTER_CUBIC), np.uint8)
+    assert detect_document(frame) is None
+    monkeypatch.setattr(detect, "_FIRM_PRINT", 0.0)
+    assert detect_document(frame) is not None

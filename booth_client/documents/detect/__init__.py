@@ -58,6 +58,7 @@ from .verify import (
     MIN_FINAL_SCORE,
     MIN_FINAL_SCORE_3,
     final_score,
+    print_share,
     straight_sides,
     two_sided,
     verified,
@@ -248,14 +249,16 @@ _COMPLETED_SIDES: Final = 0.9
 # A quad whose sides run out of the frame, not straight along their whole length there, is
 # judged on the parts of them in view (`straight_sides`) only where its outline is this well
 # seen (its final score, and the support of each side in view), and then taken only where it
-# stands out this clearly from what lies around it (`surround_distance`). A card over the
-# frame's edge is seen crisply up to it, with all of the card inside and none of it around
-# (0.77-0.93 in the scenes of the tests); the large quads that the lines of a room or a desk
-# make beyond the frame are seen in part, and a quad taking in a document and a strip beside it
-# mixes the two (0.68-0.72).
+# stands out this clearly from what lies around it (`surround_distance`) and shows print
+# inside (`print_share`). A card over the frame's edge is seen crisply up to it, with all of
+# the card inside and none of it around (0.77-0.93 in the scenes of the tests), and its text,
+# photo or code inside (0.046-0.12 of the pixels inside are edges). The large quads that the
+# lines of a room or a desk make beyond the frame are seen in part; a quad taking in a document
+# and a strip beside it mixes the two (0.68-0.72); a flag's stripe is plain (0.0).
 _FIRM_SCORE: Final = 0.8
 _FIRM_SIDE: Final = 0.75
 _FIRM_SURROUND: Final = 0.75
+_FIRM_PRINT: Final = 0.02
 
 
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
@@ -303,7 +306,11 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
             if accept_many(full[k][None], centred)[0]:
                 quad = centred[0]
         surround = surround_distance(work, (quad + 0.5) / work.factor - 0.5)
-        if not stands_out(surround) or (in_part and (surround or 0.0) < _FIRM_SURROUND):
+        if not stands_out(surround):
+            continue
+        # Judged on the parts of its sides in view: it must stand out clearly and show print.
+        if in_part and ((surround or 0.0) < _FIRM_SURROUND
+                        or print_share(work, small[k]) < _FIRM_PRINT):
             continue
         return Detection(order_corners(quad), float(score[k]),
                          tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)), surround)

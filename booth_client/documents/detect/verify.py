@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -334,3 +335,21 @@ def _offsets(pts: F64, quad: F64) -> F64:
     # The stations as `edge_points` lays them out.
     base = quad[:, None, :] + STATIONS[None, :, None] * d[:, None, :]
     return np.asarray(((pts - base) * normal[:, None, :]).sum(axis=2), np.float64)
+
+
+# `print_share` reads the inside of a quad from this far within its outline (px in the shrunk
+# frame): past the blur of its edge.
+_PRINT_INSET: Final = 3
+
+
+def print_share(work: Work, quad: F64) -> float:
+    """The share of edge pixels (`Work.at`) inside `quad` (4, 2) in the shrunk frame, from
+    `_PRINT_INSET` px within its outline and in view: a document's print (its text, its photo,
+    its code), where the band of a flag, a door or a wall between two lines is plain."""
+    h, w = work.gray.shape
+    shape = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(shape, np.round(quad).astype(np.int32), 1)
+    size = 2 * _PRINT_INSET + 1
+    inside = np.asarray(cv2.erode(shape, np.ones((size, size), np.uint8)), np.uint8)
+    n = cv2.countNonZero(inside)
+    return float(np.count_nonzero(inside.ravel().take(work.at)) / n) if n else 0.0
