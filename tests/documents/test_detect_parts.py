@@ -814,17 +814,19 @@ def _card_over_the_right_edge(width: int = 640, height: int = 360,
 
 
 def test_a_side_running_out_of_the_frame_is_judged_on_its_part_in_view() -> None:
-    from booth_client.documents.detect.verify import straight_sides
+    from booth_client.documents.detect.verify import Straight, straight_sides
 
     # The card's top and bottom run out of the frame at 40 % of their length: seen crisply up
-    # to its edge, but with no edge near their far ends.
+    # to its edge, but with no edge near their far ends. It passes on the parts in view only.
     image, quad = _card_over_the_right_edge()
-    assert not straight_sides(image, quad)
-    assert straight_sides(image, quad, by_part_in_view=True)
-    # A card wholly in view is judged the same either way.
+    assert straight_sides(image, quad) is Straight.IN_VIEW
+    # A card wholly in view passes on its whole sides.
     image, quad = _card_over_the_right_edge(left=120.0)
-    assert straight_sides(image, quad)
-    assert straight_sides(image, quad, by_part_in_view=True)
+    assert straight_sides(image, quad) is Straight.WHOLE
+    # A card over the edge whose sides in view are not straight either (a blank frame there)
+    # does not pass at all.
+    blank = np.full_like(image, 90)
+    assert straight_sides(blank, quad) is None
 
 
 # Scenes of the evaluation where a card over the frame's edge passed every check but the

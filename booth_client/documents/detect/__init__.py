@@ -57,6 +57,7 @@ from .surround import stands_out, surround_distance
 from .verify import (
     MIN_FINAL_SCORE,
     MIN_FINAL_SCORE_3,
+    Straight,
     final_score,
     print_share,
     straight_sides,
@@ -231,7 +232,8 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
         if not verified(work, candidates[k], support[k]):
             continue
         quad = (candidates[k] + 0.5) * work.factor - 0.5
-        if not straight_sides(image, quad, None, work.strengths[0] > EDGE_FLOOR):
+        if straight_sides(image, quad, None, work.strengths[0] > EDGE_FLOOR,
+                          in_view=False) is None:
             continue
         surround = surround_distance(work, candidates[k])
         if stands_out(surround):
@@ -291,13 +293,10 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
         # In a frame of little contrast (edge threshold at its floor) noise moves the edge
         # peaks about: only the first test is made there.
         curves = work.strengths[0] > EDGE_FLOOR
-        in_part = False
-        if not straight_sides(image, snapped[k], near, curves):
-            # (A side wholly in view is judged the same either way.)
-            in_part = bool(firm[k]) and straight_sides(image, snapped[k], near, curves,
-                                                       by_part_in_view=True)
-            if not in_part:
-                continue
+        # (Only a well-seen quad may pass on the parts of its sides in view.)
+        straight = straight_sides(image, snapped[k], near, curves, in_view=bool(firm[k]))
+        if straight is None:
+            continue
         quad = full[k]
         if fitted[k]:
             # Fitted to the centres of the same edges (the checks judge their outer flank).
@@ -309,8 +308,8 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
         if not stands_out(surround):
             continue
         # Judged on the parts of its sides in view: it must stand out clearly and show print.
-        if in_part and ((surround or 0.0) < _FIRM_SURROUND
-                        or print_share(work, small[k]) < _FIRM_PRINT):
+        if straight is Straight.IN_VIEW and ((surround or 0.0) < _FIRM_SURROUND
+                                             or print_share(work, small[k]) < _FIRM_PRINT):
             continue
         return Detection(order_corners(quad), float(score[k]),
                          tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)), surround)

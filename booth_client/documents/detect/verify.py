@@ -6,6 +6,7 @@ returned.
 
 from __future__ import annotations
 
+import enum
 from typing import Final
 
 import cv2
@@ -264,16 +265,28 @@ def _support(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F
     return support
 
 
+class Straight(enum.Enum):
+    """How a quad's outline passed `straight_sides`."""
+
+    # Judged on the whole length of its sides.
+    WHOLE = "whole"
+    # Only on the parts of its sides in view: a side running out of the frame (a card over its
+    # edge) was not straight along its whole length there.
+    IN_VIEW = "in_view"
+
+
 def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
-                    found: tuple[F64, F64] | None = None, curves: bool = True,
-                    by_part_in_view: bool = False) -> bool:
+                   found: tuple[F64, F64] | None = None, curves: bool = True,
+                   in_view: bool = True) -> Straight | None:
     """Final check at full resolution: the outline must run along straight lines. Curved
     things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
     but their edge points do not line up within a pixel. `found`: the quad's `edge_points`
     at reach 3 when already sampled. `curves`: also refuse a quad two of whose sides are only
-    tangents to a curved outline (`_edge_share`). `by_part_in_view`: a side running out of
-    the frame (a card over its edge) is judged on the part of it in view, not on its whole
-    length."""
+    tangents to a curved outline (`_edge_share`).
+
+    Returns how it passed (`Straight.WHOLE`, or, with `in_view`, `Straight.IN_VIEW` where it
+    passes only with a side running out of the frame judged on the part of it in view), or
+    None. A side wholly in view is judged the same either way."""
     pts, strength = edge_points(image, quad[None], 3.0) if found is None else found
     seen = strength > 0
     # Above camera noise: a flat stretch offers noise peaks that line up by chance.
@@ -288,31 +301,38 @@ def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
     in_frame = ((on_side[..., 0] > 4) & (on_side[..., 0] < w - 5) & (on_side[..., 1] > 4)
                 & (on_side[..., 1] < h - 5))
     visible = (seen & in_frame).mean(axis=1) >= 0.3
+    lined = visible & (share >= _MIN_STRAIGHT_SHARE)
+
+    def passes(spans: Mask | np.bool_) -> bool:
+        straight = lined & spans
+        return bool(visible.sum() >= 2 and straight.sum() >= min(3, int(visible.sum())))
+
     # A straight side is seen along much of its length (fingers may hide part of it), not only
-    # where a quad boxing a round thing (a mug, a head) touches it: inliers near both ends (of
-    # the part in view, `by_part_in_view`: the first and the last third of its stations in
-    # view; of a side wholly in view, the same as of the whole).
-    if by_part_in_view:
+    # where a quad boxing a round thing (a mug, a head) touches it: inliers near both ends, of
+    # the whole side first, else of the part of it in view (the first and the last third of its
+    # stations in view).
+    third = inlier.shape[1] // 3
+    verdict = Straight.WHOLE
+    if not passes(inlier[:, :third].any(axis=1) & inlier[:, -third:].any(axis=1)):
+        if not in_view:
+            return None
         n_in = in_frame.sum(axis=1, keepdims=True)
         rank = np.cumsum(in_frame, axis=1)
-        spans = ((inlier & in_frame & (3 * rank <= n_in)).any(axis=1)
-                 & (inlier & in_frame & (3 * (rank - 1) >= 2 * n_in)).any(axis=1))
-    else:
-        third = inlier.shape[1] // 3
-        spans = inlier[:, :third].any(axis=1) & inlier[:, -third:].any(axis=1)
-    straight = visible & (share >= _MIN_STRAIGHT_SHARE) & spans
-    if visible.sum() < 2 or straight.sum() < min(3, int(visible.sum())):
-        return False
+        seen_in = inlier & in_frame
+        if not passes((seen_in & (3 * rank <= n_in)).any(axis=1)
+                      & (seen_in & (3 * (rank - 1) >= 2 * n_in)).any(axis=1)):
+            return None
+        verdict = Straight.IN_VIEW
     if not curves:
-        return True
+        return verdict
     # A quad boxing a round thing touches it on two sides (a head between two lines, a plate
     # between ruled lines). Sides whose inliers here mostly peak inside this narrow window are
     # straight edges: the wider search is needed only when two sides are in doubt.
     inside = inlier & (np.abs(_offsets(pts, quad)) < 2.0 - 1e-3)
     if (visible & (inside.mean(axis=1) < _SURE_SHARE)).sum() < 2:
-        return True
+        return verdict
     curved = visible & (_edge_share(image, quad, tolerance) < _MIN_EDGE_SHARE)
-    return bool(curved.sum() < 2)
+    return verdict if curved.sum() < 2 else None
 
 
 def _edge_share(image: npt.NDArray[np.uint8], quad: F64, tolerance: F64) -> F64:
