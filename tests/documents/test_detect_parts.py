@@ -791,6 +791,53 @@ def test_run_ends_bridge_short_gaps_only(rows: list[list[bool]]) -> None:
     assert np.array_equal(_run_ends(hit), _run_ends_by_walking(hit, RUN_GAP))
 
 
+def _run_stop_by_walking(hit: npt.NDArray[np.bool_], anchor: float, way: float, limit: float,
+                         gap: int) -> float:
+    """`completion.run_stops` for one line the slow way: step from the anchor's station, at
+    most `limit` stations on, bridging gaps."""
+    start = round(anchor)
+    last, missed = 0, 0
+    for k in range(1, max(2, int(limit))):
+        t = start + round(way) * k
+        if not 0 <= t < len(hit):
+            break
+        if hit[t]:
+            last, missed = k, 0
+        else:
+            missed += 1
+            if missed > gap:
+                break
+    return anchor + way * last
+
+
+def test_run_stops_follow_a_line_either_way_up_to_the_limit() -> None:
+    from booth_client.documents.detect.completion import RUN_GAP, run_stops
+    from booth_client.documents.detect.edges import prepare
+    from booth_client.documents.detect.lines import segment_lines
+    from booth_client.documents.detect.profiles import profiles
+
+    # The lines of a frame with a card on a desk, and their edges.
+    work = prepare(make_scene(88).image)
+    lines = segment_lines(work)
+    prof = profiles(work, lines, len(lines))
+    hit = np.diff(prof.hits, axis=2).max(axis=0) > 0
+    rng = np.random.default_rng(3)
+    n = 400
+    which = rng.integers(0, len(lines), n)
+    # Anchors anywhere along the line (never halfway between stations), both ways, limits from
+    # none to the whole line.
+    anchor = rng.integers(0, hit.shape[1], n) + rng.uniform(-0.4, 0.4, n)
+    way = rng.choice([-1.0, 1.0], n)
+    limit = rng.uniform(0.0, hit.shape[1], n)
+    stops = run_stops(prof, which, anchor, way, limit)
+    expected = [_run_stop_by_walking(hit[i], a, d, m, RUN_GAP)
+                for i, a, d, m in zip(which, anchor, way, limit, strict=True)]
+    assert np.allclose(stops, expected)
+    # Some runs end within the limit, some are cut by it, some do not start.
+    assert (np.abs(stops - anchor) >= 2).mean() > 0.2
+    assert (np.abs(stops - anchor) < 1).mean() > 0.2
+
+
 def test_run_ends_stop_at_a_gap_of_four() -> None:
     from booth_client.documents.detect.completion import _run_ends
 

@@ -21,7 +21,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .completion import RUN_GAP, completions
+from .completion import completions, run_stops
 from .edges import Work
 from .lines import segment_lines
 from .profiles import STEP, Profiles, profiles, span_support
@@ -57,48 +57,33 @@ _EXTEND: Final = 8
 _EXTEND_COS: Final = float(np.cos(np.radians(20.0)))
 
 
-def _run_end(prof: Profiles, line: int, anchor: float, way: float, limit: float) -> float:
-    """Station where the edge along `line`, followed from `anchor` in direction `way`, ends
-    (gaps of up to `RUN_GAP` stations are bridged), at most `limit` stations on."""
-    hits = prof.hits[:, line].T
-    n = len(hits) - 1
-    offsets = np.arange(1, max(2, int(limit)))
-    stations = np.rint(anchor + way * offsets).astype(np.intp)
-    stations = stations[(stations >= 0) & (stations < n)]
-    if len(stations) == 0:
-        return anchor
-    hit = (hits[stations + 1] - hits[stations]).max(axis=1) > 0
-    run = 0
-    last = 0
-    # (Over a list: stepping through a numpy array makes a numpy scalar per station.)
-    for k, h in enumerate(hit.tolist()):
-        if h:
-            last, run = k + 1, 0
-        else:
-            run += 1
-            if run > RUN_GAP:
-                break
-    return float(anchor + way * last)
-
-
 def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]]:
     """For quads with a crossed side, the line where their neighbours' edges end instead (the
     card outline beyond its band, however faint): new lines (K, 3) and the quads (K, 4) around
     them, the new line's index to be `len(prof.lines) + k`."""
     crossing = crossed(best.beyond)
+    q_of, j_of = np.nonzero(crossing >= _NEST_CROSSED)
+    if len(q_of) == 0:
+        return np.zeros((0, 3)), np.zeros((0, 4), np.intp)
+    # Each crossed side's neighbours, followed past it from where they meet it (the end of the
+    # side before it, the start of the side after it), up to their own length on.
+    sides = np.stack([PREV[j_of], NEXT[j_of]], axis=1)  # (K, 2)
+    rows = q_of[:, None]
+    a, b = best.first[rows, sides], best.second[rows, sides]
+    anchor = np.where([True, False], b, a)
+    other = np.where([True, False], a, b)
+    way = np.where(anchor >= other, 1.0, -1.0)
+    stops = run_stops(prof, best.around[rows, sides].ravel(), anchor.ravel(), way.ravel(),
+                      np.abs(b - a).ravel()).reshape(-1, 2)
     new_lines: list[F64] = []
     new_around: list[npt.NDArray[np.intp]] = []
-    for q, j in zip(*np.nonzero(crossing >= _NEST_CROSSED), strict=True):
+    for k, (q, j) in enumerate(zip(q_of.tolist(), j_of.tolist(), strict=True)):
         ends = []
-        for side, at_end in ((int(PREV[j]), True), (int(NEXT[j]), False)):
-            line = int(best.around[q, side])
-            a, b = best.first[q, side], best.second[q, side]
-            anchor, other = (b, a) if at_end else (a, b)
-            way = 1.0 if anchor >= other else -1.0
-            stop = _run_end(prof, line, anchor, way, 1.0 * abs(b - a))
-            if abs(stop - anchor) < 2:
+        for end in range(2):
+            if abs(stops[k, end] - anchor[k, end]) < 2:
                 break
-            t = stop * STEP - prof.reach
+            line = int(best.around[q, sides[k, end]])
+            t = stops[k, end] * STEP - prof.reach
             ends.append(prof.origin[line] + t * prof.direction[line])
         if len(ends) < 2:
             continue

@@ -63,6 +63,27 @@ def _run_ends(hit: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
     return np.asarray(np.where(after > t + 1, after - 1, t), np.intp)
 
 
+def run_stops(prof: Profiles, lines: npt.NDArray[np.intp], anchors: F64, ways: F64,
+              limits: F64) -> F64:
+    """Per line of `lines` (K,), the station where the edge along it, followed from station
+    `anchors` in direction `ways` (+1 or -1), ends (`_run_ends`: gaps of up to `RUN_GAP`
+    stations bridged), looking at most `limits` stations on; the anchor itself where no run
+    follows it."""
+    n_t = prof.hits.shape[2] - 1
+    hit = np.diff(prof.hits[:, lines], axis=2).max(axis=0) > 0  # (K, T)
+    back = ways < 0
+    # Followed backward: along the line reversed.
+    hit[back] = hit[back, ::-1]
+    start = np.rint(anchors).astype(np.intp)
+    start = np.where(back, n_t - 1 - start, start)
+    span = np.maximum(2, limits.astype(np.intp)) - 1
+    t = np.arange(n_t)
+    window = (t[None, :] > start[:, None]) & (t[None, :] <= (start + span)[:, None])
+    inside = (start >= 0) & (start < n_t)
+    ends = _run_ends(hit & window)[np.arange(len(lines)), np.clip(start, 0, n_t - 1)]
+    return np.asarray(anchors + ways * np.where(inside, ends - start, 0), np.float64)
+
+
 def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real: int,
                 size: tuple[int, int]) -> tuple[F64, npt.NDArray[np.intp]]:
     """Closing lines (K, 3) of the U's the lines make (two of a parallel pair, a and c, and a
