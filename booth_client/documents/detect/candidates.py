@@ -24,7 +24,7 @@ import numpy.typing as npt
 from .completion import completions, run_stops
 from .edges import Work
 from .lines import segment_lines
-from .profiles import STEP, Profiles, profiles, span_support
+from .profiles import STEP, Profiles, profile_parts, profiles, span_support
 from .quads import (
     ASPECT_SLACK,
     Scored,
@@ -108,12 +108,11 @@ def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]
 def _with_lines(work: Work, prof: Profiles, border: Mask, lines: F64) -> tuple[Profiles, Mask]:
     """`prof` and the `border` mask with the profiles of further `lines` (none on the border)
     appended."""
-    extra = profiles(work, lines, len(lines))
-    return (Profiles(np.concatenate([prof.lines, extra.lines]),
-                     np.concatenate([prof.origin, extra.origin]),
-                     np.concatenate([prof.direction, extra.direction]), prof.reach,
-                     np.concatenate([prof.hits, extra.hits], axis=1),
-                     np.concatenate([prof.valid, extra.valid])),
+    origin, direction, _, hits, valid = profile_parts(work, lines, len(lines))
+    return (Profiles(np.concatenate([prof.lines, lines]), np.concatenate([prof.origin, origin]),
+                     np.concatenate([prof.direction, direction]), prof.reach,
+                     np.concatenate([prof.hits, hits], axis=1),
+                     np.concatenate([prof.valid, valid])),
             np.concatenate([border, np.zeros(len(lines), np.bool_)]))
 
 

@@ -49,6 +49,14 @@ class Profiles:
 
 def profiles(work: Work, lines: F64, n_real: int) -> Profiles:
     """Profiles of `lines`; those from `n_real` on lie on the frame border and see nothing."""
+    return Profiles(lines, *profile_parts(work, lines, n_real))
+
+
+def profile_parts(work: Work, lines: F64, n_real: int) -> tuple[
+        F64, F64, float, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """The fields of `profiles(work, lines, n_real)` after its lines (origin, direction, reach,
+    hits, valid), without working out where the lines meet: for lines to be joined to others
+    (`Profiles.__post_init__` works that out for them all)."""
     h, w = work.gray.shape
     centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
     n = lines[:, :2]
@@ -84,7 +92,7 @@ def profiles(work: Work, lines: F64, n_real: int) -> Profiles:
     np.cumsum(np.stack(maps), axis=2, dtype=np.int32, out=hits[:, real, 1:])
     valid = np.zeros((n_lines, n_t + 1), np.int32)
     np.cumsum(inside[1], axis=1, dtype=np.int32, out=valid[real, 1:])
-    return Profiles(lines, origin, direction, reach, hits, valid)
+    return origin, direction, reach, hits, valid
 
 
 def span_support(prof: Profiles, line: npt.NDArray[np.intp], start: F64, end: F64) -> F64:

@@ -61,7 +61,8 @@ def _step_shares(work: Work, quad: F64, samples: int = 24) -> F64:
         None, :, None, :]
     xi, yi = np.rint(probe[..., 0]).astype(np.intp), np.rint(probe[..., 1]).astype(np.intp)
     inside = ((xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)).all(axis=0)
-    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+    # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
+    flat = np.minimum(np.maximum(yi, 0), h - 1) * w + np.minimum(np.maximum(xi, 0), w - 1)
     least = 0.25 * work.strengths[0]
     step = np.zeros(inside.shape, np.bool_)
     for channel in (work.gray, work.sat):
@@ -110,7 +111,8 @@ def colour_steps(work: Work, quads: F64) -> F64:
     # A station is in view when its outermost probes are (those between lie on the segment).
     ends_x, ends_y = xi[..., [0, -1]], yi[..., [0, -1]]
     ok = ((ends_x >= 0) & (ends_x < w) & (ends_y >= 0) & (ends_y < h)).all(axis=3)  # (N, 4, S)
-    flat = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+    # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
+    flat = np.minimum(np.maximum(yi, 0), h - 1) * w + np.minimum(np.maximum(xi, 0), w - 1)
     k = len(_COLOUR_OFFSETS)
     # Per station, the colour summed over the offsets on each side (N, 4, S, 2, 3); per piece,
     # over its stations in view.
@@ -166,6 +168,10 @@ def two_sided(work: Work, quads: F64, support: F64) -> tuple[Mask, Mask]:
     return np.asarray(corner | held, np.bool_), separates
 
 
+# `_end_hits`: the stretches of a side's line looked at, as shares of its length.
+_END_SPANS: Final = ((-0.25, -0.03), (0.03, 0.25), (0.75, 0.97), (1.03, 1.25))
+
+
 def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     """Per side of a quad (4, 2) in the shrunk frame, the share of stations where an edge of
     either channel crosses it within 1 px: on its line over the quarter of its length before its
@@ -173,16 +179,15 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     stations outside the frame count as hits (what is not seen may be there); beyond them, as
     misses. Shape (4, 4)."""
     h, w = work.gray.shape
-    spans = ((-0.25, -0.03), (0.03, 0.25), (0.75, 0.97), (1.03, 1.25))
-    t = np.concatenate([np.linspace(a, b, samples) for a, b in spans])
+    t = np.concatenate([stations(a, b, samples) for a, b in _END_SPANS])
     d, normal = side_normals(quad)
     pts = quad[:, None, :] + t[None, :, None] * d[:, None, :]  # (4, T, 2)
     inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
         pts[..., 1] < h - 2)
     probe = pts[:, :, None, :] + np.array([-1.0, 0.0, 1.0])[None, None, :, None] * normal[
         :, None, None, :]
-    xi = np.clip(np.rint(probe[..., 0]).astype(np.intp), 0, w - 1)
-    yi = np.clip(np.rint(probe[..., 1]).astype(np.intp), 0, h - 1)
+    xi = np.minimum(np.maximum(np.rint(probe[..., 0]).astype(np.intp), 0), w - 1)
+    yi = np.minimum(np.maximum(np.rint(probe[..., 1]).astype(np.intp), 0), h - 1)
     flat = yi * w + xi
     nx, ny = normal[:, None, None, 0], normal[:, None, None, 1]
     hit = np.zeros(inside.shape, np.bool_)
@@ -245,8 +250,8 @@ def _support(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F
         pts[..., 1] < h - 2)
     offs = np.asarray(band)
     probe = pts[:, :, :, None, :] + offs[None, None, None, :, None] * normal[:, :, None, None, :]
-    xi = np.clip(np.rint(probe[..., 0]).astype(np.intp), 0, w - 1)
-    yi = np.clip(np.rint(probe[..., 1]).astype(np.intp), 0, h - 1)
+    xi = np.minimum(np.maximum(np.rint(probe[..., 0]).astype(np.intp), 0), w - 1)
+    yi = np.minimum(np.maximum(np.rint(probe[..., 1]).astype(np.intp), 0), h - 1)
     flat = yi * w + xi
     nx = normal[:, :, None, None, 0].astype(np.float32)
     ny = normal[:, :, None, None, 1].astype(np.float32)
