@@ -144,13 +144,19 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     # Where three lines make a U, the line where its arms' edges end closes it (a card's side
     # that did not become a line); those quads are valued with the others. (Not in the finer
     # search: there the texture's lines close U's of their own.)
-    closing, closed = (completions(prof, pairs, table, n_real, (h, w)) if not whole_only
-                       else (np.zeros((0, 3)), np.zeros((0, 4), np.intp)))
+    closing, closed, by_kind = (
+        completions(prof, pairs, table, n_real, (h, w)) if not whole_only
+        else (np.zeros((0, 3)), np.zeros((0, 4), np.intp), np.zeros(0, np.bool_)))
     first_closing = len(prof.lines)
     if len(closing):
         prof, border = _with_lines(work, prof, border, closing)
-        around = np.concatenate([around, closed])
-        support = np.concatenate([support, span_support(prof, closed, *side_ends(prof, closed))])
+        closed_support = span_support(prof, closed, *side_ends(prof, closed))
+        # A U closed where one kind of edge ends (not where the edges of every kind do) is
+        # valued only where edges run along some of its closing side: there the card's side
+        # is, faint or in part; where a card's band ends, there is none.
+        seen = ~by_kind | (closed_support[:, 3] >= _BY_KIND_SIDE)
+        around = np.concatenate([around, closed[seen]])
+        support = np.concatenate([support, closed_support[seen]])
     conjectured = np.arange(len(prof.lines)) >= first_closing
     scored = score(prof, around, border, h, w, support, conjectured)
     if scored is None:
@@ -237,6 +243,8 @@ def _completed(scored: Scored, closes: slice) -> Mask:
     return np.asarray((side >= closes.start) & (side < closes.stop), np.bool_)
 
 
+# The least support of the closing side of a U closed where one kind of edge ends.
+_BY_KIND_SIDE: Final = 0.2
 _POOL: Final = 40
 # The best quads of the pool ranked again with `_surface_lack`, of which the shortlist is drawn.
 _RANKED: Final = 12

@@ -13,6 +13,11 @@ the outline beyond another quad's band). One is taken only where two of its side
 supported once snapped (`detect._first_passing`): the U's that a textured scene closes run
 along edges each seen only in part. An arm ending at the frame's edge ends there because the
 frame does: the frame border closes that quad already, as one reaching out of view.
+
+Where an arm's edges run on in line with it past the card's end (fingers holding it, a thing
+behind it), the runs of every kind of edge end too far; the runs of one kind alone (grey or
+saturation, one polarity: the card against its ground) end where the card does (`_by_kind`).
+A U is closed there too, where the runs of every kind end inside the frame.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy.typing as npt
 
 from .profiles import STEP, Profiles
 from .quads import plausible_many, shaped
-from .shape import F64, areas, aspect_errors, order_many, stacked
+from .shape import F64, Mask, areas, aspect_errors, order_many, stacked
 
 # Gaps of up to this many stations are bridged along a run (fingers over a side, a rounded
 # corner); `candidates` follows runs so too.
@@ -37,6 +42,9 @@ _MIN_BASE_SUPPORT: Final = 0.55
 # at most this factor (opposite sides of a document in perspective).
 _MIN_ARM: Final = 0.3
 _MAX_ARM_RATIO: Final = 1.6
+# A U is also closed where the runs of one kind of edge end (`_by_kind`) only where its base is
+# supported this well (a card's side).
+_BY_KIND_BASE: Final = 0.8
 # The closing line lies within this angle of the base (perspective).
 _MAX_TILT_COS: Final = float(np.cos(np.radians(25.0)))
 # At most this many completions (the best valued first, `completions`), differing by more than
@@ -55,11 +63,14 @@ def _run_ends(hit: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
     gap = miss[:, :n_t].copy()
     for k in range(1, RUN_GAP + 1):
         gap &= miss[:, k:k + n_t]
-    t = np.arange(n_t)
+    # (Stations as int16: a profile has a few hundred; a quarter of the bytes to go through.)
+    t = np.arange(n_t, dtype=np.int16)
     # The first gap at or after each station (n_t where none) ...
-    first = np.minimum.accumulate(np.where(gap, t, n_t)[:, ::-1], axis=1)[:, ::-1]
+    first = np.minimum.accumulate(np.where(gap, t, np.int16(n_t))[:, ::-1], axis=1)[:, ::-1]
     # ... and after it: the run from s covers s + 1 .. after[s] - 1, which ends on a hit.
-    after = np.concatenate([first[:, 1:], np.full((n_lines, 1), n_t)], axis=1)
+    after = np.empty_like(first)
+    after[:, :-1] = first[:, 1:]
+    after[:, -1] = n_t
     return np.asarray(np.where(after > t + 1, after - 1, t), np.intp)
 
 
@@ -85,11 +96,12 @@ def run_stops(prof: Profiles, lines: npt.NDArray[np.intp], anchors: F64, ways: F
 
 
 def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real: int,
-                size: tuple[int, int]) -> tuple[F64, npt.NDArray[np.intp]]:
+                size: tuple[int, int]) -> tuple[F64, npt.NDArray[np.intp], Mask]:
     """Closing lines (K, 3) of the U's the lines make (two of a parallel pair, a and c, and a
-    line b between them, in a frame of `size`, (h, w)) and the quads (K, 4) around them, the
-    new line's index to be `len(prof.lines) + k`."""
-    none = np.zeros((0, 3)), np.zeros((0, 4), np.intp)
+    line b between them, in a frame of `size`, (h, w)), the quads (K, 4) around them, the new
+    line's index to be `len(prof.lines) + k`, and which are closed where the runs of one kind of
+    edge end (K,; `_by_kind`)."""
+    none = np.zeros((0, 3)), np.zeros((0, 4), np.intp), np.zeros(0, np.bool_)
     real = (pairs < n_real).all(axis=1)
     pairs, table = pairs[real], table[:n_real][:, real]
     base, p = np.nonzero(table >= _MIN_BASE_SUPPORT)
@@ -109,32 +121,75 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     side = np.repeat([1.0, -1.0], len(k) // 2)
     base, a, c, held = base[k], a[k], c[k], table[base[k], p[k]]
     n_t = prof.hits.shape[2] - 1
-    hits = np.diff(prof.hits[:, :n_real], axis=2).max(axis=0) > 0
+    # Where the arms' edges end, followed from the base: the runs of edges of every kind.
+    kinds = np.diff(prof.hits[:, :n_real], axis=2) > 0  # (M, L, T)
+    hits = kinds.max(axis=0)
     # Forward along each line, and backward (along the line reversed), in one pass.
     ends = _run_ends(np.concatenate([hits, hits[:, ::-1]]))
     forward, backward = ends[:n_real], n_t - 1 - ends[n_real:, ::-1]
-    corner_a = np.clip(np.rint(prof.station[a, base]), 0, n_t - 1).astype(np.intp)
-    corner_c = np.clip(np.rint(prof.station[c, base]), 0, n_t - 1).astype(np.intp)
-    end_a = np.where(along_a[k] * side > 0, forward[a, corner_a], backward[a, corner_a])
-    end_c = np.where(along_c[k] * side > 0, forward[c, corner_c], backward[c, corner_c])
+    # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
+    corner_a = np.minimum(np.maximum(np.rint(prof.station[a, base]), 0), n_t - 1).astype(np.intp)
+    corner_c = np.minimum(np.maximum(np.rint(prof.station[c, base]), 0), n_t - 1).astype(np.intp)
+    way_a, way_c = along_a[k] * side > 0, along_c[k] * side > 0
+    end_a = np.where(way_a, forward[a, corner_a], backward[a, corner_a])
+    end_c = np.where(way_c, forward[c, corner_c], backward[c, corner_c])
+    # Each arm runs at least `_MIN_ARM` of the base. (The runs of one kind alone, below, never
+    # run on further than those of every kind: a U whose arms fall short is closed no way.)
+    base_len = np.abs(prof.station[base, a] - prof.station[base, c])
+    k = np.flatnonzero(np.minimum(np.abs(end_a - corner_a), np.abs(end_c - corner_c))
+                       >= _MIN_ARM * base_len)
+    base, a, c, held, base_len = base[k], a[k], c[k], held[k], base_len[k]
+    corner_a, corner_c, way_a, way_c = corner_a[k], corner_c[k], way_a[k], way_c[k]
+    end_a, end_c = end_a[k], end_c[k]
+    pa, pc = _station_points(prof, a, end_a), _station_points(prof, c, end_c)
+    h, w = size
+    inside = _clear_of_edges(pa, w, h) & _clear_of_edges(pc, w, h)
+    # Where those end inside the frame (past a card's end, onto what lies beyond it) and the
+    # base is well seen, also where the runs of one kind alone end (`_by_kind`).
+    e = np.flatnonzero(inside & (held >= _BY_KIND_BASE))
+    by_kind = np.zeros(len(base), np.bool_)
+    if len(e):
+        arms = np.concatenate([a[e], c[e]])
+        corner = np.concatenate([corner_a[e], corner_c[e]])
+        way = np.concatenate([way_a[e], way_c[e]])
+        end = np.concatenate([end_a[e], end_c[e]])
+        kind_ends = _by_kind(prof, kinds, hits, arms, corner, way, end,
+                             np.ceil(_MIN_ARM * np.tile(base_len[e], 2)).astype(np.intp))
+        # The U's so closed elsewhere than where the runs of every kind end (and where the two
+        # choices of kind close it alike, once).
+        n_e = len(e)
+        moved = np.abs(kind_ends - end[None]) * STEP > _DISTINCT
+        moved = moved[:, :n_e] | moved[:, n_e:]
+        alike = kind_ends[0] == kind_ends[1]
+        moved[1] &= ~(alike[:n_e] & alike[n_e:])
+        variant, u = np.nonzero(moved)
+        more = e[u]
+        end_a_more, end_c_more = kind_ends[variant, u], kind_ends[variant, n_e + u]
+        pa_more = _station_points(prof, a[more], end_a_more)
+        pc_more = _station_points(prof, c[more], end_c_more)
+        inside = np.concatenate([inside, _clear_of_edges(pa_more, w, h)
+                                 & _clear_of_edges(pc_more, w, h)])
+        pa, pc = np.concatenate([pa, pa_more]), np.concatenate([pc, pc_more])
+        end_a, end_c = np.concatenate([end_a, end_a_more]), np.concatenate([end_c, end_c_more])
+        base, a, c, held, corner_a, corner_c, base_len = (
+            np.concatenate([v, v[more]])
+            for v in (base, a, c, held, corner_a, corner_c, base_len))
+        by_kind = np.concatenate([by_kind, np.ones(len(more), np.bool_)])
     arm_a = np.abs(end_a - corner_a)
     arm_c = np.abs(end_c - corner_c)
     short = np.minimum(arm_a, arm_c) * STEP
-    base_len = np.abs(prof.station[base, a] - prof.station[base, c]) * STEP
-    ok = ((short >= _MIN_ARM * base_len)
-          & (np.maximum(arm_a, arm_c) * STEP <= _MAX_ARM_RATIO * np.maximum(short, 1e-9)))
+    ok = ((short >= _MIN_ARM * base_len * STEP)
+          & (np.maximum(arm_a, arm_c) * STEP <= _MAX_ARM_RATIO * np.maximum(short, 1e-9))
+          & inside)
     k = np.flatnonzero(ok)
-    base, a, c, held, end_a, end_c = base[k], a[k], c[k], held[k], end_a[k], end_c[k]
-    # Where the arms' runs end, and the closing line through those two points.
-    pa = prof.origin[a] + (end_a[:, None] * STEP - prof.reach) * prof.direction[a]
-    pc = prof.origin[c] + (end_c[:, None] * STEP - prof.reach) * prof.direction[c]
+    base, a, c, held, pa, pc, by_kind = base[k], a[k], c[k], held[k], pa[k], pc[k], by_kind[k]
+    # The closing line through where the arms' runs end.
     d = pc - pa
     norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
     nx, ny = d[:, 1] / norm, -d[:, 0] / norm
     tilt = np.abs(nx * prof.lines[base, 0] + ny * prof.lines[base, 1])
-    h, w = size
-    fine = ((norm > 1e-6) & (tilt >= _MAX_TILT_COS) & _clear_of_edges(pa, w, h)
-            & _clear_of_edges(pc, w, h) & ~_on_a_line(prof.lines[:n_real], pa, pc))
+    fine = ((norm > 1e-6) & (tilt >= _MAX_TILT_COS)
+            & ~_on_a_line(prof.lines[:n_real], pa, pc))
     quads = np.stack([prof.meet[a, base], prof.meet[c, base], pc, pa], axis=1)[fine]
     area = areas(quads)
     plausible = plausible_many(quads, h * w, area)
@@ -157,7 +212,63 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     k = np.flatnonzero(fine)[pick]
     lines = stacked(nx[k], ny[k], -(nx[k] * pa[k, 0] + ny[k] * pa[k, 1]))
     around = stacked(a[k], base[k], c[k], len(prof.lines) + np.arange(len(k)))
-    return lines, around
+    return lines, around, by_kind[k]
+
+
+def _station_points(prof: Profiles, line: npt.NDArray[np.intp],
+                    station: npt.NDArray[np.intp]) -> F64:
+    """The points (K, 2) at `station` along each of `line` (K,)."""
+    return np.asarray(prof.origin[line] + (station[:, None] * STEP - prof.reach)
+                      * prof.direction[line], np.float64)
+
+
+def _by_kind(prof: Profiles, kinds: npt.NDArray[np.bool_], hits: npt.NDArray[np.bool_],
+             line: npt.NDArray[np.intp], corner: npt.NDArray[np.intp],
+             way: npt.NDArray[np.bool_], end: npt.NDArray[np.intp],
+             least: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Where the runs of one kind of edge alone end along arms (K,) of `line`, followed from
+    `corner` forward (`way`) or backward, whose runs of edges of every kind (`hits`) end at
+    `end`: of the kind crossing the arm at most stations along that run, and of the kind
+    crossing it at most along its first `least` stations (as far as any arm must run); (2, K).
+    `kinds` (M, L, T): where each kind of edge (grey or saturation, either polarity) crosses
+    each line.
+
+    A card's side seen against one ground keeps its polarity up to the card's end; an edge in
+    line with it running on past its end (fingers, a thing behind the card) is seldom of that
+    same kind all along."""
+    n_t = kinds.shape[2]
+    first = np.minimum(np.maximum(corner + np.where(way, least, -least), 0), n_t - 1)
+    on_run = _kind_counts(prof, line, corner, end)  # (M, K)
+    kind = np.stack([np.argmax(on_run, axis=0),
+                     np.argmax(_kind_counts(prof, line, corner, first), axis=0)])
+    # A kind crossing at every station where any kind crosses along the run ends with it: the
+    # others are followed.
+    lo, hi = np.minimum(corner, end), np.maximum(corner, end)
+    seen = np.concatenate([np.zeros((len(hits), 1), np.intp), np.cumsum(hits, axis=1)], axis=1)
+    sooner = on_run[kind, np.arange(len(line))] < seen[line, hi + 1] - seen[line, lo]
+    variant, arm = np.nonzero(sooner)
+    out = np.stack([end, end])
+    if len(arm) == 0:
+        return out
+    code = kind[variant, arm] * len(hits) + line[arm]
+    row_of = np.zeros(len(kinds) * len(hits), np.intp)
+    row_of[code] = 1
+    rows = np.flatnonzero(row_of)
+    row_of[rows] = np.arange(len(rows))
+    alone = kinds.reshape(-1, n_t)[rows]
+    ends = _run_ends(np.concatenate([alone, alone[:, ::-1]]))
+    row, at = row_of[code], corner[arm]
+    out[variant, arm] = np.where(way[arm], ends[row, at],
+                                 n_t - 1 - ends[len(rows):, ::-1][row, at])
+    return out
+
+
+def _kind_counts(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.intp],
+                 stop: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Per kind of edge (of `Profiles.hits`) and line of `line` (K,), the stations from
+    `start` to `stop` where it crosses the line, (M, K)."""
+    lo, hi = np.minimum(start, stop), np.maximum(start, stop)
+    return np.asarray(prof.hits[:, line, hi + 1] - prof.hits[:, line, lo], np.intp)
 
 
 def _on_a_line(lines: F64, pa: F64, pc: F64) -> npt.NDArray[np.bool_]:
