@@ -193,17 +193,22 @@ def test_line_under_a_band_is_marked_as_crossed() -> None:
     assert share[1, 0] == 0.0
 
 
-def assert_found(seed: int, min_iou: float, *, tag: str | None = None, width: int = W,
-                 height: int = H, photos: bool = False) -> None:
-    """The generated scene `seed` (with `tag`, if given; in front of the real photographs
-    with `photos`) is detected with IoU >= min_iou."""
+def scene_iou(seed: int, *, tag: str | None = None, width: int = W, height: int = H,
+              photos: bool = False) -> float:
+    """IoU of what is detected in the generated scene `seed` (with `tag`, if given; in front of
+    the real photographs with `photos`) with its document; 0 where nothing is."""
     from booth_client.documents.backdrops import real_photographs
 
     scene = make_scene(seed, width, height, backdrops=real_photographs() if photos else ())
     assert scene.quad is not None and (tag is None or tag in scene.tags)
     quad = detect_document(scene.image)
-    assert quad is not None
-    assert quad_iou_in_frame(quad, scene.quad, width, height) >= min_iou
+    return 0.0 if quad is None else quad_iou_in_frame(quad, scene.quad, width, height)
+
+
+def assert_found(seed: int, min_iou: float, *, tag: str | None = None, width: int = W,
+                 height: int = H, photos: bool = False) -> None:
+    """The generated scene `seed` (see `scene_iou`) is detected with IoU >= min_iou."""
+    assert scene_iou(seed, tag=tag, width=width, height=height, photos=photos) >= min_iou
 
 
 # Seed-0 desk scenes where the quad took in the document's shadow on the desk (IoU 0.86-0.87
@@ -724,17 +729,13 @@ def test_a_card_is_not_traded_for_the_card_with_its_shadow(seed: int) -> None:
 def test_a_card_showing_three_sides_as_lines_is_closed_where_their_edges_end(
         seed: int, width: int, height: int, photos: bool, least: float,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from booth_client.documents.backdrops import real_photographs
     from booth_client.documents.detect import candidates
 
     assert_found(seed, least, width=width, height=height, photos=photos)
-    scene = make_scene(seed, width, height, backdrops=real_photographs() if photos else ())
-    assert scene.quad is not None
     monkeypatch.setattr(candidates, "completions",
                         lambda *_: (np.zeros((0, 3)), np.zeros((0, 4), np.intp),
                                     np.zeros(0, np.bool_)))
-    quad = detect_document(scene.image)
-    assert quad is None or quad_iou_in_frame(quad, scene.quad, width, height) < 0.5
+    assert scene_iou(seed, width=width, height=height, photos=photos) < 0.5
 
 
 # Negatives (seeds of the evaluation) where a completed U passed the other checks: a quad around a
@@ -768,21 +769,27 @@ def test_a_completed_quad_does_not_push_the_card_out_of_the_shadow_test() -> Non
     assert_found(200159, 0.93)
 
 
+def _walk(row: npt.NDArray[np.bool_], start: int, step: int, limit: int, gap: int) -> int:
+    """How many stations on from `start` (stepping `step`, fewer than `limit`) the run of hits
+    in `row` reaches, gaps of up to `gap` stations bridged: to its last hit."""
+    last, missed = 0, 0
+    for k in range(1, limit):
+        t = start + step * k
+        if not 0 <= t < len(row):
+            break
+        if row[t]:
+            last, missed = k, 0
+        else:
+            missed += 1
+            if missed > gap:
+                break
+    return last
+
+
 def _run_ends_by_walking(hit: npt.NDArray[np.bool_], gap: int) -> npt.NDArray[np.intp]:
     """`completion._run_ends` the slow way: walk on from each station, bridging gaps."""
-    out = np.zeros(hit.shape, np.intp)
-    for line, row in enumerate(hit):
-        for start in range(len(row)):
-            last, missed = start, 0
-            for t in range(start + 1, len(row)):
-                if row[t]:
-                    last, missed = t, 0
-                else:
-                    missed += 1
-                    if missed > gap:
-                        break
-            out[line, start] = last
-    return out
+    return np.array([[start + _walk(row, start, 1, len(row), gap) for start in range(len(row))]
+                     for row in hit], np.intp).reshape(hit.shape)
 
 
 @settings(max_examples=60, deadline=None)
@@ -841,34 +848,18 @@ def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
                                                        (100183, H, W)])
 def test_a_card_whose_sides_run_on_is_closed_where_one_kind_of_edge_ends(
         seed: int, width: int, height: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from booth_client.documents.backdrops import real_photographs
     from booth_client.documents.detect import completion
 
     assert_found(seed, 0.95, width=width, height=height, photos=True)
-    scene = make_scene(seed, width, height, backdrops=real_photographs())
-    assert scene.quad is not None
     monkeypatch.setattr(completion, "_BY_KIND_BASE", 2.0)
-    quad = detect_document(scene.image)
-    assert quad is None or quad_iou_in_frame(quad, scene.quad, width, height) < 0.7
+    assert scene_iou(seed, width=width, height=height, photos=True) < 0.7
 
 
 def _run_stop_by_walking(hit: npt.NDArray[np.bool_], anchor: float, way: float, limit: float,
                          gap: int) -> float:
     """`completion.run_stops` for one line the slow way: step from the anchor's station, at
     most `limit` stations on, bridging gaps."""
-    start = round(anchor)
-    last, missed = 0, 0
-    for k in range(1, max(2, int(limit))):
-        t = start + round(way) * k
-        if not 0 <= t < len(hit):
-            break
-        if hit[t]:
-            last, missed = k, 0
-        else:
-            missed += 1
-            if missed > gap:
-                break
-    return anchor + way * last
+    return anchor + way * _walk(hit, round(anchor), round(way), max(2, int(limit)), gap)
 
 
 def test_run_stops_follow_a_line_either_way_up_to_the_limit() -> None:
@@ -948,14 +939,10 @@ def test_a_card_over_the_frame_edge_is_judged_on_its_sides_in_view(
         seed: int, width: int, height: int, photos: bool,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from booth_client.documents import detect
-    from booth_client.documents.backdrops import real_photographs
 
     assert_found(seed, 0.9, tag="out_of_frame", width=width, height=height, photos=photos)
-    scene = make_scene(seed, width, height, backdrops=real_photographs() if photos else ())
-    assert scene.quad is not None
     monkeypatch.setattr(detect, "_FIRM_SCORE", 2.0)
-    quad = detect_document(scene.image)
-    assert quad is None or quad_iou_in_frame(quad, scene.quad, width, height) < 0.5
+    assert scene_iou(seed, width=width, height=height, photos=photos) < 0.5
 
 
 # Negatives of the evaluation (photo backdrops) where the lines of a room make a large quad
@@ -984,14 +971,10 @@ def test_only_a_well_seen_quad_is_judged_on_its_sides_in_view(
 def test_a_quad_judged_on_its_sides_in_view_must_stand_out_clearly(
         seed: int, width: int, height: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from booth_client.documents import detect
-    from booth_client.documents.backdrops import real_photographs
 
     assert_found(seed, 0.95, width=width, height=height, photos=True)
-    scene = make_scene(seed, width, height, backdrops=real_photographs())
-    assert scene.quad is not None
     monkeypatch.setattr(detect, "_FIRM_SURROUND", 0.0)
-    quad = detect_document(scene.image)
-    assert quad is not None and quad_iou_in_frame(quad, scene.quad, width, height) < 0.8
+    assert 0.0 < scene_iou(seed, width=width, height=height, photos=True) < 0.8
 
 
 def test_print_share_tells_a_cards_print_from_a_plain_band() -> None:
