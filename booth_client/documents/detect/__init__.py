@@ -194,15 +194,15 @@ def _clearer_sibling(image: npt.NDArray[np.uint8], work: Work, found: Candidates
     if then is None or found.value[first] - found.value[then] > _SIBLING_VALUE or polygon_iou(
             found.quads[first], found.quads[then]) < _SIBLING_OVERLAP:
         return detection
-    # (A card with its shadow stands out the more for the dark strip it takes in: the card
-    # goes first, `shadow_order`.)
-    if is_shadow(work, found.quads[then], found.quads[first]):
-        return detection
     taken = detection.surround
     if taken is None:
         return detection
     other = surround_distance(work, found.quads[then])
     if other is None or other < taken + _SIBLING_MARGIN:
+        return detection
+    # (A card with its shadow stands out the more for the dark strip it takes in: the card
+    # goes first, `shadow_order`.)
+    if is_shadow(work, found.quads[then], found.quads[first]):
         return detection
     sibling = _first_passing(image, work, found.quads[[then]], found.completed[[then]])
     if sibling is None or sibling.surround is None:
