@@ -284,15 +284,15 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
     well_seen = _well_seen(work, small, score, support)
     strong = (np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1) >= 2
     firm = (score >= _FIRM_SCORE) & (np.nan_to_num(support, nan=1.0) >= _FIRM_SIDE).all(axis=1)
+    # In a frame of little contrast (edge threshold at its floor) noise moves the edge peaks
+    # about: only the first test of `straight_sides` is made there.
+    curves = work.strengths[0] > EDGE_FLOOR
     for k in range(len(full)):
         if not well_seen[k] or (completed[k] and not strong[k]):
             continue
         if not verified(work, small[k], support[k]):
             continue
         near = (pts[4 * k:4 * k + 4], strength[4 * k:4 * k + 4])
-        # In a frame of little contrast (edge threshold at its floor) noise moves the edge
-        # peaks about: only the first test is made there.
-        curves = work.strengths[0] > EDGE_FLOOR
         # (Only a well-seen quad may pass on the parts of its sides in view.)
         straight = straight_sides(image, snapped[k], near, curves, in_view=bool(firm[k]))
         if straight is None:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from .completion import completions, run_stops
 from .edges import Work
 from .lines import segment_lines
-from .profiles import STEP, Profiles, profile_parts, profiles, span_support
+from .profiles import Profiles, profile_parts, profiles, span_support
 from .quads import (
     ASPECT_SLACK,
     Scored,
@@ -73,21 +73,18 @@ def _extensions(prof: Profiles, best: Scored) -> tuple[F64, npt.NDArray[np.intp]
     anchor = np.where([True, False], b, a)
     other = np.where([True, False], a, b)
     way = np.where(anchor >= other, 1.0, -1.0)
-    stops = run_stops(prof, best.around[rows, sides].ravel(), anchor.ravel(), way.ravel(),
+    neighbours = best.around[rows, sides]
+    stops = run_stops(prof, neighbours.ravel(), anchor.ravel(), way.ravel(),
                       np.abs(b - a).ravel()).reshape(-1, 2)
+    # Both neighbours' runs must go on past the side; the line through where they end.
+    ran_on = (np.abs(stops - anchor) >= 2).all(axis=1)
+    ends = prof.point_at(neighbours, stops)  # (K, 2, 2)
     new_lines: list[F64] = []
     new_around: list[npt.NDArray[np.intp]] = []
     for k, (q, j) in enumerate(zip(q_of.tolist(), j_of.tolist(), strict=True)):
-        ends = []
-        for end in range(2):
-            if abs(stops[k, end] - anchor[k, end]) < 2:
-                break
-            line = int(best.around[q, sides[k, end]])
-            t = stops[k, end] * STEP - prof.reach
-            ends.append(prof.origin[line] + t * prof.direction[line])
-        if len(ends) < 2:
+        if not ran_on[k]:
             continue
-        p, r = ends
+        p, r = ends[k]
         d = r - p
         norm = float(np.hypot(d[0], d[1]))
         if norm < 1e-6:

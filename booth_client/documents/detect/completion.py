@@ -141,7 +141,7 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     base, a, c, held, base_len = base[k], a[k], c[k], held[k], base_len[k]
     corner_a, corner_c, way_a, way_c = corner_a[k], corner_c[k], way_a[k], way_c[k]
     end_a, end_c = end_a[k], end_c[k]
-    pa, pc = _station_points(prof, a, end_a), _station_points(prof, c, end_c)
+    pa, pc = prof.point_at(a, end_a), prof.point_at(c, end_c)
     h, w = size
     inside = _clear_of_edges(pa, w, h) & _clear_of_edges(pc, w, h)
     # Where those end inside the frame (past a card's end, onto what lies beyond it) and the
@@ -165,8 +165,8 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
         variant, u = np.nonzero(moved)
         more = e[u]
         end_a_more, end_c_more = kind_ends[variant, u], kind_ends[variant, n_e + u]
-        pa_more = _station_points(prof, a[more], end_a_more)
-        pc_more = _station_points(prof, c[more], end_c_more)
+        pa_more = prof.point_at(a[more], end_a_more)
+        pc_more = prof.point_at(c[more], end_c_more)
         inside = np.concatenate([inside, _clear_of_edges(pa_more, w, h)
                                  & _clear_of_edges(pc_more, w, h)])
         pa, pc = np.concatenate([pa, pa_more]), np.concatenate([pc, pc_more])
@@ -213,13 +213,6 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     lines = stacked(nx[k], ny[k], -(nx[k] * pa[k, 0] + ny[k] * pa[k, 1]))
     around = stacked(a[k], base[k], c[k], len(prof.lines) + np.arange(len(k)))
     return lines, around, by_kind[k]
-
-
-def _station_points(prof: Profiles, line: npt.NDArray[np.intp],
-                    station: npt.NDArray[np.intp]) -> F64:
-    """The points (K, 2) at `station` along each of `line` (K,)."""
-    return np.asarray(prof.origin[line] + (station[:, None] * STEP - prof.reach)
-                      * prof.direction[line], np.float64)
 
 
 def _by_kind(prof: Profiles, kinds: npt.NDArray[np.bool_], hits: npt.NDArray[np.bool_],

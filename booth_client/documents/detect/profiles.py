@@ -6,7 +6,7 @@ any stretch of the line is two look-ups.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,12 @@ class Profiles:
         self.meet = stacked(x / zs, y / zs)
         along = ((self.meet - self.origin[:, None, :]) * self.direction[:, None, :]).sum(axis=2)
         self.station = (along + self.reach) / STEP
+
+    def point_at(self, line: npt.NDArray[np.intp], station: npt.NDArray[np.floating[Any]] |
+                 npt.NDArray[np.intp]) -> F64:
+        """The points (..., 2) at `station` along each of `line` (...): `station`'s inverse."""
+        return np.asarray(self.origin[line] + (station[..., None] * STEP - self.reach)
+                          * self.direction[line], np.float64)
 
 
 def profiles(work: Work, lines: F64, n_real: int) -> Profiles:
