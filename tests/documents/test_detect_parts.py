@@ -809,7 +809,7 @@ def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
     when fingers hide it): the U of its other three sides is closed there."""
     from booth_client.documents.detect import completion
     from booth_client.documents.detect.edges import prepare
-    from booth_client.documents.detect.profiles import profiles, span_support
+    from booth_client.documents.detect.profiles import between_pairs, profiles
     from booth_client.documents.detect.quads import parallel_pairs
 
     rng = np.random.default_rng(5)
@@ -823,9 +823,7 @@ def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
     lines = np.array([[0.0, 1.0, -99.9], [0.0, 1.0, -156.9], [1.0, 0.0, -99.9]])
     prof = profiles(work, lines, len(lines))
     pairs = parallel_pairs(prof.lines, h, w)
-    every = np.arange(len(lines))[:, None]
-    table = span_support(prof, every, prof.station[every, pairs[None, :, 0]],
-                         prof.station[every, pairs[None, :, 1]])
+    table = between_pairs(prof, pairs)
 
     def closing_at(x: float) -> bool:
         closing, _, _ = completion.completions(prof, pairs, table, len(lines), (h, w))

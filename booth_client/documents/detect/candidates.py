@@ -24,7 +24,7 @@ import numpy.typing as npt
 from .completion import completions, run_stops
 from .edges import Work
 from .lines import segment_lines
-from .profiles import Profiles, profile_parts, profiles, span_support
+from .profiles import Profiles, between_pairs, profile_parts, profiles, span_support
 from .quads import (
     ASPECT_SLACK,
     Scored,
@@ -129,13 +129,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     prof = profiles(work, np.concatenate([lines, border_lines]), n_real)
     border = np.arange(n_real + 4) >= n_real
     pairs = parallel_pairs(prof.lines, h, w)
-    # Each side lies on one line between the two lines of a pair: the support of every line
-    # between every pair is looked up once.
-    every = np.arange(len(prof.lines))[:, None]
-    # (Looked up in the flat array: `take` is quicker than indexing with a pair of arrays.)
-    at = every * len(prof.lines)
-    table = span_support(prof, every, prof.station.take(at + pairs[None, :, 0]),
-                          prof.station.take(at + pairs[None, :, 1]))
+    table = between_pairs(prof, pairs)
     around, bounds = pairs_of_pairs(prof.lines, pairs, table, border)
     support = table[around, bounds]
     # Where three lines make a U, the line where its arms' edges end closes it (a card's side

@@ -120,3 +120,14 @@ def span_support(prof: Profiles, line: npt.NDArray[np.intp], start: F64, end: F6
     support = np.max(hits, axis=0) / np.maximum(valid, 1.0)
     return np.asarray(np.where(valid >= 0.3 * np.maximum(ib - ia, 1), support, np.nan),
                       np.float64)
+
+
+def between_pairs(prof: Profiles, pairs: npt.NDArray[np.intp]) -> F64:
+    """The support (`span_support`) of every line between the two lines of every pair (P, 2),
+    (L, P): each side of a quad lies on one line between the two lines of a pair, so each is
+    looked up once."""
+    every = np.arange(len(prof.lines))[:, None]
+    # (Looked up in the flat array: `take` is quicker than indexing with a pair of arrays.)
+    at = every * len(prof.lines)
+    return span_support(prof, every, prof.station.take(at + pairs[None, :, 0]),
+                        prof.station.take(at + pairs[None, :, 1]))
