@@ -422,13 +422,12 @@ def test_a_run_that_bows_is_not_a_segment() -> None:
         vxy = ((xs - cx) * (ys - cy)).mean()
         phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
         major = (vxx + vyy) / 2 + np.hypot((vxx - vyy) / 2, vxy)
-        labels = np.zeros(len(xs), np.intp)
+        third = np.array([[(xs ** 3).mean()], [(ys ** 3).mean()], [(xs * xs * ys).mean()],
+                          [(xs * ys * ys).mean()]])
         second = (np.array([(xs * xs).mean()]), np.array([(ys * ys).mean()]),
                   np.array([(xs * ys).mean()]))
-        return float(_sagitta(labels, np.array([0]), 1, (xs, ys, xs * xs, ys * ys),
-                              np.array([float(len(xs))]), second,
-                              (np.array([cx]), np.array([cy])), np.array([phi]),
-                              np.array([np.sqrt(12 * major)]))[0])
+        return float(_sagitta(third, second, (np.array([cx]), np.array([cy])),
+                              np.array([phi]), np.array([np.sqrt(12 * major)]))[0])
 
     # An arc of 45 degrees on a circle of radius 60 px bows by r (1 - cos 22.5) = 4.6 px.
     t = np.linspace(-np.pi / 8, np.pi / 8, 60) + 0.3

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Final
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from .edges import Work
+from .runs import COUNT, FIRST, SECOND, THIRD, edge_runs
 from .shape import F64, stacked
 
 _MAX_LINES: Final = 24
@@ -30,10 +30,9 @@ _DIRECTION_BINS: Final = 8
 _MAX_PER_DIRECTION: Final = 8
 
 _ORIENTATION_BINS: Final = 8
-# The tiles of `segment_lines` that the 16 gradient steps fall in: the first binning's bins
-# (steps 15-2, 3-6, ...) in tiles 0, 2, 4, 6, the second's (steps 1-4, 5-8, ...) in 1, 3, 5, 7.
-_STEP_TILES: Final = (2 * (((np.arange(16) + 1) % 16) // 4),
-                      2 * (((np.arange(16) - 1) % 16) // 4) + 1)
+# The bins of `segment_lines` that the 16 gradient steps fall in: the first binning's (steps
+# 15-2, 3-6, ...) and the second's (steps 1-4, 5-8, ...).
+_STEP_BINS: Final = (((np.arange(16) + 1) % 16) // 4, ((np.arange(16) - 1) % 16) // 4)
 
 # A run is thin when its spread across its axis (px) is at most this plus a share of its
 # length, and straight when it bows away from its chord by at most this plus a share.
@@ -45,28 +44,22 @@ _SAGITTA_SLOPE: Final = 0.02
 _SAME_LINE_COS: Final = float(np.cos(np.radians(5.0)))
 
 
-def _sagitta(labels: npt.NDArray[np.intp], runs: npt.NDArray[np.intp], n: int,
-             pixels: tuple[F64, F64, F64, F64], count: F64, second: tuple[F64, F64, F64],
-             centre: tuple[F64, F64], phi: F64, length: F64) -> F64:
-    """How far each of `runs` (labels among `labels`, `n` of them) bows away from its chord,
-    in px: the quadratic term of the run across its principal axis, from its third moments. A
-    straight edge bows next to nothing; an arc of a head, a finger or a mug bows by about
-    r (1 - cos(a/2)) over an angle a of radius r.
+def _sagitta(third: F64, second: tuple[F64, F64, F64], centre: tuple[F64, F64], phi: F64,
+             length: F64) -> F64:
+    """How far runs bow away from their chord, in px: the quadratic term of each run across
+    its principal axis, from its third moments. A straight edge bows next to nothing; an arc
+    of a head, a finger or a mug bows by about r (1 - cos(a/2)) over an angle a of radius r.
 
-    `pixels` are the edge pixels' x, y, x^2 and y^2; `count`, `second` (the raw means of x^2,
-    y^2 and xy) and `centre` are each run's, as `segment_lines` has them already."""
-    fx, fy, xx, yy = pixels
+    `third` (4, R) are the runs' raw means of x^3, y^3, x^2 y and x y^2; `second` (the raw
+    means of x^2, y^2 and xy), `centre`, `phi` (the direction of the principal axis) and
+    `length` are each run's, as `segment_lines` has them already."""
     exx, eyy, exy = second
     cx, cy = centre
-
-    def mean(weights: F64) -> F64:
-        return np.asarray(np.bincount(labels, weights, n)[runs], np.float64) / count
-
     # Central third moments, from the raw ones about the centroid (cx, cy).
-    m30 = mean(xx * fx) - 3 * cx * exx + 2 * cx ** 3
-    m03 = mean(yy * fy) - 3 * cy * eyy + 2 * cy ** 3
-    m21 = mean(xx * fy) - 2 * cx * exy - cy * exx + 2 * cx * cx * cy
-    m12 = mean(fx * yy) - 2 * cy * exy - cx * eyy + 2 * cx * cy * cy
+    m30 = third[0] - 3 * cx * exx + 2 * cx ** 3
+    m03 = third[1] - 3 * cy * eyy + 2 * cy ** 3
+    m21 = third[2] - 2 * cx * exy - cy * exx + 2 * cx * cx * cy
+    m12 = third[3] - 2 * cy * exy - cx * eyy + 2 * cx * cy * cy
     c, s = np.cos(phi), np.sin(phi)
     # E[v u^2] with u along the run and v across it.
     vuu = (-m30 * c * c * s + m21 * (c ** 3 - 2 * c * s * s) + m12 * (2 * c * c * s - s ** 3)
@@ -93,49 +86,18 @@ def segment_lines(work: Work) -> F64:
     # splits it into shorter runs; they still line up and are merged into one line below.
     min_len = (max(6.0, 0.02 * max(h, w)) if work.dark else max(8.0, 0.03 * max(h, w)))
     # 8 overlapping bins of 45 degrees, 22.5 degrees apart: an edge wavering a little about
-    # its direction stays whole in one of them.
-    # Each binning splits the 16 directions into 4 bins; the 8 bins are laid side by side in
-    # one image (a blank column between them), so one labelling finds the runs of all of them.
-    tile = w + 1
-    stride = _ORIENTATION_BINS * tile
-    base = ys * stride + xs
-    pos = np.empty((2, len(base)), np.intp)
-    # (The tile of each of the 16 steps looked up: integer division and remainder cost
-    # several times more per edge pixel than a look-up.)
-    first, second = _STEP_TILES
-    pos[0] = base + (first * tile).take(work.steps)
-    pos[1] = base + (second * tile).take(work.steps)
-    tiles = np.zeros((h, stride), np.uint8)
-    tiles.ravel()[pos.ravel()] = 1
-    # 16-bit labels (half the memory to write) whenever the runs cannot outnumber them.
-    ltype = cv2.CV_16U if pos.size < 65_000 else cv2.CV_32S
-    offset, lab = cv2.connectedComponents(tiles, connectivity=8, ltype=ltype)
-    labels = lab.ravel().take(pos).astype(np.intp)
-    # The two binnings' runs lie in different tiles, so they have different labels and are
-    # measured together: the runs of the first binning, then those of the second, each in
-    # the order of their labels.
-    count = np.bincount(labels[0], minlength=offset)
-    second_row = np.bincount(labels[1], minlength=offset)
-    count += second_row
-    count[0] = 0
-    big = np.flatnonzero(count >= min_len)
-    if len(big) == 0:
+    # its direction stays whole in one of them. Each binning splits the 16 directions into 4
+    # bins.
+    first, second = _STEP_BINS
+    bins = np.stack([first.take(work.steps), second.take(work.steps)])
+    # The long runs: the first binning's, then the second's, each in the order of its first
+    # pixel.
+    moments = edge_runs(ys, xs, bins, h, w, min_len)
+    if len(moments) == 0:
         return np.zeros((0, 3))
-    big = np.concatenate([big[second_row[big] == 0], big[second_row[big] > 0]])
-    # The long runs renumbered 1, 2, ... and their pixels (each edge pixel is in one run of
-    # each binning) with their coordinates.
-    n_big = len(big) + 1
-    index = np.zeros(offset, np.intp)
-    index[big] = np.arange(1, n_big)
-    run = index.take(labels).ravel()
-    keep = np.flatnonzero(run > 0)  # (nonzero is quicker on a mask than on integers)
-    run = run[keep]
-    # (Sums of integer coordinates and their products are exact in float64, in any order.)
-    fx = np.concatenate([xs, xs]).take(keep).astype(np.float64)
-    fy = np.concatenate([ys, ys]).take(keep).astype(np.float64)
-    xx, yy = fx * fx, fy * fy
-    sx, sy, sxx, syy, sxy = (np.bincount(run, v, n_big)[1:] for v in (fx, fy, xx, yy, fx * fy))
-    m = count[big].astype(np.float64)
+    m = moments[:, COUNT]
+    sx, sy = moments[:, FIRST].T
+    sxx, syy, sxy = moments[:, SECOND].T
     cx, cy = sx / m, sy / m
     vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
     half = np.sqrt(np.maximum((vxx - vyy) ** 2 / 4 + vxy * vxy, 0.0))
@@ -147,7 +109,7 @@ def segment_lines(work: Work) -> F64:
     if straight.any():
         # ... and not bowed: an arc of a head, a finger or a mug is thin too.
         length_s, n = length[straight], m[straight]
-        bow = _sagitta(run, np.flatnonzero(straight) + 1, n_big, (fx, fy, xx, yy), n,
+        bow = _sagitta(moments[straight, THIRD].T / n,
                        (sxx[straight] / n, syy[straight] / n, sxy[straight] / n),
                        (cx[straight], cy[straight]), phi[straight], length_s)
         straight[straight] = np.abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * length_s
