@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from .edges import Work
 from .shape import F64, Mask, stacked
@@ -70,35 +71,67 @@ def profile_parts(work: Work, lines: F64, n_real: int) -> tuple[
     origin = centre[None, :] - dist[:, None] * n
     direction = stacked(-n[:, 1], n[:, 0])
     reach = float(np.ceil(np.hypot(w, h) / 2 / STEP) * STEP)
-    t = np.arange(-reach, reach + 0.5, STEP)
-    offs = np.array([-1.0, 0.0, 1.0])[:, None, None]
-    real = slice(0, n_real)
-    # Stations (3 offsets across the line, L, T) as flat pixel indices; those outside the
-    # frame are clipped to some pixel, whose value `inside` then discards.
-    px = origin[real, 0, None] + t[None, :] * direction[real, 0, None]
-    py = origin[real, 1, None] + t[None, :] * direction[real, 1, None]
-    xi = np.rint(px[None] + offs * n[None, real, 0, None]).astype(np.intp)
-    yi = np.rint(py[None] + offs * n[None, real, 1, None]).astype(np.intp)
-    inside = (xi >= 1) & (xi < w - 1) & (yi >= 1) & (yi < h - 1)
-    flat = yi * w + xi
-    nx = n[real, 0, None].astype(np.float32)
-    ny = n[real, 1, None].astype(np.float32)
-    maps = []
-    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
-        gx = gxc.ravel().take(flat, mode="clip")
-        gy = gyc.ravel().take(flat, mode="clip")
-        proj = (gx * nx + gy * ny) * inside
-        # Only strong gradients across the line count; texture running along it does not.
-        least = np.maximum(np.float32(0.6) * (np.abs(gx) + np.abs(gy)), np.float32(strength))
-        for hit in (proj > least, proj < -least):
-            maps.append(hit[0] | hit[1] | hit[2])
-    n_lines, n_t = len(lines), len(t)
-    # Counts as int32: half the bytes of float64 for the many look-ups into them.
-    hits = np.zeros((len(maps), n_lines, n_t + 1), np.int32)
-    np.cumsum(np.stack(maps), axis=2, dtype=np.int32, out=hits[:, real, 1:])
-    valid = np.zeros((n_lines, n_t + 1), np.int32)
-    np.cumsum(inside[1], axis=1, dtype=np.int32, out=valid[real, 1:])
+    n_t = len(np.arange(-reach, reach + 0.5, STEP))
+    (gx, gy), (sx, sy) = work.gradients
+    hits, valid = _crossings(gx, gy, sx, sy, np.asarray(work.strengths, np.float32), origin,
+                             direction, n_real, len(lines), reach, n_t)
     return origin, direction, reach, hits, valid
+
+
+@njit("Tuple((int32[:, :, :], int32[:, :]))(float32[:, :], float32[:, :], float32[:, :], "
+      "float32[:, :], float32[:], float64[:, :], float64[:, :], int64, int64, float64, int64)",
+      cache=True, nogil=True)
+def _crossings(gx: npt.NDArray[np.float32], gy: npt.NDArray[np.float32],
+               sx: npt.NDArray[np.float32], sy: npt.NDArray[np.float32],
+               strengths: npt.NDArray[np.float32], origin: F64, direction: F64, n_real: int,
+               n_lines: int, reach: float, n_t: int) -> tuple[
+                   npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """The cumulative counts of `Profiles.hits` and `Profiles.valid` for lines through
+    `origin` along `direction` (L, 2), of which the first `n_real` are sampled: at each
+    station (`n_t` of them, `STEP` px apart from -`reach`), at the nearest pixel on the line
+    and 1 px either side of it, whether the grey (`gx`, `gy`) or saturation (`sx`, `sy`)
+    gradient crosses the line (its component across the line, either way, above its channel's
+    `strengths` and above 0.6 of its L1 norm, so that texture running along it does not
+    count); and whether the station's pixel on the line is inside the frame (not on its
+    outermost pixels)."""
+    h, w = gx.shape
+    hits = np.zeros((4, n_lines, n_t + 1), np.int32)
+    valid = np.zeros((n_lines, n_t + 1), np.int32)
+    share = np.float32(0.6)
+    grey, sat = strengths[0], strengths[1]
+    for line in range(n_real):
+        ox, oy = origin[line, 0], origin[line, 1]
+        dx, dy = direction[line, 0], direction[line, 1]
+        # The line's normal (a, b) is (dy, -dx).
+        nx, ny = dy, -dx
+        nx32, ny32 = np.float32(nx), np.float32(ny)
+        for k in range(n_t):
+            t = -reach + k * STEP
+            px, py = ox + t * dx, oy + t * dy
+            # Crossings of the grey and saturation edges, each way.
+            grey_up = grey_down = sat_up = sat_down = seen = False
+            for off in (-1.0, 0.0, 1.0):
+                x, y = np.rint(px + off * nx), np.rint(py + off * ny)
+                if not (1 <= x < w - 1 and 1 <= y < h - 1):
+                    continue
+                seen |= off == 0.0
+                xi, yi = int(x), int(y)
+                ax, ay = gx[yi, xi], gy[yi, xi]
+                across = ax * nx32 + ay * ny32
+                least = max(share * (abs(ax) + abs(ay)), grey)
+                grey_up |= across > least
+                grey_down |= across < -least
+                ax, ay = sx[yi, xi], sy[yi, xi]
+                across = ax * nx32 + ay * ny32
+                least = max(share * (abs(ax) + abs(ay)), sat)
+                sat_up |= across > least
+                sat_down |= across < -least
+            hits[0, line, k + 1] = hits[0, line, k] + grey_up
+            hits[1, line, k + 1] = hits[1, line, k] + grey_down
+            hits[2, line, k + 1] = hits[2, line, k] + sat_up
+            hits[3, line, k + 1] = hits[3, line, k] + sat_down
+            valid[line, k + 1] = valid[line, k] + seen
+    return hits, valid
 
 
 def span_support(prof: Profiles, line: npt.NDArray[np.intp], start: F64, end: F64) -> F64:
