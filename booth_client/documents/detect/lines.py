@@ -17,6 +17,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from .edges import Work
 from .runs import COUNT, FIRST, SECOND, THIRD, edge_runs
@@ -123,38 +124,19 @@ def segment_lines(work: Work) -> F64:
     ends = np.empty((2, len(seg), 2))  # (2, N, 2)
     ends[0, :, 0], ends[0, :, 1] = cx - dx * length / 2, cy - dy * length / 2
     ends[1, :, 0], ends[1, :, 1] = cx + dx * length / 2, cy + dy * length / 2
-    # Row i: the segments lying on the line of segment i (within 5 degrees of it, both ends
-    # within 2 px of it); the distances are worked out for the pairs within 5 degrees only.
-    row, col = np.nonzero(np.abs(nx[:, None] * nx[None, :] + ny[:, None] * ny[None, :])
-                          > _SAME_LINE_COS)
-    # (`take` gathers these many pairs' values faster than indexing with arrays does.)
-    a, b, k = nx.take(row), ny.take(row), c.take(row)
-    on = ((np.abs(a * ends[0, :, 0].take(col) + b * ends[0, :, 1].take(col) + k) < 2.0)
-          & (np.abs(a * ends[1, :, 0].take(col) + b * ends[1, :, 1].take(col) + k) < 2.0))
-    same = np.zeros((len(seg), len(seg)), np.bool_)
-    same[row[on], col[on]] = True
     # Greedy grouping, longest first: a segment still free leads a group of the free segments
-    # on its line. Each row as a bit set (an int) keeps the loop cheap; a segment then belongs
-    # to the first lead whose line it lies on.
-    # (Only the leads are visited: the lowest free bit is the next one.)
-    rows = np.packbits(same, axis=1, bitorder="little")
-    free = (1 << len(seg)) - 1
-    leads: list[int] = []
-    while free:
-        i = (free & -free).bit_length() - 1
-        leads.append(i)
-        free &= ~(int.from_bytes(rows[i].tobytes(), "little") | 1 << i)
-    group = np.argmax(same[leads], axis=0)  # the group of each segment
+    # on its line (within 5 degrees of it, both ends within 2 px of it).
+    leads, group = _on_one_line(nx, ny, c, ends, _SAME_LINE_COS)
     weights = np.bincount(group, length, len(leads)).astype(np.float64)
     order = np.argsort(-weights, kind="stable")
     # The longest lines, but not too many of one direction: ruled paper, blinds or a keyboard
     # give many long parallel lines that would crowd out a document's other pair of sides.
-    lead = np.array(leads)[order]
+    lead = leads[order]
     direction = (np.arctan2(dy[lead], dx[lead]) % np.pi) // (np.pi / _DIRECTION_BINS)
     same_bin = direction[:, None] == np.arange(_DIRECTION_BINS)[None, :]
     rank = (np.cumsum(same_bin, axis=0) * same_bin).sum(axis=1) - 1
     order = order[rank < _MAX_PER_DIRECTION][:_MAX_LINES_PORTRAIT if h > w else _MAX_LINES]
-    extra = _cornered(np.array(leads), group, ends, dx, dy, weights, order)
+    extra = _cornered(leads, group, ends, dx, dy, weights, order)
     order = np.concatenate([order, extra]).astype(np.intp)
     # One line through all pixels of a group: its moments are the sums of its members'.
     # (The two orientation binnings count a pixel twice; that does not move the fit.)
@@ -166,6 +148,31 @@ def segment_lines(work: Work) -> F64:
     phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
     nx, ny = np.sin(phi), -np.cos(phi)
     return stacked(nx, ny, -(nx * cx + ny * cy))
+
+
+@njit("Tuple((int64[:], int64[:]))(float64[:], float64[:], float64[:], float64[:, :, :], "
+      "float64)", cache=True, nogil=True)
+def _on_one_line(nx: F64, ny: F64, c: F64, ends: F64,
+                 same_cos: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Segments (lines (nx, ny, c) through them, their `ends` (2, N, 2)), longest first,
+    grouped by line: each segment not yet in a group leads one, of the segments not yet in
+    one that lie on its line (within `same_cos` of its direction, both ends within 2 px of
+    it). Returns the leads (G,) and the group of each segment (N,)."""
+    n = len(nx)
+    group = np.full(n, -1, np.int64)
+    leads = np.empty(n, np.int64)
+    n_leads = 0
+    for i in range(n):
+        if group[i] >= 0:
+            continue
+        leads[n_leads] = i
+        for j in range(i, n):
+            if (group[j] < 0 and abs(nx[i] * nx[j] + ny[i] * ny[j]) > same_cos
+                    and abs(nx[i] * ends[0, j, 0] + ny[i] * ends[0, j, 1] + c[i]) < 2.0
+                    and abs(nx[i] * ends[1, j, 0] + ny[i] * ends[1, j, 1] + c[i]) < 2.0):
+                group[j] = n_leads
+        n_leads += 1
+    return leads[:n_leads].copy(), group
 
 
 _EXTRA_LINES: Final = 8
