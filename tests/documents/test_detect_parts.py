@@ -785,20 +785,24 @@ def _walk(row: npt.NDArray[np.bool_], start: int, step: int, limit: int, gap: in
     return last
 
 
-def _run_ends_by_walking(hit: npt.NDArray[np.bool_], gap: int) -> npt.NDArray[np.intp]:
-    """`completion._run_ends` the slow way: walk on from each station, bridging gaps."""
-    return np.array([[start + _walk(row, start, 1, len(row), gap) for start in range(len(row))]
-                     for row in hit], np.intp).reshape(hit.shape)
-
-
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.booleans(), min_size=1, max_size=40), min_size=1, max_size=4).filter(
-    lambda rows: len({len(r) for r in rows}) == 1))
-def test_run_ends_bridge_short_gaps_only(rows: list[list[bool]]) -> None:
-    from booth_client.documents.detect.completion import RUN_GAP, _run_ends
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(1, 40), st.floats(0.1, 0.9),
+       st.integers(2, 45))
+def test_run_lengths_bridge_short_gaps_only(seed: int, n_lines: int, n_t: int, density: float,
+                                            limit: int) -> None:
+    from booth_client.documents.detect.completion import RUN_GAP, run_lengths
 
-    hit = np.array(rows, np.bool_)
-    assert np.array_equal(_run_ends(hit), _run_ends_by_walking(hit, RUN_GAP))
+    # Two maps (kinds of edge) of as many lines, as `Profiles.hits` counts them.
+    hit = np.random.default_rng(seed).random((2, n_lines, n_t)) < density
+    hits = np.zeros((2, n_lines, n_t + 1), np.int32)
+    hits[..., 1:] = np.cumsum(hit, axis=2)
+    # From every station of every line, both ways, of either kind and of any.
+    line, start, step, kind = (v.ravel().astype(np.int64) for v in np.meshgrid(
+        np.arange(n_lines), np.arange(n_t), [1, -1], [-1, 0, 1], indexing="ij"))
+    got = run_lengths(hits, line, start, step, kind, np.full(len(line), limit, np.int64))
+    expected = [_walk(hit.any(axis=0)[i] if m < 0 else hit[m, i], t, d, limit, RUN_GAP)
+                for i, t, d, m in zip(line, start, step, kind, strict=True)]
+    assert got.tolist() == expected
 
 
 def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
@@ -887,13 +891,17 @@ def test_run_stops_follow_a_line_either_way_up_to_the_limit() -> None:
     assert (np.abs(stops - anchor) < 1).mean() > 0.2
 
 
-def test_run_ends_stop_at_a_gap_of_four() -> None:
-    from booth_client.documents.detect.completion import _run_ends
+def test_run_lengths_stop_at_a_gap_of_four() -> None:
+    from booth_client.documents.detect.completion import run_lengths
 
-    hit = np.array([[1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1]], np.bool_)
+    hit = np.array([1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1], np.int32)
+    hits = np.concatenate([[0], np.cumsum(hit)]).astype(np.int32)[None, None]
+    starts = np.arange(12, dtype=np.int64)
+    one = np.ones(12, np.int64)
+    reach = run_lengths(hits, 0 * one, starts, one, -one, np.full(12, 20, np.int64))
     # From station 0 the run bridges the gap of three and ends at 6, where a gap of four ends
     # it; from station 7 on, the gap ahead is three long and the run reaches 11.
-    assert _run_ends(hit)[0].tolist() == [6, 6, 6, 6, 6, 6, 6, 11, 11, 11, 11, 11]
+    assert (starts + reach).tolist() == [6, 6, 6, 6, 6, 6, 6, 11, 11, 11, 11, 11]
 
 
 def _card_over_the_right_edge(width: int = 640, height: int = 360,

@@ -26,6 +26,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from .profiles import STEP, Profiles
 from .quads import plausible_many, shaped
@@ -53,46 +54,52 @@ MAX_COMPLETIONS: Final = 6
 _DISTINCT: Final = 3.0
 
 
-def _run_ends(hit: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
-    """For each line and station (L, T) of `hit` (an edge crosses the line there), where the run
-    followed forward from the next station on ends, gaps of up to `RUN_GAP` stations bridged: the
-    station of its last hit, or the station itself where no run follows it."""
-    n_lines, n_t = hit.shape
-    # gap[t]: stations t .. t + RUN_GAP all miss (past the last station counts as missing).
-    miss = ~np.concatenate([hit, np.zeros((n_lines, RUN_GAP + 1), np.bool_)], axis=1)
-    gap = miss[:, :n_t].copy()
-    for k in range(1, RUN_GAP + 1):
-        gap &= miss[:, k:k + n_t]
-    # (Stations as int16: a profile has a few hundred; a quarter of the bytes to go through.)
-    t = np.arange(n_t, dtype=np.int16)
-    # The first gap at or after each station (n_t where none) ...
-    first = np.minimum.accumulate(np.where(gap, t, np.int16(n_t))[:, ::-1], axis=1)[:, ::-1]
-    # ... and after it: the run from s covers s + 1 .. after[s] - 1, which ends on a hit.
-    after = np.empty_like(first)
-    after[:, :-1] = first[:, 1:]
-    after[:, -1] = n_t
-    return np.asarray(np.where(after > t + 1, after - 1, t), np.intp)
+@njit("int64[:](int32[:, :, :], int64[:], int64[:], int64[:], int64[:], int64[:])", cache=True,
+      nogil=True)
+def run_lengths(hits: npt.NDArray[np.int32], lines: npt.NDArray[np.int64],
+                starts: npt.NDArray[np.int64], steps: npt.NDArray[np.int64],
+                kinds: npt.NDArray[np.int64],
+                limits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """How far the run of edges along each of `lines` (K,) reaches, followed from the station
+    after `starts` one way (`steps`, +1 or -1), gaps of up to `RUN_GAP` stations bridged: in
+    stations from the start to its last hit, 0 where no run follows. Edges of one kind only
+    (`kinds`: a map of `Profiles.hits`, the cumulative counts (M, L, T + 1)) or, where -1, of
+    every kind count; at most `limits` - 1 stations on are looked at."""
+    n_maps, n_t = hits.shape[0], hits.shape[2] - 1
+    out = np.zeros(len(lines), np.int64)
+    for q in range(len(lines)):
+        line, step, kind = lines[q], steps[q], kinds[q]
+        missed = 0
+        for k in range(1, limits[q]):
+            t = starts[q] + step * k
+            if t < 0 or t >= n_t:
+                break
+            hit = False
+            for m in range(n_maps):
+                if (kind < 0 or kind == m) and hits[m, line, t + 1] > hits[m, line, t]:
+                    hit = True
+            if hit:
+                out[q], missed = k, 0
+            else:
+                missed += 1
+                if missed > RUN_GAP:
+                    break
+    return out
 
 
 def run_stops(prof: Profiles, lines: npt.NDArray[np.intp], anchors: F64, ways: F64,
               limits: F64) -> F64:
     """Per line of `lines` (K,), the station where the edge along it, followed from station
-    `anchors` in direction `ways` (+1 or -1), ends (`_run_ends`: gaps of up to `RUN_GAP`
+    `anchors` in direction `ways` (+1 or -1), ends (`run_lengths`: gaps of up to `RUN_GAP`
     stations bridged), looking at most `limits` stations on; the anchor itself where no run
     follows it."""
     n_t = prof.hits.shape[2] - 1
-    hit = np.diff(prof.hits[:, lines], axis=2).max(axis=0) > 0  # (K, T)
-    back = ways < 0
-    # Followed backward: along the line reversed.
-    hit[back] = hit[back, ::-1]
-    start = np.rint(anchors).astype(np.intp)
-    start = np.where(back, n_t - 1 - start, start)
-    span = np.maximum(2, limits.astype(np.intp)) - 1
-    t = np.arange(n_t)
-    window = (t[None, :] > start[:, None]) & (t[None, :] <= (start + span)[:, None])
+    start = np.rint(anchors).astype(np.int64)
     inside = (start >= 0) & (start < n_t)
-    ends = _run_ends(hit & window)[np.arange(len(lines)), np.clip(start, 0, n_t - 1)]
-    return np.asarray(anchors + ways * np.where(inside, ends - start, 0), np.float64)
+    reach = run_lengths(prof.hits, lines.astype(np.int64), start, ways.astype(np.int64),
+                        np.full(len(lines), -1, np.int64),
+                        np.maximum(2, limits.astype(np.int64)))
+    return np.asarray(anchors + ways * np.where(inside, reach, 0), np.float64)
 
 
 def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real: int,
@@ -121,18 +128,13 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     side = np.repeat([1.0, -1.0], len(k) // 2)
     base, a, c, held = base[k], a[k], c[k], table[base[k], p[k]]
     n_t = prof.hits.shape[2] - 1
-    # Where the arms' edges end, followed from the base: the runs of edges of every kind.
-    kinds = np.diff(prof.hits[:, :n_real], axis=2) > 0  # (M, L, T)
-    hits = kinds.max(axis=0)
-    # Forward along each line, and backward (along the line reversed), in one pass.
-    ends = _run_ends(np.concatenate([hits, hits[:, ::-1]]))
-    forward, backward = ends[:n_real], n_t - 1 - ends[n_real:, ::-1]
     # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
     corner_a = np.minimum(np.maximum(np.rint(prof.station[a, base]), 0), n_t - 1).astype(np.intp)
     corner_c = np.minimum(np.maximum(np.rint(prof.station[c, base]), 0), n_t - 1).astype(np.intp)
     way_a, way_c = along_a[k] * side > 0, along_c[k] * side > 0
-    end_a = np.where(way_a, forward[a, corner_a], backward[a, corner_a])
-    end_c = np.where(way_c, forward[c, corner_c], backward[c, corner_c])
+    # Where the arms' edges end, followed from the base: the runs of edges of every kind.
+    end_a, end_c = _run_ends(prof, np.concatenate([a, c]), np.concatenate([corner_a, corner_c]),
+                             np.concatenate([way_a, way_c]), -1).reshape(2, -1)
     # Each arm runs at least `_MIN_ARM` of the base. (The runs of one kind alone, below, never
     # run on further than those of every kind: a U whose arms fall short is closed no way.)
     base_len = np.abs(prof.station[base, a] - prof.station[base, c])
@@ -153,8 +155,8 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
         corner = np.concatenate([corner_a[e], corner_c[e]])
         way = np.concatenate([way_a[e], way_c[e]])
         end = np.concatenate([end_a[e], end_c[e]])
-        kind_ends = _by_kind(prof, kinds, hits, arms, corner, way, end,
-                             np.ceil(_MIN_ARM * np.tile(base_len[e], 2)).astype(np.intp))
+        kind_ends = _by_kind(prof, arms, corner, way,
+                             np.ceil(_MIN_ARM * np.tile(base_len[e], 2)).astype(np.intp), end)
         # The U's so closed elsewhere than where the runs of every kind end (and where the two
         # choices of kind close it alike, once).
         n_e = len(e)
@@ -215,45 +217,38 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     return lines, around, by_kind[k]
 
 
-def _by_kind(prof: Profiles, kinds: npt.NDArray[np.bool_], hits: npt.NDArray[np.bool_],
-             line: npt.NDArray[np.intp], corner: npt.NDArray[np.intp],
-             way: npt.NDArray[np.bool_], end: npt.NDArray[np.intp],
-             least: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-    """Where the runs of one kind of edge alone end along arms (K,) of `line`, followed from
-    `corner` forward (`way`) or backward, whose runs of edges of every kind (`hits`) end at
-    `end`: of the kind crossing the arm at most stations along that run, and of the kind
-    crossing it at most along its first `least` stations (as far as any arm must run); (2, K).
-    `kinds` (M, L, T): where each kind of edge (grey or saturation, either polarity) crosses
-    each line.
+def _by_kind(prof: Profiles, line: npt.NDArray[np.intp], corner: npt.NDArray[np.intp],
+             way: npt.NDArray[np.bool_], least: npt.NDArray[np.intp],
+             end: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Where the runs of one kind of edge alone (grey or saturation, either polarity: a map of
+    `Profiles.hits`) end along arms (K,) of `line`, followed from `corner` forward (`way`) or
+    backward, whose runs of edges of every kind end at `end`: of the kind crossing the arm at
+    most stations along that run, and of the kind crossing it at most along its first `least`
+    stations (as far as any arm must run); (2, K).
 
     A card's side seen against one ground keeps its polarity up to the card's end; an edge in
     line with it running on past its end (fingers, a thing behind the card) is seldom of that
-    same kind all along."""
-    n_t = kinds.shape[2]
+    same kind all along. (A kind crossing at every station where any kind crosses along the
+    run ends with it.)"""
+    n_t = prof.hits.shape[2] - 1
     first = np.minimum(np.maximum(corner + np.where(way, least, -least), 0), n_t - 1)
-    on_run = _kind_counts(prof, line, corner, end)  # (M, K)
-    kind = np.stack([np.argmax(on_run, axis=0),
+    kind = np.stack([np.argmax(_kind_counts(prof, line, corner, end), axis=0),
                      np.argmax(_kind_counts(prof, line, corner, first), axis=0)])
-    # A kind crossing at every station where any kind crosses along the run ends with it: the
-    # others are followed.
-    lo, hi = np.minimum(corner, end), np.maximum(corner, end)
-    seen = np.concatenate([np.zeros((len(hits), 1), np.intp), np.cumsum(hits, axis=1)], axis=1)
-    sooner = on_run[kind, np.arange(len(line))] < seen[line, hi + 1] - seen[line, lo]
-    variant, arm = np.nonzero(sooner)
-    out = np.stack([end, end])
-    if len(arm) == 0:
-        return out
-    code = kind[variant, arm] * len(hits) + line[arm]
-    row_of = np.zeros(len(kinds) * len(hits), np.intp)
-    row_of[code] = 1
-    rows = np.flatnonzero(row_of)
-    row_of[rows] = np.arange(len(rows))
-    alone = kinds.reshape(-1, n_t)[rows]
-    ends = _run_ends(np.concatenate([alone, alone[:, ::-1]]))
-    row, at = row_of[code], corner[arm]
-    out[variant, arm] = np.where(way[arm], ends[row, at],
-                                 n_t - 1 - ends[len(rows):, ::-1][row, at])
-    return out
+    return _run_ends(prof, np.tile(line, 2), np.tile(corner, 2), np.tile(way, 2),
+                     kind.ravel()).reshape(2, -1)
+
+
+def _run_ends(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.intp],
+              way: npt.NDArray[np.bool_], kind: int | npt.NDArray[np.intp]) -> npt.NDArray[
+                  np.intp]:
+    """The stations (K,) where the runs of edges of `kind` (a map of `Profiles.hits`, -1 for
+    every kind) along `line` (K,), followed from `start` forward (`way`) or backward, end
+    (`run_lengths`, as far as the line goes); `start` where no run follows it."""
+    step = np.where(way, 1, -1).astype(np.int64)
+    kinds = np.broadcast_to(np.asarray(kind, np.int64), line.shape).copy()
+    reach = run_lengths(prof.hits, line.astype(np.int64), start.astype(np.int64), step, kinds,
+                        np.full(len(line), prof.hits.shape[2], np.int64))
+    return np.asarray(start + step * reach, np.intp)
 
 
 def _kind_counts(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.intp],
