@@ -12,6 +12,7 @@ from typing import Final
 import cv2
 import numpy as np
 import numpy.typing as npt
+from numba import njit, types
 
 from .edges import Work
 from .refine import STATIONS, edge_points, robust_lines
@@ -99,40 +100,77 @@ def colour_steps(work: Work, quads: F64) -> F64:
     brick wall's mortar, a cable, a door frame's strip, a ruled line) has the same surface on
     both sides once its own width is passed, whatever its pixels' variation: averaged along
     the side, the colours match."""
-    h, w = work.gray.shape
-    n = len(quads)
-    t = stations(0.1, 0.9, _COLOUR_STATIONS)
     d, normal = side_normals(quads)
-    # Per quad, side, station and offset (outside first, then inside), x and y apart.
-    x = quads[:, :, None, 0] + t * d[:, :, None, 0]  # (N, 4, S)
-    y = quads[:, :, None, 1] + t * d[:, :, None, 1]
-    xi = np.rint(x[..., None] + _COLOUR_PROBES * normal[:, :, None, None, 0]).astype(np.intp)
-    yi = np.rint(y[..., None] + _COLOUR_PROBES * normal[:, :, None, None, 1]).astype(np.intp)
-    # A station is in view when its outermost probes are (those between lie on the segment).
-    ends_x, ends_y = xi[..., [0, -1]], yi[..., [0, -1]]
-    ok = ((ends_x >= 0) & (ends_x < w) & (ends_y >= 0) & (ends_y < h)).all(axis=3)  # (N, 4, S)
-    # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
-    flat = np.minimum(np.maximum(yi, 0), h - 1) * w + np.minimum(np.maximum(xi, 0), w - 1)
-    k = len(_COLOUR_OFFSETS)
-    # Per station, the colour summed over the offsets on each side (N, 4, S, 2, 3); per piece,
-    # over its stations in view.
-    colour = work.bgr.reshape(-1, 3).take(flat.reshape(n, 4, _COLOUR_STATIONS, 2, k), axis=0)
-    # (einsum sums over the offsets many times quicker than `sum` on this axis.)
-    sides = np.einsum("nsqtok->nsqtk", colour.astype(np.float32))
-    per = _COLOUR_STATIONS // _COLOUR_PIECES
-    weight = ok.reshape(n, 4, _COLOUR_PIECES, per).astype(np.float32)
-    summed = np.einsum("nspqtk,nspq->nsptk", sides.reshape(n, 4, _COLOUR_PIECES, per, 2, 3),
-                       weight)
-    count = weight.sum(axis=3)  # (N, 4, P)
-    diff = (summed[..., 0, :] - summed[..., 1, :]) / (np.maximum(count, 1.0) * k)[..., None]
-    step = np.sqrt((diff * diff).sum(axis=3))  # (N, 4, P)
-    # The median of the pieces with two stations or more in view.
-    step = np.sort(np.where(count >= 2, step, np.inf), axis=2)
-    m = (count >= 2).sum(axis=2)
-    lo = np.take_along_axis(step, np.maximum((m - 1) // 2, 0)[..., None], axis=2)[..., 0]
-    hi = np.take_along_axis(step, np.maximum(m // 2, 0)[..., None], axis=2)[..., 0]
-    seen = (m >= 1) & (ok.mean(axis=2) >= 0.3)
-    return np.asarray(np.where(seen, (lo + np.where(m >= 2, hi, lo)) / 2, np.nan), np.float64)
+    return _colour_steps(work.bgr, quads, d, normal, _COLOUR_STATION_AT, _COLOUR_PROBES,
+                         _COLOUR_PIECES)
+
+
+_COLOUR_STATION_AT: Final = stations(0.1, 0.9, _COLOUR_STATIONS)
+
+
+@njit(types.float64[:, :](types.uint8[:, :, :], types.float64[:, :, :],
+                          types.float64[:, :, :], types.float64[:, :, :],
+                          types.Array(types.float64, 1, "A", readonly=True),
+                          types.float64[:], types.int64), cache=True, nogil=True)
+def _colour_steps(bgr: npt.NDArray[np.uint8], quads: F64, d: F64, normal: F64, t: F64,
+                  probes: F64, pieces: int) -> F64:
+    """`colour_steps` of `quads` (N, 4, 2) in the frame `bgr`, whose sides are `d` and their
+    outward normals `normal` (N, 4, 2): at stations `t` along each side (shares of its
+    length), the colours at `probes` px along the normal (the first half outside, the second
+    inside), over `pieces` stretches of the side. The sums are of whole numbers, exact in
+    float32; the steps are worked out in float32."""
+    h, w = bgr.shape[0], bgr.shape[1]
+    n_probes = len(probes)
+    k = n_probes // 2
+    per = len(t) // pieces
+    out = np.full((len(quads), 4), np.nan)
+    summed = np.zeros((pieces, 2, 3), np.float32)
+    count = np.zeros(pieces, np.float32)
+    step = np.empty(pieces, np.float32)
+    for n in range(len(quads)):
+        for side in range(4):
+            qx, qy = quads[n, side, 0], quads[n, side, 1]
+            dx, dy = d[n, side, 0], d[n, side, 1]
+            nx, ny = normal[n, side, 0], normal[n, side, 1]
+            summed[:] = 0
+            count[:] = 0
+            in_view = 0
+            for q in range(len(t)):
+                x, y = qx + t[q] * dx, qy + t[q] * dy
+                # A station is in view when its outermost probes are (those between lie on
+                # the segment).
+                ok = True
+                for o in (0, n_probes - 1):
+                    xi, yi = np.rint(x + probes[o] * nx), np.rint(y + probes[o] * ny)
+                    ok &= 0 <= xi < w and 0 <= yi < h
+                if not ok:
+                    continue
+                in_view += 1
+                piece = q // per
+                count[piece] += np.float32(1.0)
+                for o in range(n_probes):
+                    xi = int(np.rint(x + probes[o] * nx))
+                    yi = int(np.rint(y + probes[o] * ny))
+                    for c in range(3):
+                        summed[piece, o // k, c] += np.float32(bgr[yi, xi, c])
+            # The step of each piece with two stations or more in view, the median of those.
+            m = 0
+            for piece in range(pieces):
+                if count[piece] < 2:
+                    continue
+                scale = max(count[piece], np.float32(1.0)) * np.float32(k)
+                total = np.float32(0.0)
+                for c in range(3):
+                    diff = (summed[piece, 0, c] - summed[piece, 1, c]) / scale
+                    total += diff * diff
+                step[m] = np.sqrt(total)
+                m += 1
+            if m == 0 or in_view < 0.3 * len(t):
+                continue
+            chosen = np.sort(step[:m])
+            lo, hi = chosen[(m - 1) // 2], chosen[m // 2]
+            out[n, side] = (lo + hi) / np.float32(2.0)
+    return out
 
 
 def crossing_ok(steps: F64, least: float = MIN_CROSSING_STEP) -> npt.NDArray[np.bool_]:
