@@ -185,53 +185,68 @@ def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64
     """Groups of segments (not in `chosen`) whose line meets other lines at both of its ends:
     a small card's short sides, outweighed by long lines of the room, but closing a corner at
     each end. The longest `_EXTRA_LINES` of them."""
-    n = len(lead)
-    if n < 3:
+    if len(lead) < 3:
         return np.zeros(0, np.intp)
-    ux, uy = dx[lead], dy[lead]
-    # The stretch of each group along its lead's direction (every group has its lead).
-    t = ends[..., 0] * ux[group] + ends[..., 1] * uy[group]  # (2, N segments)
-    lo = np.full(n, np.inf)
-    np.minimum.at(lo, group, t.min(axis=0))
-    hi = np.full(n, -np.inf)
-    np.maximum.at(hi, group, t.max(axis=0))
-    # A point on each lead's line and the group's two ends on it.
-    cx = (ends[0, lead, 0] + ends[1, lead, 0]) / 2
-    cy = (ends[0, lead, 1] + ends[1, lead, 1]) / 2
-    tc = cx * ux + cy * uy
-    x0, y0 = cx + (lo - tc) * ux, cy + (lo - tc) * uy
-    x1, y1 = cx + (hi - tc) * ux, cy + (hi - tc) * uy
-    # Where two lines meet steeply enough to be a document's corner: only those pairs (i, j)
-    # (both orders) are worked out.
-    cross = ux[:, None] * uy[None, :] - uy[:, None] * ux[None, :]
-    i, j = np.nonzero(np.abs(cross) > _CORNER_SIN)
-    # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
-    # (`take` gathers these many pairs' values faster than indexing with arrays does.)
-    s = (((cx.take(j) - cx.take(i)) * uy.take(j) - (cy.take(j) - cy.take(i)) * ux.take(j))
-         / cross.ravel().take(i * n + j))
-    # Where the lines meet and group i's ends all lie on line i, so the distances below are
-    # |s - (lo - tc)| and |s - (hi - tc)| but for rounding (well under 1e-9 px at these
-    # sizes): only the few pairs that pass this with a margin of 1e-3 px are worked out in
-    # full, and the full test decides as before.
-    reach = 2.5 + 0.12 * (hi - lo)
-    maybe = np.flatnonzero(np.minimum(np.abs(s - (lo - tc).take(i)),
-                                      np.abs(s - (hi - tc).take(i))) < reach.take(i) + 1e-3)
-    i, j, s = i[maybe], j[maybe], s[maybe]
-    mx, my = cx[i] + s * ux[i], cy[i] + s * uy[i]
-    # Distance from where lines i and j meet to either end of group i.
-    near0 = np.hypot(mx - x0[i], my - y0[i])
-    near1 = np.hypot(mx - x1[i], my - y1[i])
-    close = np.minimum(near0, near1) < reach[i]
-    at_end = np.zeros((n, n), np.bool_)
-    at_end[i, j] = close
-    # A corner: the lines meet at an end of both groups.
-    corner = close & at_end[j, i]
-    # Which end of i each corner is at: both ends must close one.
-    which = near0 <= near1
-    both = np.zeros((2, n), np.bool_)
-    both[0, i[corner & which]] = True
-    both[1, i[corner & ~which]] = True
-    both = both[0] & both[1]
+    both = _closing_both_ends(lead.astype(np.int64), group.astype(np.int64), ends, dx, dy,
+                              _CORNER_SIN)
     both[chosen] = False
     extra = np.flatnonzero(both)
     return extra[np.argsort(-weights[extra], kind="stable")][:_EXTRA_LINES]
+
+
+@njit("boolean[:](int64[:], int64[:], float64[:, :, :], float64[:], float64[:], float64)",
+      cache=True, nogil=True)
+def _closing_both_ends(lead: npt.NDArray[np.int64], group: npt.NDArray[np.int64], ends: F64,
+                       dx: F64, dy: F64, corner_sin: float) -> npt.NDArray[np.bool_]:
+    """Which groups of segments (their `lead`s (G,), the `group` of each segment, the
+    segments' `ends` (2, N, 2) and directions) meet another group's line at a corner at
+    each of their two ends: the lines cross at an angle of sine `corner_sin` or more, within
+    2.5 px and 0.12 of the group's stretch along its line of an end of both groups."""
+    n = len(lead)
+    ux, uy = np.empty(n), np.empty(n)
+    for g in range(n):
+        ux[g], uy[g] = dx[lead[g]], dy[lead[g]]
+    # The stretch of each group along its lead's direction (every group has its lead).
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    for k in range(len(group)):
+        g = group[k]
+        t0 = ends[0, k, 0] * ux[g] + ends[0, k, 1] * uy[g]
+        t1 = ends[1, k, 0] * ux[g] + ends[1, k, 1] * uy[g]
+        lo[g] = min(lo[g], min(t0, t1))
+        hi[g] = max(hi[g], max(t0, t1))
+    # A point on each lead's line, and the group's two ends on it.
+    cx, cy = np.empty(n), np.empty(n)
+    x0, y0, x1, y1 = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    reach = np.empty(n)
+    for g in range(n):
+        cx[g] = (ends[0, lead[g], 0] + ends[1, lead[g], 0]) / 2
+        cy[g] = (ends[0, lead[g], 1] + ends[1, lead[g], 1]) / 2
+        tc = cx[g] * ux[g] + cy[g] * uy[g]
+        x0[g], y0[g] = cx[g] + (lo[g] - tc) * ux[g], cy[g] + (lo[g] - tc) * uy[g]
+        x1[g], y1[g] = cx[g] + (hi[g] - tc) * ux[g], cy[g] + (hi[g] - tc) * uy[g]
+        reach[g] = 2.5 + 0.12 * (hi[g] - lo[g])
+    # close[i, j]: lines i and j meet steeply near an end of group i; first[i, j]: its first.
+    close = np.zeros((n, n), np.bool_)
+    first = np.zeros((n, n), np.bool_)
+    for i in range(n):
+        for j in range(n):
+            cross = ux[i] * uy[j] - uy[i] * ux[j]
+            if not abs(cross) > corner_sin:
+                continue
+            # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
+            s = ((cx[j] - cx[i]) * uy[j] - (cy[j] - cy[i]) * ux[j]) / cross
+            mx, my = cx[i] + s * ux[i], cy[i] + s * uy[i]
+            near0 = np.hypot(mx - x0[i], my - y0[i])
+            near1 = np.hypot(mx - x1[i], my - y1[i])
+            close[i, j] = min(near0, near1) < reach[i]
+            first[i, j] = near0 <= near1
+    # A corner: the lines meet at an end of both groups; each end of a group must close one.
+    at_first, at_second = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
+    for i in range(n):
+        for j in range(n):
+            if close[i, j] and close[j, i]:
+                if first[i, j]:
+                    at_first[i] = True
+                else:
+                    at_second[i] = True
+    return at_first & at_second
