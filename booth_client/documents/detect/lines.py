@@ -30,7 +30,6 @@ _MAX_LINES_PORTRAIT: Final = 32
 _DIRECTION_BINS: Final = 8
 _MAX_PER_DIRECTION: Final = 8
 
-_ORIENTATION_BINS: Final = 8
 # The bins of `segment_lines` that the 16 gradient steps fall in: the first binning's (steps
 # 15-2, 3-6, ...) and the second's (steps 1-4, 5-8, ...).
 _STEP_BINS: Final = (((np.arange(16) + 1) % 16) // 4, ((np.arange(16) - 1) % 16) // 4)
