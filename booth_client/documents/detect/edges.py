@@ -18,6 +18,7 @@ from typing import Final
 import cv2
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 _WORK_LONG_SIDE: Final = 320
 # A frame is searched as it is up to this much over the working size.
@@ -66,14 +67,8 @@ def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
     # and does not shrink (it only gets noisier), so its threshold stays.
     gx = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), np.float32)
     gy = np.asarray(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3), np.float32)
-    mag = np.abs(gx)
-    mag += np.abs(gy)
-    sub = mag[::2, ::2].astype(np.intp).ravel()
-    k98, k90 = int(0.98 * (sub.size - 1)), int(0.90 * (sub.size - 1))
-    # The gradients of uint8 channels are whole numbers, so these order statistics (those
-    # np.partition gives) come from the cumulative histogram, in a fraction of the time.
-    below = np.cumsum(np.bincount(sub))
-    q90, q98 = np.searchsorted(below, (k90, k98), side="right").astype(np.float32)
+    # (As float32, in which the thresholds below are worked out.)
+    q90, q98 = (np.float32(q) for q in _order_statistics(gx, gy))
     grey = float(np.clip(0.2 * q98, EDGE_FLOOR, _EDGE_STRENGTH))
     # Grey and saturation are judged separately (their polarities differ across one edge), so
     # a blue card on a brown desk of the same brightness still has edges. The saturation
@@ -82,14 +77,9 @@ def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
     scale = grey / _EDGE_STRENGTH
     sx = np.asarray(cv2.Sobel(sat, cv2.CV_32F, 1, 0, ksize=3, scale=scale), np.float32)
     sy = np.asarray(cv2.Sobel(sat, cv2.CV_32F, 0, 1, ksize=3, scale=scale), np.float32)
-    smag = np.abs(sx)
-    smag += np.abs(sy)
     gradients = ((gx, gy), (sx, sy))
     # One edge map from both channels: per pixel the channel with the stronger edge.
-    use_sat = cv2.compare(smag, mag, cv2.CMP_GT)
-    dx, dy = gx.copy(), gy.copy()
-    cv2.copyTo(sx, use_sat, dx)
-    cv2.copyTo(sy, use_sat, dy)
+    dx, dy = _stronger(gx, gy, sx, sy)
     high = float(np.clip(q90, 2.5 * grey, 10 * grey))
     # |Sobel| <= 4 * 255 on uint8 channels, so the gradients fit int16 as they are.
     edges = cv2.Canny(dx.astype(np.int16), dy.astype(np.int16), 0.5 * high, high)
@@ -105,6 +95,48 @@ def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
         steps = np.zeros(0, np.uint8)
     dark = cv2.mean(gray)[0] < _DARK_MEAN
     return Work(gray, sat, gradients, factor, (grey, grey), at, steps, small, dark)
+
+
+@njit("UniTuple(float64, 2)(float32[:, :], float32[:, :])", cache=True, nogil=True)
+def _order_statistics(gx: npt.NDArray[np.float32],
+                      gy: npt.NDArray[np.float32]) -> tuple[float, float]:
+    """The 90th and 98th percentiles (as `np.partition` gives them) of the gradient's L1
+    norm |gx| + |gy| over every other pixel each way, in whole numbers: the gradients of
+    uint8 channels are whole numbers, so they come from a histogram in one pass."""
+    h, w = gx.shape
+    counts = np.zeros(4 * 1024 * 2 + 1, np.int64)
+    n = 0
+    for y in range(0, h, 2):
+        for x in range(0, w, 2):
+            counts[int(abs(gx[y, x]) + abs(gy[y, x]))] += 1
+            n += 1
+    out = np.zeros(2)
+    for i, share in enumerate((0.90, 0.98)):
+        # The value at rank int(share * (n - 1)): the first whose cumulative count exceeds it.
+        rank, below, value = int(share * (n - 1)), 0, 0
+        while below + counts[value] <= rank:
+            below += counts[value]
+            value += 1
+        out[i] = value
+    return out[0], out[1]
+
+
+@njit("UniTuple(float32[:, :], 2)(float32[:, :], float32[:, :], float32[:, :], float32[:, :])",
+      cache=True, nogil=True)
+def _stronger(gx: npt.NDArray[np.float32], gy: npt.NDArray[np.float32],
+              sx: npt.NDArray[np.float32], sy: npt.NDArray[np.float32]) -> tuple[
+                  npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Per pixel, the gradient (x, y) of the channel whose edge is the stronger (L1 norm):
+    saturation (`sx`, `sy`) where it is stronger than grey (`gx`, `gy`), else grey."""
+    h, w = gx.shape
+    dx, dy = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+    for y in range(h):
+        for x in range(w):
+            if abs(sx[y, x]) + abs(sy[y, x]) > abs(gx[y, x]) + abs(gy[y, x]):
+                dx[y, x], dy[y, x] = sx[y, x], sy[y, x]
+            else:
+                dx[y, x], dy[y, x] = gx[y, x], gy[y, x]
+    return dx, dy
 
 
 def _shrink(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,
