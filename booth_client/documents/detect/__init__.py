@@ -37,6 +37,12 @@ has its module, whose docstring tells the stage in detail:
    candidates are then judged as the line search found them, unsnapped (`_as_found`).
 
 The geometry of quads that the stages share (corner order, areas, aspects) is in `shape`.
+
+The stages are numpy over a few hundred lines, pairs and quads at a time. The loops over every
+edge pixel, station or probe are compiled with numba (`runs.edge_runs`, the grouping of
+segments and the corners in `lines`, `profiles`' crossings, `completion.run_lengths`,
+`verify`'s colour steps, `edges`' gradient passes), each checked against its numpy definition
+by a test: there numpy's many small arrays per frame cost more than the arithmetic.
 """
 
 from __future__ import annotations
