@@ -18,6 +18,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from .profiles import STEP, Profiles, span_support
 from .shape import F64, NEXT, PREV, Mask, areas, aspect_errors, order_many, stacked
@@ -152,20 +153,46 @@ def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F6
 def plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:
     """Convex, of document size, no corner sharper than 55 deg, aspect not beyond any document
     seen in perspective; for quads (N, 4, 2) in either winding (`area`: theirs, if known)."""
-    edge = quads[:, NEXT] - quads
-    following = edge[:, NEXT]
-    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
-    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
     area = areas(quads) if area is None else area
-    sized = (area >= _MIN_AREA_FRAC * area_frame) & (area <= _MAX_AREA_FRAC * area_frame)
-    length = np.hypot(edge[..., 0], edge[..., 1]) + 1e-9
-    cos = -(edge * edge[:, PREV]).sum(axis=2) / (length * length[:, PREV])
-    limit = np.cos(np.radians(_MIN_CORNER_DEG))
-    angled = np.all(np.abs(cos) <= limit, axis=1)
-    across = (length[:, 0] + length[:, 2]) / 2
-    down = (length[:, 1] + length[:, 3]) / 2
-    aspect = np.maximum(across, down) / np.maximum(np.minimum(across, down), 1e-6)
-    return np.asarray(convex & sized & angled & (aspect <= _MAX_ASPECT), np.bool_)
+    return _plausible(quads, area, _MIN_AREA_FRAC * area_frame, _MAX_AREA_FRAC * area_frame,
+                      _CORNER_COS, _MAX_ASPECT)
+
+
+_CORNER_COS: Final = float(np.cos(np.radians(_MIN_CORNER_DEG)))
+
+
+@njit("boolean[:](float64[:, :, :], float64[:], float64, float64, float64, float64)",
+      cache=True, nogil=True)
+def _plausible(quads: F64, area: F64, least: float, most: float, corner_cos: float,
+               max_aspect: float) -> Mask:
+    """`plausible_many` of quads (N, 4, 2) of `area` (N,): convex, of an area from `least` to
+    `most`, every corner's |cos| at most `corner_cos`, the ratio of the mean lengths of
+    opposite sides at most `max_aspect`."""
+    out = np.zeros(len(quads), np.bool_)
+    ex, ey, length = np.empty(4), np.empty(4), np.empty(4)
+    for q in range(len(quads)):
+        if not least <= area[q] <= most:
+            continue
+        for k in range(4):
+            ex[k] = quads[q, (k + 1) % 4, 0] - quads[q, k, 0]
+            ey[k] = quads[q, (k + 1) % 4, 1] - quads[q, k, 1]
+            length[k] = np.hypot(ex[k], ey[k]) + 1e-9
+        # Convex: the turn at every corner has one sign.
+        turns = 0
+        for k in range(4):
+            cross = ex[k] * ey[(k + 1) % 4] - ey[k] * ex[(k + 1) % 4]
+            turns += 1 if cross > 0 else -1 if cross < 0 else 0
+        if abs(turns) != 4:
+            continue
+        angled = True
+        for k in range(4):
+            before = (k + 3) % 4
+            cos = -(ex[k] * ex[before] + ey[k] * ey[before]) / (length[k] * length[before])
+            angled &= abs(cos) <= corner_cos
+        across, down = (length[0] + length[2]) / 2, (length[1] + length[3]) / 2
+        aspect = max(across, down) / max(min(across, down), 1e-6)
+        out[q] = angled and aspect <= max_aspect
+    return out
 
 
 ASPECT_SLACK: Final = 0.05
