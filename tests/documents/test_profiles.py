@@ -89,3 +89,33 @@ def test_a_card_side_is_crossed_along_its_length() -> None:
     assert per_station[on_card].mean() > 0.9
     assert per_station[~on_card & (x > 2) & (x < 317)].mean() < 0.1
     assert valid[0, -1] == ((x >= 1) & (x < 319)).sum()
+
+
+@settings(max_examples=40, deadline=None)
+@given(which=st.integers(0, 2), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 50))
+def test_span_support_is_as_defined(works: list[Work], which: int, seed: int, n: int) -> None:
+    from booth_client.documents.detect.profiles import profiles, span_support
+
+    work = works[which]
+    h, w = work.gray.shape
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, 2 * np.pi, 8)
+    through = rng.uniform(0, 1, (8, 2)) * (w, h)
+    a, b = np.cos(angle), np.sin(angle)
+    prof = profiles(work, np.stack([a, b, -(a * through[:, 0] + b * through[:, 1])], axis=1), 8)
+    # Stretches of any length either way, some running off the profile's ends, broadcast
+    # (n, 2) against lines (n, 1).
+    n_t = prof.valid.shape[1] - 1
+    line = rng.integers(0, 8, (n, 1))
+    start = rng.uniform(-20, n_t + 20, (n, 2))
+    end = start + rng.uniform(-n_t, n_t, (n, 2))
+    # By definition: the share of stations (less 8 % at each end) where the map crossing most
+    # often crosses, of those in the frame; NaN where fewer than 0.3 of them are.
+    lo, hi = np.minimum(start, end), np.maximum(start, end)
+    trim = 0.08 * (hi - lo)
+    ia = np.clip(np.rint(lo + trim), 0, n_t).astype(np.intp)
+    ib = np.clip(np.rint(hi - trim), 0, n_t).astype(np.intp)
+    hits = (prof.hits[:, line, ib] - prof.hits[:, line, ia]).max(axis=0)
+    seen = prof.valid[line, ib] - prof.valid[line, ia]
+    want = np.where(seen >= 0.3 * np.maximum(ib - ia, 1), hits / np.maximum(seen, 1.0), np.nan)
+    assert np.array_equal(span_support(prof, line, start, end), want, equal_nan=True)

@@ -138,21 +138,34 @@ def span_support(prof: Profiles, line: npt.NDArray[np.intp], start: F64, end: F6
     """Support of the stretches of `line` from station `start` to `end` (broadcast together),
     less `_END_TRIM` at each end: the largest share of stations where an edge of one map and
     polarity crosses, NaN for a stretch mostly outside the frame."""
-    lo, hi = np.minimum(start, end), np.maximum(start, end)
-    trim = _END_TRIM * (hi - lo)
-    stride = prof.valid.shape[1]
-    last = stride - 1
-    base = line * stride
-    # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
-    ia = base + np.minimum(np.maximum(np.rint(lo + trim), 0), last).astype(np.intp)
-    ib = base + np.minimum(np.maximum(np.rint(hi - trim), 0), last).astype(np.intp)
-    flat_hits = prof.hits.reshape(len(prof.hits), -1)
-    flat_valid = prof.valid.ravel()
-    hits = flat_hits.take(ib, axis=1) - flat_hits.take(ia, axis=1)  # (M, ...)
-    valid = flat_valid.take(ib) - flat_valid.take(ia)
-    support = np.max(hits, axis=0) / np.maximum(valid, 1.0)
-    return np.asarray(np.where(valid >= 0.3 * np.maximum(ib - ia, 1), support, np.nan),
-                      np.float64)
+    line, start, end = np.broadcast_arrays(line, start, end)
+    support = _span_support(prof.hits, prof.valid, line.astype(np.int64).ravel(),
+                            start.astype(np.float64).ravel(), end.astype(np.float64).ravel())
+    return support.reshape(line.shape)
+
+
+@njit("float64[:](int32[:, :, :], int32[:, :], int64[:], float64[:], float64[:])", cache=True,
+      nogil=True)
+def _span_support(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
+                  line: npt.NDArray[np.int64], start: F64, end: F64) -> F64:
+    """`span_support` of stretches (K,) of `line` from `start` to `end`, in the cumulative
+    counts `hits` (M, L, T + 1) and `valid` (L, T + 1) of `Profiles`."""
+    last = valid.shape[1] - 1
+    out = np.empty(len(line))
+    for k in range(len(line)):
+        lo, hi = min(start[k], end[k]), max(start[k], end[k])
+        trim = _END_TRIM * (hi - lo)
+        a = int(min(max(np.rint(lo + trim), 0.0), last))
+        b = int(min(max(np.rint(hi - trim), 0.0), last))
+        seen = valid[line[k], b] - valid[line[k], a]
+        if not seen >= 0.3 * max(b - a, 1):
+            out[k] = np.nan
+            continue
+        most = hits[0, line[k], b] - hits[0, line[k], a]
+        for m in range(1, hits.shape[0]):
+            most = max(most, hits[m, line[k], b] - hits[m, line[k], a])
+        out[k] = most / max(seen, 1.0)
+    return out
 
 
 def between_pairs(prof: Profiles, pairs: npt.NDArray[np.intp]) -> F64:
