@@ -40,9 +40,10 @@ The geometry of quads that the stages share (corner order, areas, aspects) is in
 
 The stages are numpy over a few hundred lines, pairs and quads at a time. The loops over every
 edge pixel, station or probe are compiled with numba (`runs.edge_runs`, the grouping of
-segments and the corners in `lines`, `profiles`' crossings, `completion.run_lengths`,
-`verify`'s colour steps, `edges`' gradient passes), each checked against its numpy definition
-by a test: there numpy's many small arrays per frame cost more than the arithmetic.
+segments and the corners in `lines`, `profiles`' crossings and stretch supports,
+`completion.run_lengths`, `quads`' plausibility, `verify`'s colour steps, `edges`' gradient
+passes), each checked against its numpy definition by a test: there numpy's many small arrays
+per frame cost more than the arithmetic.
 """
 
 from __future__ import annotations
