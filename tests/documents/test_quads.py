@@ -47,3 +47,39 @@ def test_plausible_quads_are_as_defined(seed: int, n: int, spread: float) -> Non
     got = plausible_many(quads, 320 * 180)
     assert np.array_equal(got, _by_definition(quads, 320 * 180))
     assert np.array_equal(plausible_many(quads, 320 * 180, areas(quads)), got)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40))
+def test_support_past_the_ends_of_sides_is_as_defined(seed: int, n: int) -> None:
+    from booth_client.documents.detect.edges import prepare
+    from booth_client.documents.detect.profiles import STEP, profiles
+    from booth_client.documents.detect.quads import _beyond
+    from booth_client.documents.synthetic import make_scene
+
+    work = prepare(make_scene(seed % 50, 1280, 720).image)
+    h, w = work.gray.shape
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, 2 * np.pi, 6)
+    through = rng.uniform(0, 1, (6, 2)) * (w, h)
+    a, b = np.cos(angle), np.sin(angle)
+    prof = profiles(work, np.stack([a, b, -(a * through[:, 0] + b * through[:, 1])], axis=1), 6)
+    n_t = prof.valid.shape[1] - 1
+    around = rng.integers(0, 6, (n, 4))
+    first = rng.uniform(-10, n_t + 10, (n, 4))
+    second = first + rng.uniform(-60, 60, (n, 4))
+    # By definition: past each end of each side, from 2 px beyond it over 15 % of the side
+    # (at least 4 px), the share of stations where the map crossing most often crosses, of
+    # those in the frame; 0 where fewer than half of them are.
+    span, sign = np.abs(second - first), np.where(second >= first, 1.0, -1.0)
+    ext, gap = np.maximum(4.0 / STEP, 0.15 * span), 2.0 / STEP
+    want = []
+    for anchor, way in ((first, -sign), (second, sign)):
+        p, q = anchor + way * gap, anchor + way * (gap + ext)
+        lo = np.clip(np.rint(np.minimum(p, q)), 0, n_t).astype(np.intp)
+        hi = np.clip(np.rint(np.maximum(p, q)), 0, n_t).astype(np.intp)
+        got = (prof.hits[:, around, hi] - prof.hits[:, around, lo]).max(axis=0)
+        seen = prof.valid[around, hi] - prof.valid[around, lo]
+        want.append(np.where(seen >= 0.5 * np.maximum(hi - lo, 1), got / np.maximum(seen, 1),
+                             0.0))
+    assert np.array_equal(_beyond(prof, around, first, second), np.stack(want, axis=2))

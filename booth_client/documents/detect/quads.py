@@ -128,26 +128,37 @@ def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F6
     """Edge support past each end of each side (Q, 4, 2: past its start, past its end) over 15 %
     of the side (at least 4 px), from 2 px beyond the corner; any polarity, as a card side runs
     on past a dark band as well as past a pale field."""
-    stride = prof.valid.shape[1]
-    last = stride - 1
-    base = around * stride
-    span = np.abs(second - first)
-    sign = np.where(second >= first, 1.0, -1.0)
-    ext = np.maximum(4.0 / STEP, 0.15 * span)
+    return _past_ends(prof.hits, prof.valid, around.astype(np.int64), first, second)
+
+
+@njit("float64[:, :, :](int32[:, :, :], int32[:, :], int64[:, :], float64[:, :], float64[:, :])",
+      cache=True, nogil=True)
+def _past_ends(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
+               around: npt.NDArray[np.int64], first: F64, second: F64) -> F64:
+    """`_beyond` in the cumulative counts `hits` (M, L, T + 1) and `valid` (L, T + 1) of
+    `Profiles`, for sides on lines `around` from station `first` to `second` (Q, 4): the
+    largest share of stations where one map crosses, of those in the frame (0 where fewer
+    than half of them are)."""
+    last = valid.shape[1] - 1
+    out = np.empty((len(around), 4, 2))
     gap = 2.0 / STEP
-    flat_hits = prof.hits.reshape(len(prof.hits), -1)
-    flat_valid = prof.valid.ravel()
-    out = []
-    for anchor, way in ((first, -sign), (second, sign)):
-        p = anchor + way * gap
-        q = anchor + way * (gap + ext)
-        # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
-        a = base + np.minimum(np.maximum(np.rint(np.minimum(p, q)), 0), last).astype(np.intp)
-        b = base + np.minimum(np.maximum(np.rint(np.maximum(p, q)), 0), last).astype(np.intp)
-        got = np.max(flat_hits.take(b, axis=1) - flat_hits.take(a, axis=1), axis=0)
-        seen = flat_valid.take(b) - flat_valid.take(a)
-        out.append(np.where(seen >= 0.5 * np.maximum(b - a, 1), got / np.maximum(seen, 1), 0.0))
-    return stacked(*out)
+    for q in range(len(around)):
+        for k in range(4):
+            line = around[q, k]
+            sign = 1.0 if second[q, k] >= first[q, k] else -1.0
+            ext = max(4.0 / STEP, 0.15 * abs(second[q, k] - first[q, k]))
+            for end in range(2):
+                anchor, way = (first[q, k], -sign) if end == 0 else (second[q, k], sign)
+                p, r = anchor + way * gap, anchor + way * (gap + ext)
+                a = int(min(max(np.rint(min(p, r)), 0.0), last))
+                b = int(min(max(np.rint(max(p, r)), 0.0), last))
+                most = hits[0, line, b] - hits[0, line, a]
+                for m in range(1, hits.shape[0]):
+                    most = max(most, hits[m, line, b] - hits[m, line, a])
+                seen = valid[line, b] - valid[line, a]
+                out[q, k, end] = (most / max(seen, 1) if seen >= 0.5 * max(b - a, 1)
+                                  else 0.0)
+    return out
 
 
 def plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:
