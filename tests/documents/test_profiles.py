@@ -13,6 +13,8 @@ from booth_client.documents.detect.edges import Work, prepare
 from booth_client.documents.detect.profiles import STEP, profile_parts
 from booth_client.documents.synthetic import make_scene
 
+from .random_lines import random_lines, random_profiles
+
 
 def _by_definition(work: Work, lines: npt.NDArray[np.float64], n_real: int) -> tuple[
         npt.NDArray[np.int32], npt.NDArray[np.int32]]:
@@ -61,12 +63,9 @@ def test_profiles_are_sampled_as_defined(works: list[Work], which: int, seed: in
     work = works[which]
     h, w = work.gray.shape
     rng = np.random.default_rng(seed)
-    # Lines at any angle through points anywhere around the frame (some miss it); the
-    # last `n_border` are not sampled, as the frame's border lines are not.
-    angle = rng.uniform(0, 2 * np.pi, n_lines + n_border)
-    through = rng.uniform(-0.2, 1.2, (n_lines + n_border, 2)) * (w, h)
-    a, b = np.cos(angle), np.sin(angle)
-    lines = np.stack([a, b, -(a * through[:, 0] + b * through[:, 1])], axis=1)
+    # Lines through points anywhere around the frame (some miss it); the last `n_border` are
+    # not sampled, as the frame's border lines are not.
+    lines = random_lines(rng, n_lines + n_border, w, h, beyond=0.2)
     _, _, _, hits, valid = profile_parts(work, lines, n_lines)
     want_hits, want_valid = _by_definition(work, lines, n_lines)
     assert np.array_equal(hits, want_hits)
@@ -94,15 +93,11 @@ def test_a_card_side_is_crossed_along_its_length() -> None:
 @settings(max_examples=40, deadline=None)
 @given(which=st.integers(0, 2), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 50))
 def test_span_support_is_as_defined(works: list[Work], which: int, seed: int, n: int) -> None:
-    from booth_client.documents.detect.profiles import profiles, span_support
+    from booth_client.documents.detect.profiles import span_support
 
     work = works[which]
-    h, w = work.gray.shape
     rng = np.random.default_rng(seed)
-    angle = rng.uniform(0, 2 * np.pi, 8)
-    through = rng.uniform(0, 1, (8, 2)) * (w, h)
-    a, b = np.cos(angle), np.sin(angle)
-    prof = profiles(work, np.stack([a, b, -(a * through[:, 0] + b * through[:, 1])], axis=1), 8)
+    prof = random_profiles(work, rng, 8)
     # Stretches of any length either way, some running off the profile's ends, broadcast
     # (n, 2) against lines (n, 1).
     n_t = prof.valid.shape[1] - 1

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from booth_client.documents.detect.quads import plausible_many
 from booth_client.documents.detect.shape import F64, NEXT, PREV, Mask, areas
 
+from .random_lines import random_profiles
+
 
 def _by_definition(quads: F64, area_frame: float) -> Mask:
     """Convex, of 2-97 % of the frame's area, no corner sharper than 55 degrees, the mean
@@ -53,17 +55,13 @@ def test_plausible_quads_are_as_defined(seed: int, n: int, spread: float) -> Non
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40))
 def test_support_past_the_ends_of_sides_is_as_defined(seed: int, n: int) -> None:
     from booth_client.documents.detect.edges import prepare
-    from booth_client.documents.detect.profiles import STEP, profiles
+    from booth_client.documents.detect.profiles import STEP
     from booth_client.documents.detect.quads import _beyond
     from booth_client.documents.synthetic import make_scene
 
     work = prepare(make_scene(seed % 50, 1280, 720).image)
-    h, w = work.gray.shape
     rng = np.random.default_rng(seed)
-    angle = rng.uniform(0, 2 * np.pi, 6)
-    through = rng.uniform(0, 1, (6, 2)) * (w, h)
-    a, b = np.cos(angle), np.sin(angle)
-    prof = profiles(work, np.stack([a, b, -(a * through[:, 0] + b * through[:, 1])], axis=1), 6)
+    prof = random_profiles(work, rng, 6)
     n_t = prof.valid.shape[1] - 1
     around = rng.integers(0, 6, (n, 4))
     first = rng.uniform(-10, n_t + 10, (n, 4))
