@@ -12,6 +12,7 @@ from typing import Final
 import cv2
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from .shape import F64, NEXT, PREV, Mask, areas, side_normals, stacked, stations
 
@@ -19,7 +20,7 @@ _REFINE_SAMPLES: Final = 32
 # Where the stations lie along each side, as shares of its length.
 STATIONS: Final = stations(0.05, 0.95, _REFINE_SAMPLES)
 _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
-                                               2)))
+                                               2)), np.int64)
 
 
 def edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple[F64, F64]:
@@ -121,26 +122,52 @@ def robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
                   tolerance: float | F64) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
     """Per row of points (M, S, 2), the line (a, b, c), a^2 + b^2 = 1, through the largest
     consistent subset of its usable points (a thumb or glare spoils a minority), and the share
-    of stations on it."""
-    # (`take` along an axis is quicker than indexing it with an array.)
-    p, q = pts.take(_PAIR_INDEX[:, 0], axis=1), pts.take(_PAIR_INDEX[:, 1], axis=1)
-    pair_ok = usable.take(_PAIR_INDEX[:, 0], axis=1) & usable.take(_PAIR_INDEX[:, 1], axis=1)
-    d = q - p
-    norm = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
-    nx, ny = d[..., 1] / norm, -d[..., 0] / norm
-    c = -(nx * p[..., 0] + ny * p[..., 1])
-    # (The points' x and y each made contiguous first: the products over all pairs and points
-    # then run over contiguous rows.)
-    px, py = np.ascontiguousarray(pts[..., 0]), np.ascontiguousarray(pts[..., 1])
-    resid = np.abs(nx[..., None] * px[:, None, :] + ny[..., None] * py[:, None, :]
-                   + c[..., None])
-    close = (resid < tolerance) & usable[:, None, :]
-    counts = np.where(pair_ok, close.sum(axis=2), -1)
-    best = np.argmax(counts, axis=1)
-    n_pairs = close.shape[1]
-    inlier = close.reshape(-1, close.shape[2]).take(np.arange(len(pts)) * n_pairs + best, axis=0)
+    of stations on it. `tolerance`: how far (px) a point may lie off the line, for all rows or
+    per row."""
+    per_row = np.empty(len(pts))
+    per_row[:] = np.asarray(tolerance, np.float64).ravel()
+    inlier = _consensus(pts, usable, per_row, _PAIR_INDEX)
     weight = inlier.astype(np.float64)
     return fit_lines(pts, weight), weight.sum(axis=1) / pts.shape[1], inlier
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _through(px: float, py: float, qx: float, qy: float) -> tuple[float, float, float]:
+    """The line (a, b, c), a^2 + b^2 = 1, through points p and q."""
+    dx, dy = qx - px, qy - py
+    norm = max(np.hypot(dx, dy), 1e-9)
+    nx, ny = dy / norm, -dx / norm
+    return nx, ny, -(nx * px + ny * py)
+
+
+@njit("boolean[:, :](float64[:, :, :], boolean[:, :], float64[:], int64[:, :])", cache=True,
+      nogil=True)
+def _consensus(pts: F64, usable: npt.NDArray[np.bool_], tolerance: F64,
+               pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Per row of points (M, S, 2), of the lines through the `pairs` (P, 2) of its `usable`
+    points, the one most usable points lie within `tolerance` (M,) of (the first such): which
+    points those are (M, S). (Where no pair is usable, the line through the first pair.)"""
+    n_rows, n_points = usable.shape
+    inlier = np.zeros((n_rows, n_points), np.bool_)
+    for m in range(n_rows):
+        best, most = 0, -1
+        for k in range(len(pairs)):
+            i, j = pairs[k, 0], pairs[k, 1]
+            if not (usable[m, i] and usable[m, j]):
+                continue
+            nx, ny, c = _through(pts[m, i, 0], pts[m, i, 1], pts[m, j, 0], pts[m, j, 1])
+            count = 0
+            for t in range(n_points):
+                if usable[m, t] and abs(nx * pts[m, t, 0] + ny * pts[m, t, 1] + c) < tolerance[m]:
+                    count += 1
+            if count > most:
+                best, most = k, count
+        i, j = pairs[best, 0], pairs[best, 1]
+        nx, ny, c = _through(pts[m, i, 0], pts[m, i, 1], pts[m, j, 0], pts[m, j, 1])
+        for t in range(n_points):
+            inlier[m, t] = (usable[m, t]
+                            and abs(nx * pts[m, t, 0] + ny * pts[m, t, 1] + c) < tolerance[m])
+    return inlier
 
 
 def fit_lines(pts: F64, weight: F64) -> F64:
