@@ -13,6 +13,7 @@ from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from ..kinds import A4_PAGE, BANK_BOOK_PAGE, ID1_CARD
 
@@ -35,27 +36,40 @@ def _true_aspects(quads: F64, width: float, height: float) -> F64:
     with a pinhole camera of focal length about the frame's long side (a phone held upright
     takes portrait frames), principal point at the centre (Zhang and He, whiteboard scanning).
     Falls back to the mean side ratio where that fails."""
-    u0, v0, f = width / 2.0, height / 2.0, _FOCAL_PER_LONG_SIDE * max(width, height)
-    # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right. Their
-    # k2 = (m1 x m4).m3 / (m2 x m4).m3 and k3 = (m1 x m4).m2 / (m3 x m4).m2; for points with
-    # z = 1, (a x b).c is the plane cross product (b - a) x (c - a): all four at once.
-    a = quads[:, [0, 1, 0, 3]]  # m1, m2, m1, m3
-    b = quads[:, [2]] - a  # m4 - a
-    c = quads[:, [3, 3, 1, 1]] - a  # m3, m3, m2, m2
-    det = b[..., 0] * c[..., 1] - b[..., 1] * c[..., 0]
-    den = det[:, 1::2]
-    k = det[:, 0::2] / np.where(np.abs(den) > 1e-12, den, 1e-12)  # (N, 2): k2, k3
-    # n2 = k2 m2 - m1 and n3 = k3 m3 - m1, then their lengths through the camera.
-    nz = k - 1.0
-    nxy = k[..., None] * quads[:, [1, 3]] - quads[:, None, 0]
-    x = (nxy[..., 0] - u0 * nz) / f
-    y = (nxy[..., 1] - v0 * nz) / f
-    norm2 = np.maximum(x * x + y * y + nz * nz, 1e-12)
-    ratio = np.sqrt(norm2[:, 0] / norm2[:, 1])
-    sides = np.hypot(*(quads[:, NEXT] - quads).transpose(2, 0, 1))
-    naive = (sides[:, 0] + sides[:, 2]) / np.maximum(sides[:, 1] + sides[:, 3], 1e-9)
-    ratio = np.where(np.isfinite(ratio) & (ratio > 0.2) & (ratio < 5.0), ratio, naive)
-    return np.asarray(np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9)), np.float64)
+    return _aspects(quads, width / 2.0, height / 2.0, _FOCAL_PER_LONG_SIDE * max(width, height))
+
+
+@njit("float64[:](float64[:, :, :], float64, float64, float64)", cache=True, nogil=True)
+def _aspects(quads: F64, u0: float, v0: float, f: float) -> F64:
+    """`_true_aspects` with the principal point (u0, v0) and focal length f."""
+    out = np.empty(len(quads))
+    for n in range(len(quads)):
+        q = quads[n]
+        # Zhang-He order: m1 top-left, m2 top-right, m3 bottom-left, m4 bottom-right. Their
+        # k2 = (m1 x m4).m3 / (m2 x m4).m3 and k3 = (m1 x m4).m2 / (m3 x m4).m2; for points
+        # with z = 1, (a x b).c is the plane cross product (b - a) x (c - a).
+        det = np.empty(4)
+        for i, (ia, ic) in enumerate(((0, 3), (1, 3), (0, 1), (3, 1))):
+            bx, by = q[2, 0] - q[ia, 0], q[2, 1] - q[ia, 1]
+            cx, cy = q[ic, 0] - q[ia, 0], q[ic, 1] - q[ia, 1]
+            det[i] = bx * cy - by * cx
+        norm2 = np.empty(2)
+        for i, corner in enumerate((1, 3)):
+            den = det[2 * i + 1]
+            k = det[2 * i] / (den if abs(den) > 1e-12 else 1e-12)
+            # n2 = k2 m2 - m1 and n3 = k3 m3 - m1, then their lengths through the camera.
+            nz = k - 1.0
+            x = (k * q[corner, 0] - q[0, 0] - u0 * nz) / f
+            y = (k * q[corner, 1] - q[0, 1] - v0 * nz) / f
+            norm2[i] = max(x * x + y * y + nz * nz, 1e-12)
+        ratio = np.sqrt(norm2[0] / norm2[1])
+        if not (np.isfinite(ratio) and 0.2 < ratio < 5.0):
+            sides = np.empty(4)
+            for i in range(4):
+                sides[i] = np.hypot(q[(i + 1) % 4, 0] - q[i, 0], q[(i + 1) % 4, 1] - q[i, 1])
+            ratio = (sides[0] + sides[2]) / max(sides[1] + sides[3], 1e-9)
+        out[n] = max(ratio, 1.0 / max(ratio, 1e-9))
+    return out
 
 
 def aspect_errors(quads: F64, width: float, height: float) -> F64:
@@ -67,12 +81,36 @@ def aspect_errors(quads: F64, width: float, height: float) -> F64:
 
 def order_many(quads: F64) -> F64:
     """`geometry.order_corners` for a stack of quads at once."""
-    centre = quads.sum(axis=1, keepdims=True) / 4  # (the mean, without its wrapper)
-    angle = np.arctan2(quads[..., 1] - centre[..., 1], quads[..., 0] - centre[..., 0])
-    rows = np.arange(len(quads))[:, None]
-    clockwise = quads[rows, np.argsort(angle, axis=1)]
-    start = np.argmin(clockwise[..., 0] + (1.0 - 1e-9) * clockwise[..., 1], axis=1)
-    return np.asarray(clockwise[rows, (start[:, None] + np.arange(4)) % 4], np.float64)
+    return _ordered(quads)
+
+
+@njit("float64[:, :, :](float64[:, :, :])", cache=True, nogil=True)
+def _ordered(quads: F64) -> F64:
+    """`order_many`: each quad's corners in order of their angle about its centre (clockwise
+    on screen), from the one nearest the top left (least x + y)."""
+    out = np.empty((len(quads), 4, 2))
+    angle = np.empty(4)
+    order = np.empty(4, np.int64)
+    for n in range(len(quads)):
+        q = quads[n]
+        cx = (((q[0, 0] + q[1, 0]) + q[2, 0]) + q[3, 0]) / 4
+        cy = (((q[0, 1] + q[1, 1]) + q[2, 1]) + q[3, 1]) / 4
+        for k in range(4):
+            angle[k] = np.arctan2(q[k, 1] - cy, q[k, 0] - cx)
+            # Insertion, stable: ties keep their order.
+            at = k
+            while at > 0 and angle[order[at - 1]] > angle[k]:
+                order[at] = order[at - 1]
+                at -= 1
+            order[at] = k
+        start, least = 0, np.inf
+        for k in range(4):
+            key = q[order[k], 0] + (1.0 - 1e-9) * q[order[k], 1]
+            if key < least:
+                start, least = k, key
+        for k in range(4):
+            out[n, k] = q[order[(start + k) % 4]]
+    return out
 
 
 _A = TypeVar("_A", bound=np.generic)
