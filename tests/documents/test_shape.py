@@ -36,3 +36,15 @@ def test_a_card_is_ordered_clockwise_from_its_top_left() -> None:
     card = np.array([[[300.0, 50.0], [100.0, 60.0], [110.0, 180.0], [310.0, 170.0]]])
     assert order_many(card).tolist() == [[[100.0, 60.0], [300.0, 50.0], [310.0, 170.0],
                                           [110.0, 180.0]]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 50))
+def test_areas_are_the_shoelace_formula(seed: int, n: int) -> None:
+    from booth_client.documents.detect.shape import NEXT, areas
+
+    quads = np.random.default_rng(seed).normal(0, 300, (n, 3, 4, 2))
+    x, y = quads[..., 0], quads[..., 1]
+    want = 0.5 * np.abs((x * y[..., NEXT] - y * x[..., NEXT]).sum(axis=-1))
+    assert np.array_equal(areas(quads), want)
+    assert areas(np.array([[0.0, 0.0], [4.0, 0.0], [4.0, 3.0], [0.0, 3.0]])) == 12.0

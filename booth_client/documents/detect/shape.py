@@ -143,10 +143,23 @@ def side_normals(quads: F64) -> tuple[F64, F64]:
 
 
 def areas(quads: F64) -> F64:
-    x, y = quads[..., 0], quads[..., 1]
-    return np.asarray(
-        0.5 * np.abs((x * y[..., NEXT] - y * x[..., NEXT]).sum(axis=-1)),
-        np.float64)
+    """The areas of quads (..., 4, 2) (shoelace formula)."""
+    flat = np.asarray(quads, np.float64).reshape(-1, 4, 2)
+    return _areas(flat).reshape(quads.shape[:-2])
+
+
+@njit("float64[:](float64[:, :, :])", cache=True, nogil=True)
+def _areas(quads: F64) -> F64:
+    """`areas` of quads (N, 4, 2)."""
+    out = np.empty(len(quads))
+    for n in range(len(quads)):
+        total = 0.0
+        for k in range(4):
+            j = (k + 1) % 4
+            term = quads[n, k, 0] * quads[n, j, 1] - quads[n, k, 1] * quads[n, j, 0]
+            total = term if k == 0 else total + term
+        out[n] = 0.5 * abs(total)
+    return out
 
 
 def depth_inside(quads: F64, outers: F64) -> F64:
