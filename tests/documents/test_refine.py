@@ -44,3 +44,54 @@ def test_robust_lines_take_the_largest_consistent_subset(seed: int, rows: int, n
     assert np.array_equal(inlier, want)
     assert np.array_equal(on_line, want.mean(axis=1))
     assert np.array_equal(lines, fit_lines(pts, want.astype(np.float64)))
+
+
+def _offset(deriv: np.ndarray, k: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The offsets of positions `k` of the responses `deriv` (R, n) to a fraction of a pixel:
+    the top of a parabola through the three responses around (float32), not at the ends."""
+    last = deriv.shape[1] - 1
+    kc = np.clip(k, 1, last - 1)
+    rows = np.arange(len(deriv))
+    left, mid, right = deriv[rows, kc - 1], deriv[rows, kc], deriv[rows, kc + 1]
+    denom = left - 2 * mid + right
+    safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
+    sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
+    sub = np.clip(sub, -0.5, 0.5) * (kc == k)
+    return np.asarray(offsets[1:-1][k] + sub, np.float64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 20), reach=st.integers(3, 8),
+       smooth=st.booleans())
+def test_edge_flanks_and_centres_are_as_defined(seed: int, rows: int, reach: int,
+                                                smooth: bool) -> None:
+    from booth_client.documents.detect.refine import _flanks
+
+    # Samples across sides (some reaching out of a 60 x 40 frame), as noise or as steps.
+    rng = np.random.default_rng(seed)
+    n = 2 * reach + 1
+    offsets = np.arange(-reach, reach + 1.0)
+    prof = rng.integers(0, 256, (rows, n, 3)).astype(np.uint8)
+    if smooth:
+        prof = np.sort(prof, axis=1)
+    map_x = (rng.uniform(-5, 65, (rows, 1)) + offsets).astype(np.float32)
+    map_y = (rng.uniform(-5, 45, (rows, 1)) + 0 * offsets).astype(np.float32)
+    strength, outer, centre = _flanks(prof, map_x, map_y, 40, 60, offsets, True)
+    # By definition: the response is the step across two samples summed over the channels,
+    # halved, 0 where either lies outside the frame; the outer flank is the last position
+    # reaching half the strongest, the centre the top of the response inward from there.
+    p = prof.astype(np.int16)
+    valid = (map_x >= 0) & (map_x <= 59) & (map_y >= 0) & (map_y <= 39)
+    deriv = (np.abs(p[:, 2:] - p[:, :-2]).sum(axis=2) * (valid[:, 2:] & valid[:, :-2])).astype(
+        np.float32) * np.float32(0.5)
+    best = deriv.max(axis=1)
+    last = deriv.shape[1] - 1
+    k = last - np.argmax((deriv >= 0.5 * best[:, None])[:, ::-1], axis=1)
+    peak = k.copy()
+    for r in range(rows):
+        while peak[r] > 0 and deriv[r, peak[r] - 1] > deriv[r, peak[r]]:
+            peak[r] -= 1
+    assert np.array_equal(strength, best)
+    assert np.array_equal(outer, _offset(deriv, k, offsets))
+    assert np.array_equal(centre, _offset(deriv, peak, offsets))
+    assert np.array_equal(_flanks(prof, map_x, map_y, 40, 60, offsets, False)[2], outer)

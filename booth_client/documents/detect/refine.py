@@ -60,62 +60,74 @@ def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bo
         (base[:, :, None, i] + offsets[None, None, :] * normal[:, None, None, i]).reshape(
             rows_n * samples, -1).astype(np.float32) for i in (0, 1))
     prof = np.asarray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE), np.uint8).astype(np.int16)
+                                borderMode=cv2.BORDER_REPLICATE), np.uint8)
     h, w = image.shape[:2]
-    valid = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
-    # The response: the steps across two pixels summed over the colour channels, halved.
-    # The samples are whole numbers (remap gives uint8), so it is summed exactly in int16
-    # (at most 3 * 255) channel by channel: numpy's sum over the short last axis costs a loop
-    # call per pixel.
-    step = np.abs(prof[:, 2:] - prof[:, :-2])
-    across = step[..., 0].copy()
-    for channel in range(1, step.shape[2]):
-        across += step[..., channel]
-    across *= valid[:, 2:] & valid[:, :-2]
-    deriv = across.astype(np.float32)
-    deriv *= np.float32(0.5)
-    strength = deriv.max(axis=1)
-    # The outline of a document is its outermost strong edge: printed panels, bands and photo
-    # frames just inside it are often stronger, so take the farthest-out position that reaches
-    # half the strongest response (the normal of a clockwise quad points outward).
-    strong = deriv >= 0.5 * strength[:, None]
-    last = deriv.shape[1] - 1
-    k = last - np.argmax(strong[:, ::-1], axis=1)
-    pts = base + _offset(deriv, k, offsets)[..., None] * normal[:, None, :]
-    peaks = pts
-    if centres:
-        # From there inward (down the flank) to the top of that edge's response.
-        peak = k
-        # (Each row's responses looked up in the flat array: `take` is quicker than indexing
-        # with a pair of arrays.)
-        flat, row_start = deriv.ravel(), np.arange(0, deriv.size, deriv.shape[1])
-        for _ in range(last):
-            down = np.maximum(peak - 1, 0)
-            step = np.where(flat.take(row_start + down) > flat.take(row_start + peak), down,
-                            peak)
-            if np.array_equal(step, peak):
-                break
-            peak = step
-        peaks = base + _offset(deriv, peak, offsets)[..., None] * normal[:, None, :]
+    strength, outer, centre = _flanks(prof, map_x, map_y, h, w, offsets, centres)
+    pts = base + outer.reshape(rows_n, samples)[..., None] * normal[:, None, :]
+    peaks = (base + centre.reshape(rows_n, samples)[..., None] * normal[:, None, :] if centres
+             else pts)
     inside = (pts[..., 0] > 1) & (pts[..., 0] < w - 2) & (pts[..., 1] > 1) & (pts[..., 1] < h - 2)
     return pts, np.where(inside, strength.reshape(rows_n, samples), 0.0), peaks
 
 
-def _offset(deriv: F64, k: npt.NDArray[np.intp], offsets: F64) -> F64:
-    """Offsets (K*4, S) along the normal of positions `k` in the edge responses `deriv`
-    (K*4*S, n), to a fraction of a pixel (a parabola through the three responses around)."""
-    last = deriv.shape[1] - 1
-    # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
-    kc = np.minimum(np.maximum(k, 1), last - 1)
-    # (Looked up in the flat array: `take` is quicker than indexing with a pair of arrays.)
-    at = np.arange(0, deriv.size, deriv.shape[1]) + kc
-    flat = deriv.ravel()
-    left, mid, right = flat.take(at - 1), flat.take(at), flat.take(at + 1)
-    denom = left - 2 * mid + right
-    safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
-    sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
-    sub = np.minimum(np.maximum(sub, -0.5), 0.5) * (kc == k)
-    return np.asarray((offsets[1:-1][k] + sub).reshape(-1, _REFINE_SAMPLES), np.float64)
+@njit(cache=True, nogil=True, inline="always")
+def _subpixel(deriv: npt.NDArray[np.float32], k: int, offsets: F64) -> float:
+    """The offset along the normal of position `k` of the edge response `deriv` (over
+    `offsets[1:-1]`), to a fraction of a pixel: the top of a parabola through the three
+    responses around it (in float32, as the responses are), not at the ends."""
+    last = len(deriv) - 1
+    kc = min(max(k, 1), last - 1)
+    left, mid, right = deriv[kc - 1], deriv[kc], deriv[kc + 1]
+    denom = left - np.float32(2.0) * mid + right
+    sub = np.float32(0.5) * (left - right) / denom if abs(denom) > 1e-6 else np.float32(0.0)
+    sub = min(max(sub, np.float32(-0.5)), np.float32(0.5))
+    return float(offsets[1 + k]) + (float(sub) if kc == k else 0.0)
+
+
+@njit("Tuple((float32[:], float64[:], float64[:]))(uint8[:, :, :], float32[:, :], "
+      "float32[:, :], int64, int64, float64[:], boolean)", cache=True, nogil=True)
+def _flanks(prof: npt.NDArray[np.uint8], map_x: npt.NDArray[np.float32],
+            map_y: npt.NDArray[np.float32], h: int, w: int, offsets: F64,
+            centres: bool) -> tuple[npt.NDArray[np.float32], F64, F64]:
+    """Per row of samples across a side (`prof`, (R, n, channels), read at `map_x`, `map_y`
+    in an h x w frame at `offsets` along the normal): the strongest edge response, where the
+    outline edge's response, read outward, last reaches half of it (the outer flank), and,
+    with `centres`, the top of that edge's response inward from there (else the flank again).
+
+    The response at each offset is the step across two samples summed over the channels,
+    halved (0 where either sample lies outside the frame): whole numbers and halves, exact in
+    float32."""
+    n_rows, n = map_x.shape
+    deriv = np.empty(n - 2, np.float32)
+    strength = np.empty(n_rows, np.float32)
+    outer, centre = np.empty(n_rows), np.empty(n_rows)
+    for r in range(n_rows):
+        best = np.float32(0.0)
+        for i in range(n - 2):
+            total = np.int64(0)
+            if (0 <= map_x[r, i] <= w - 1 and 0 <= map_y[r, i] <= h - 1
+                    and 0 <= map_x[r, i + 2] <= w - 1 and 0 <= map_y[r, i + 2] <= h - 1):
+                for c in range(prof.shape[2]):
+                    total += abs(np.int64(prof[r, i + 2, c]) - np.int64(prof[r, i, c]))
+            deriv[i] = np.float32(total) * np.float32(0.5)
+            best = max(best, deriv[i])
+        # The outline of a document is its outermost strong edge: printed panels, bands and
+        # photo frames just inside it are often stronger, so take the farthest-out position
+        # that reaches half the strongest response (the normal of a clockwise quad points
+        # outward).
+        k = n - 3
+        while deriv[k] < np.float32(0.5) * best:
+            k -= 1
+        strength[r] = best
+        outer[r] = _subpixel(deriv, k, offsets)
+        if centres:
+            # From there inward (down the flank) to the top of that edge's response.
+            while k > 0 and deriv[k - 1] > deriv[k]:
+                k -= 1
+            centre[r] = _subpixel(deriv, k, offsets)
+        else:
+            centre[r] = outer[r]
+    return strength, outer, centre
 
 
 def robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
