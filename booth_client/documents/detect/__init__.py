@@ -39,13 +39,13 @@ has its module, whose docstring tells the stage in detail:
 The geometry of quads that the stages share (corner order, areas, aspects) is in `shape`.
 
 The stages are numpy over a few hundred lines, pairs and quads at a time. The loops over every
-edge pixel, station or probe are compiled with numba: `runs.edge_runs`; the grouping of
+edge pixel, station, probe or quad are compiled with numba: `runs.edge_runs`; the grouping of
 segments and the corners in `lines`; the crossings and stretch supports in `profiles`;
 `completion.run_lengths`; the support past the sides' ends and the plausibility in `quads`;
-the edge flanks and the consensus in `refine`; the colour steps in `verify`; the gradient passes in
-`edges`; the corner order, the true aspect and the areas in `shape`. Each is checked against its
-numpy definition by a test: there numpy's many small arrays per frame cost more than the
-arithmetic.
+the edge flanks and the consensus in `refine`; the colour steps in `verify`; the gradient
+passes in `edges`; the corner order, the true aspect and the areas in `shape`. Each is checked
+against its numpy definition by a test: there numpy's many small arrays per frame cost more
+than the arithmetic.
 """
 
 from __future__ import annotations

@@ -165,7 +165,8 @@ def plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Ma
     """Convex, of document size, no corner sharper than 55 deg, aspect not beyond any document
     seen in perspective; for quads (N, 4, 2) in either winding (`area`: theirs, if known)."""
     area = areas(quads) if area is None else area
-    return _plausible(quads, area, _MIN_AREA_FRAC * area_frame, _MAX_AREA_FRAC * area_frame,
+    return _plausible(np.asarray(quads, np.float64), np.asarray(area, np.float64),
+                      _MIN_AREA_FRAC * area_frame, _MAX_AREA_FRAC * area_frame,
                       _CORNER_COS, _MAX_ASPECT)
 
 

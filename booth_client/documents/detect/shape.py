@@ -36,7 +36,8 @@ def _true_aspects(quads: F64, width: float, height: float) -> F64:
     with a pinhole camera of focal length about the frame's long side (a phone held upright
     takes portrait frames), principal point at the centre (Zhang and He, whiteboard scanning).
     Falls back to the mean side ratio where that fails."""
-    return _aspects(quads, width / 2.0, height / 2.0, _FOCAL_PER_LONG_SIDE * max(width, height))
+    return _aspects(np.asarray(quads, np.float64), width / 2.0, height / 2.0,
+                    _FOCAL_PER_LONG_SIDE * max(width, height))
 
 
 @njit("float64[:](float64[:, :, :], float64, float64, float64)", cache=True, nogil=True)
@@ -81,7 +82,7 @@ def aspect_errors(quads: F64, width: float, height: float) -> F64:
 
 def order_many(quads: F64) -> F64:
     """`geometry.order_corners` for a stack of quads at once."""
-    return _ordered(quads)
+    return _ordered(np.asarray(quads, np.float64))
 
 
 @njit("float64[:, :, :](float64[:, :, :])", cache=True, nogil=True)

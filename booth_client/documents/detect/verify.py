@@ -100,6 +100,7 @@ def colour_steps(work: Work, quads: F64) -> F64:
     brick wall's mortar, a cable, a door frame's strip, a ruled line) has the same surface on
     both sides once its own width is passed, whatever its pixels' variation: averaged along
     the side, the colours match."""
+    quads = np.asarray(quads, np.float64)
     d, normal = side_normals(quads)
     return _colour_steps(work.bgr, quads, d, normal, _COLOUR_STATION_AT, _COLOUR_PROBES,
                          _COLOUR_PIECES)
