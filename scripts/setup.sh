@@ -40,3 +40,8 @@ if [ -f cso_console/package.json ]; then
     touch "$nstamp"
   fi
 fi
+
+# The document detector's loops compiled with numba are compiled on their first import and
+# cached beside their modules (about 20 s, once per checkout and change): here, not in the
+# first frame or test that needs them. Once cached, the import takes under a second.
+.venv/bin/python -c "import booth_client.documents.detect"
