@@ -45,7 +45,9 @@ segments and the corners in `lines`; the crossings and stretch supports in `prof
 the edge flanks and the consensus in `refine`; the colour steps in `verify`; the gradient
 passes in `edges`; the corner order, the true aspect and the areas in `shape`. Each is checked
 against its numpy definition by a test: there numpy's many small arrays per frame cost more
-than the arithmetic.
+than the arithmetic. They are compiled on the first import and cached beside their modules
+(`scripts/setup.sh` does it once); a kernel reads no constant of another module, which its
+cache would not see change: what it needs from elsewhere is passed in.
 """
 
 from __future__ import annotations

@@ -128,25 +128,28 @@ def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F6
     """Edge support past each end of each side (Q, 4, 2: past its start, past its end) over 15 %
     of the side (at least 4 px), from 2 px beyond the corner; any polarity, as a card side runs
     on past a dark band as well as past a pale field."""
-    return _past_ends(prof.hits, prof.valid, around.astype(np.int64), first, second)
+    # (The kernel takes the lengths in stations: a global it reads is fixed in its cache.)
+    return _past_ends(prof.hits, prof.valid, around.astype(np.int64), first, second,
+                      2.0 / STEP, 4.0 / STEP)
 
 
-@njit("float64[:, :, :](int32[:, :, :], int32[:, :], int64[:, :], float64[:, :], float64[:, :])",
-      cache=True, nogil=True)
+@njit("float64[:, :, :](int32[:, :, :], int32[:, :], int64[:, :], float64[:, :], float64[:, :], "
+      "float64, float64)", cache=True, nogil=True)
 def _past_ends(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
-               around: npt.NDArray[np.int64], first: F64, second: F64) -> F64:
+               around: npt.NDArray[np.int64], first: F64, second: F64, gap: float,
+               least: float) -> F64:
     """`_beyond` in the cumulative counts `hits` (M, L, T + 1) and `valid` (L, T + 1) of
     `Profiles`, for sides on lines `around` from station `first` to `second` (Q, 4): the
     largest share of stations where one map crosses, of those in the frame (0 where fewer
-    than half of them are)."""
+    than half of them are), over 15 % of the side (at least `least` stations) from `gap`
+    stations past its end."""
     last = valid.shape[1] - 1
     out = np.empty((len(around), 4, 2))
-    gap = 2.0 / STEP
     for q in range(len(around)):
         for k in range(4):
             line = around[q, k]
             sign = 1.0 if second[q, k] >= first[q, k] else -1.0
-            ext = max(4.0 / STEP, 0.15 * abs(second[q, k] - first[q, k]))
+            ext = max(least, 0.15 * abs(second[q, k] - first[q, k]))
             for end in range(2):
                 anchor, way = (first[q, k], -sign) if end == 0 else (second[q, k], sign)
                 p, r = anchor + way * gap, anchor + way * (gap + ext)
