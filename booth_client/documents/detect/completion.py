@@ -88,16 +88,17 @@ def run_lengths(hits: npt.NDArray[np.int32], lines: npt.NDArray[np.int64],
 
 
 def run_stops(prof: Profiles, lines: npt.NDArray[np.intp], anchors: F64, ways: F64,
-              limits: F64) -> F64:
+              limits: F64, kinds: int | npt.NDArray[np.intp] = -1) -> F64:
     """Per line of `lines` (K,), the station where the edge along it, followed from station
     `anchors` in direction `ways` (+1 or -1), ends (`run_lengths`: gaps of up to `RUN_GAP`
     stations bridged), looking at most `limits` stations on; the anchor itself where no run
-    follows it."""
+    follows it. Edges of every kind count, or of the map of `Profiles.hits` given by `kinds`
+    (per line, -1 for every kind)."""
     n_t = prof.hits.shape[2] - 1
     start = np.rint(anchors).astype(np.int64)
     inside = (start >= 0) & (start < n_t)
     reach = run_lengths(prof.hits, lines.astype(np.int64), start, ways.astype(np.int64),
-                        np.full(len(lines), -1, np.int64),
+                        np.broadcast_to(np.asarray(kinds, np.int64), lines.shape).copy(),
                         np.maximum(2, limits.astype(np.int64)))
     return np.asarray(anchors + ways * np.where(inside, reach, 0), np.float64)
 
@@ -242,13 +243,12 @@ def _run_ends(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.
               way: npt.NDArray[np.bool_], kind: int | npt.NDArray[np.intp]) -> npt.NDArray[
                   np.intp]:
     """The stations (K,) where the runs of edges of `kind` (a map of `Profiles.hits`, -1 for
-    every kind) along `line` (K,), followed from `start` forward (`way`) or backward, end
-    (`run_lengths`, as far as the line goes); `start` where no run follows it."""
-    step = np.where(way, 1, -1).astype(np.int64)
-    kinds = np.broadcast_to(np.asarray(kind, np.int64), line.shape).copy()
-    reach = run_lengths(prof.hits, line.astype(np.int64), start.astype(np.int64), step, kinds,
-                        np.full(len(line), prof.hits.shape[2], np.int64))
-    return np.asarray(start + step * reach, np.intp)
+    every kind) along `line` (K,), followed from `start` (inside the profile) forward (`way`)
+    or backward, end (`run_stops`, as far as the line goes); `start` where no run follows
+    it."""
+    stops = run_stops(prof, line, start.astype(np.float64), np.where(way, 1.0, -1.0),
+                      np.full(len(line), float(prof.hits.shape[2])), kind)
+    return np.asarray(stops, np.intp)
 
 
 def _kind_counts(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.intp],
