@@ -1,5 +1,5 @@
-"""Quads' plausibility (`detect.quads.plausible_many`): the compiled loop against its numpy
-definition."""
+"""Quads' plausibility (`detect.quads.plausible_many`) and the support past their sides' ends
+(`detect.profiles.support_past_ends`): the compiled loops against their numpy definitions."""
 
 from __future__ import annotations
 
@@ -55,8 +55,7 @@ def test_plausible_quads_are_as_defined(seed: int, n: int, spread: float) -> Non
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40))
 def test_support_past_the_ends_of_sides_is_as_defined(seed: int, n: int) -> None:
     from booth_client.documents.detect.edges import prepare
-    from booth_client.documents.detect.profiles import STEP
-    from booth_client.documents.detect.quads import _beyond
+    from booth_client.documents.detect.profiles import STEP, support_past_ends
     from booth_client.documents.synthetic import make_scene
 
     work = prepare(make_scene(seed % 50, 1280, 720).image)
@@ -80,4 +79,5 @@ def test_support_past_the_ends_of_sides_is_as_defined(seed: int, n: int) -> None
         seen = prof.valid[around, hi] - prof.valid[around, lo]
         want.append(np.where(seen >= 0.5 * np.maximum(hi - lo, 1), got / np.maximum(seen, 1),
                              0.0))
-    assert np.array_equal(_beyond(prof, around, first, second), np.stack(want, axis=2))
+    assert np.array_equal(support_past_ends(prof, around, first, second),
+                          np.stack(want, axis=2))

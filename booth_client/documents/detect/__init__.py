@@ -40,14 +40,15 @@ The geometry of quads that the stages share (corner order, areas, aspects) is in
 
 The stages are numpy over a few hundred lines, pairs and quads at a time. The loops over every
 edge pixel, station, probe or quad are compiled with numba: `runs.edge_runs`; the grouping of
-segments and the corners in `lines`; the crossings and stretch supports in `profiles`;
-`completion.run_lengths`; the support past the sides' ends and the plausibility in `quads`;
+segments and the corners in `lines`; the crossings, the stretch supports and the support
+past the sides' ends in `profiles`; `completion.run_lengths`; the plausibility in `quads`;
 the edge flanks and the consensus in `refine`; the colour steps in `verify`; the gradient
 passes in `edges`; the corner order, the true aspect and the areas in `shape`. Each is checked
 against its numpy definition by a test: there numpy's many small arrays per frame cost more
 than the arithmetic. They are compiled on the first import and cached beside their modules
-(`scripts/setup.sh` does it once); a kernel reads no constant of another module, which its
-cache would not see change: what it needs from elsewhere is passed in.
+(`scripts/setup.sh` does it once); a kernel reads no constant and calls no function of
+another module, which its cache would not see change: what it needs from elsewhere is passed
+in.
 """
 
 from __future__ import annotations

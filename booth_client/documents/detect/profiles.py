@@ -144,6 +144,24 @@ def span_support(prof: Profiles, line: npt.NDArray[np.intp], start: F64, end: F6
     return support.reshape(line.shape)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _station(at: float, last: int) -> int:
+    """The station nearest `at`, within the profile's stations 0 to `last`."""
+    return int(min(max(np.rint(at), 0.0), last))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _crossed(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32], line: int, a: int,
+             b: int) -> tuple[int, int]:
+    """Between stations `a` and `b` of `line`: the stations where the map crossing it most
+    often crosses it, and the stations inside the frame (of the cumulative counts `hits`
+    (M, L, T + 1) and `valid` (L, T + 1) of `Profiles`)."""
+    most = hits[0, line, b] - hits[0, line, a]
+    for m in range(1, hits.shape[0]):
+        most = max(most, hits[m, line, b] - hits[m, line, a])
+    return most, valid[line, b] - valid[line, a]
+
+
 @njit("float64[:](int32[:, :, :], int32[:, :], int64[:], float64[:], float64[:])", cache=True,
       nogil=True)
 def _span_support(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
@@ -155,16 +173,40 @@ def _span_support(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
     for k in range(len(line)):
         lo, hi = min(start[k], end[k]), max(start[k], end[k])
         trim = _END_TRIM * (hi - lo)
-        a = int(min(max(np.rint(lo + trim), 0.0), last))
-        b = int(min(max(np.rint(hi - trim), 0.0), last))
-        seen = valid[line[k], b] - valid[line[k], a]
-        if not seen >= 0.3 * max(b - a, 1):
-            out[k] = np.nan
-            continue
-        most = hits[0, line[k], b] - hits[0, line[k], a]
-        for m in range(1, hits.shape[0]):
-            most = max(most, hits[m, line[k], b] - hits[m, line[k], a])
-        out[k] = most / max(seen, 1.0)
+        a, b = _station(lo + trim, last), _station(hi - trim, last)
+        most, seen = _crossed(hits, valid, line[k], a, b)
+        out[k] = most / max(seen, 1.0) if seen >= 0.3 * max(b - a, 1) else np.nan
+    return out
+
+
+def support_past_ends(prof: Profiles, around: npt.NDArray[np.intp], first: F64,
+                      second: F64) -> F64:
+    """Edge support past each end of sides on lines `around` from station `first` to
+    `second` (Q, 4): per side and end (Q, 4, 2: past its start, past its end), over 15 % of
+    the side (at least 4 px) from 2 px beyond the end, the largest share of stations where one
+    map crosses, of those in the frame (0 where fewer than half of them are)."""
+    return _past_ends(prof.hits, prof.valid, around.astype(np.int64), first, second)
+
+
+@njit("float64[:, :, :](int32[:, :, :], int32[:, :], int64[:, :], float64[:, :], float64[:, :])",
+      cache=True, nogil=True)
+def _past_ends(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
+               around: npt.NDArray[np.int64], first: F64, second: F64) -> F64:
+    """`support_past_ends` in the cumulative counts `hits` (M, L, T + 1) and `valid`
+    (L, T + 1) of `Profiles`."""
+    last = valid.shape[1] - 1
+    gap, least = 2.0 / STEP, 4.0 / STEP
+    out = np.empty((len(around), 4, 2))
+    for q in range(len(around)):
+        for k in range(4):
+            sign = 1.0 if second[q, k] >= first[q, k] else -1.0
+            ext = max(least, 0.15 * abs(second[q, k] - first[q, k]))
+            for end in range(2):
+                anchor, way = (first[q, k], -sign) if end == 0 else (second[q, k], sign)
+                p, r = anchor + way * gap, anchor + way * (gap + ext)
+                a, b = _station(min(p, r), last), _station(max(p, r), last)
+                most, seen = _crossed(hits, valid, around[q, k], a, b)
+                out[q, k, end] = most / max(seen, 1) if seen >= 0.5 * max(b - a, 1) else 0.0
     return out
 
 

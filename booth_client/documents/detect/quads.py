@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from .profiles import STEP, Profiles, span_support
+from .profiles import Profiles, span_support, support_past_ends
 from .shape import F64, NEXT, PREV, Mask, areas, aspect_errors, order_many, stacked
 
 _MIN_AREA_FRAC: Final = 0.02
@@ -122,46 +122,6 @@ def side_ends(prof: Profiles, around: npt.NDArray[np.intp]) -> tuple[F64, F64]:
     """Stations of the start and the end of each side of each quad (Q, 4) along its line."""
     return (np.asarray(prof.station[around, around[:, PREV]], np.float64),
             np.asarray(prof.station[around, around[:, NEXT]], np.float64))
-
-
-def _beyond(prof: Profiles, around: npt.NDArray[np.intp], first: F64, second: F64) -> F64:
-    """Edge support past each end of each side (Q, 4, 2: past its start, past its end) over 15 %
-    of the side (at least 4 px), from 2 px beyond the corner; any polarity, as a card side runs
-    on past a dark band as well as past a pale field."""
-    # (The kernel takes the lengths in stations: a global it reads is fixed in its cache.)
-    return _past_ends(prof.hits, prof.valid, around.astype(np.int64), first, second,
-                      2.0 / STEP, 4.0 / STEP)
-
-
-@njit("float64[:, :, :](int32[:, :, :], int32[:, :], int64[:, :], float64[:, :], float64[:, :], "
-      "float64, float64)", cache=True, nogil=True)
-def _past_ends(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
-               around: npt.NDArray[np.int64], first: F64, second: F64, gap: float,
-               least: float) -> F64:
-    """`_beyond` in the cumulative counts `hits` (M, L, T + 1) and `valid` (L, T + 1) of
-    `Profiles`, for sides on lines `around` from station `first` to `second` (Q, 4): the
-    largest share of stations where one map crosses, of those in the frame (0 where fewer
-    than half of them are), over 15 % of the side (at least `least` stations) from `gap`
-    stations past its end."""
-    last = valid.shape[1] - 1
-    out = np.empty((len(around), 4, 2))
-    for q in range(len(around)):
-        for k in range(4):
-            line = around[q, k]
-            sign = 1.0 if second[q, k] >= first[q, k] else -1.0
-            ext = max(least, 0.15 * abs(second[q, k] - first[q, k]))
-            for end in range(2):
-                anchor, way = (first[q, k], -sign) if end == 0 else (second[q, k], sign)
-                p, r = anchor + way * gap, anchor + way * (gap + ext)
-                a = int(min(max(np.rint(min(p, r)), 0.0), last))
-                b = int(min(max(np.rint(max(p, r)), 0.0), last))
-                most = hits[0, line, b] - hits[0, line, a]
-                for m in range(1, hits.shape[0]):
-                    most = max(most, hits[m, line, b] - hits[m, line, a])
-                seen = valid[line, b] - valid[line, a]
-                out[q, k, end] = (most / max(seen, 1) if seen >= 0.5 * max(b - a, 1)
-                                  else 0.0)
-    return out
 
 
 def plausible_many(quads: F64, area_frame: float, area: F64 | None = None) -> Mask:
@@ -350,7 +310,7 @@ def score(prof: Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w:
     ts, te = side_ends(prof, around)
     # Sides run with their line's direction or against it.
     first, second = ts, te
-    beyond = _beyond(prof, around, first, second)
+    beyond = support_past_ends(prof, around, first, second)
     clipped = np.asarray(border[around].any(axis=1), np.bool_)
     band = _band_lines(prof, around, beyond, conjectured)
     value, errors = _values(corners, _Evidence(support, beyond, band), w, h, clipped, area)
