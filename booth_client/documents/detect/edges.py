@@ -104,7 +104,8 @@ def _order_statistics(gx: npt.NDArray[np.float32],
     norm |gx| + |gy| over every other pixel each way, in whole numbers: the gradients of
     uint8 channels are whole numbers, so they come from a histogram in one pass."""
     h, w = gx.shape
-    counts = np.zeros(4 * 1024 * 2 + 1, np.int64)
+    # |gx| + |gy| of a 3x3 Sobel of a uint8 channel is at most 2 * 4 * 255.
+    counts = np.zeros(2 * 4 * 255 + 1, np.int64)
     n = 0
     for y in range(0, h, 2):
         for x in range(0, w, 2):

@@ -159,7 +159,7 @@ def _colour_steps(bgr: npt.NDArray[np.uint8], quads: F64, d: F64, normal: F64, t
             for piece in range(pieces):
                 if count[piece] < 2:
                     continue
-                scale = max(count[piece], np.float32(1.0)) * np.float32(k)
+                scale = count[piece] * np.float32(k)
                 total = np.float32(0.0)
                 for c in range(3):
                     diff = (summed[piece, 0, c] - summed[piece, 1, c]) / scale
