@@ -36,6 +36,9 @@ def test_gradient_passes_are_as_defined(seed: int, h: int, w: int) -> None:
     assert list(_order_statistics(gx, gy)) == want
     # Per pixel, the gradient of the channel with the stronger edge.
     use_sat = np.abs(sx) + np.abs(sy) > np.abs(gx) + np.abs(gy)
-    dx, dy = _stronger(gx, gy, sx, sy)
+    dx, dy, dx16, dy16 = _stronger(gx, gy, sx, sy)
     assert np.array_equal(dx, np.where(use_sat, sx, gx))
     assert np.array_equal(dy, np.where(use_sat, sy, gy))
+    # And the same as Canny takes them, truncated to int16.
+    assert np.array_equal(dx16, dx.astype(np.int16))
+    assert np.array_equal(dy16, dy.astype(np.int16))
