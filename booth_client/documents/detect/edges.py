@@ -18,7 +18,7 @@ from typing import Final
 import cv2
 import numpy as np
 import numpy.typing as npt
-from numba import njit, types
+from numba import njit
 
 _WORK_LONG_SIDE: Final = 320
 # A frame is searched as it is up to this much over the working size.
@@ -122,12 +122,9 @@ def _order_statistics(gx: npt.NDArray[np.float32],
     return out[0], out[1]
 
 
-_GRADIENT = types.Array(types.float32, 2, "C", readonly=True)
-
-
-@njit(types.Tuple((types.float32[:, ::1], types.float32[:, ::1], types.int16[:, ::1],
-                   types.int16[:, ::1]))(_GRADIENT, _GRADIENT, _GRADIENT, _GRADIENT),
-      cache=True, nogil=True)
+@njit("Tuple((float32[:, ::1], float32[:, ::1], int16[:, ::1], int16[:, ::1]))"
+      "(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[:, ::1])", cache=True,
+      nogil=True)
 def _stronger(gx: npt.NDArray[np.float32], gy: npt.NDArray[np.float32],
               sx: npt.NDArray[np.float32], sy: npt.NDArray[np.float32]) -> tuple[
                   npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int16],
