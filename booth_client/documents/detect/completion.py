@@ -12,7 +12,9 @@ it, however faint; the closing line is evidence of its own quad only (it is neve
 the outline beyond another quad's band). One is taken only where two of its sides are well
 supported once snapped (`detect._first_passing`): the U's that a textured scene closes run
 along edges each seen only in part. An arm ending at the frame's edge ends there because the
-frame does: the frame border closes that quad already, as one reaching out of view.
+frame does: the frame border closes that quad already, as one reaching out of view. Where the
+arms do not match, a finger held across one may have cut its run short: it is followed again
+over wider gaps (`_FINGER_GAP`).
 
 Where an arm's edges run on in line with it past the card's end (fingers holding it, a thing
 behind it), the runs of every kind of edge end too far; the runs of one kind alone (grey or
@@ -48,20 +50,23 @@ _MAX_ARM_RATIO: Final = 1.6
 _BY_KIND_BASE: Final = 0.8
 # The closing line lies within this angle of the base (perspective).
 _MAX_TILT_COS: Final = float(np.cos(np.radians(25.0)))
+# The gaps (stations) bridged along arms that do not match (`completions`): a finger across a
+# card's side, 16 px of the working frame, cuts its run by more than `RUN_GAP`.
+_FINGER_GAP: Final = 8
 # At most this many completions (the best valued first, `completions`), differing by more than
 # this much at some corner (px).
 MAX_COMPLETIONS: Final = 6
 _DISTINCT: Final = 3.0
 
 
-@njit("int64[:](int32[:, :, :], int64[:], int64[:], int64[:], int64[:], int64[:])", cache=True,
-      nogil=True)
+@njit("int64[:](int32[:, :, :], int64[:], int64[:], int64[:], int64[:], int64[:], int64)",
+      cache=True, nogil=True)
 def run_lengths(hits: npt.NDArray[np.int32], lines: npt.NDArray[np.int64],
                 starts: npt.NDArray[np.int64], steps: npt.NDArray[np.int64],
-                kinds: npt.NDArray[np.int64],
-                limits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+                kinds: npt.NDArray[np.int64], limits: npt.NDArray[np.int64],
+                gap: int) -> npt.NDArray[np.int64]:
     """How far the run of edges along each of `lines` (K,) reaches, followed from the station
-    after `starts` one way (`steps`, +1 or -1), gaps of up to `RUN_GAP` stations bridged: in
+    after `starts` one way (`steps`, +1 or -1), gaps of up to `gap` stations bridged: in
     stations from the start to its last hit, 0 where no run follows. Edges of one kind only
     (`kinds`: a map of `Profiles.hits`, the cumulative counts (M, L, T + 1)) or, where -1, of
     every kind count; at most `limits` - 1 stations on are looked at."""
@@ -82,15 +87,15 @@ def run_lengths(hits: npt.NDArray[np.int32], lines: npt.NDArray[np.int64],
                 out[q], missed = k, 0
             else:
                 missed += 1
-                if missed > RUN_GAP:
+                if missed > gap:
                     break
     return out
 
 
 def run_stops(prof: Profiles, lines: npt.NDArray[np.intp], anchors: F64, ways: F64,
-              limits: F64, kinds: int | npt.NDArray[np.intp] = -1) -> F64:
+              limits: F64, kinds: int | npt.NDArray[np.intp] = -1, gap: int = RUN_GAP) -> F64:
     """Per line of `lines` (K,), the station where the edge along it, followed from station
-    `anchors` in direction `ways` (+1 or -1), ends (`run_lengths`: gaps of up to `RUN_GAP`
+    `anchors` in direction `ways` (+1 or -1), ends (`run_lengths`: gaps of up to `gap`
     stations bridged), looking at most `limits` stations on; the anchor itself where no run
     follows it. Edges of every kind count, or of the map of `Profiles.hits` given by `kinds`
     (per line, -1 for every kind)."""
@@ -99,7 +104,7 @@ def run_stops(prof: Profiles, lines: npt.NDArray[np.intp], anchors: F64, ways: F
     inside = (start >= 0) & (start < n_t)
     reach = run_lengths(prof.hits, lines.astype(np.int64), start, ways.astype(np.int64),
                         np.broadcast_to(np.asarray(kinds, np.int64), lines.shape).copy(),
-                        np.maximum(2, limits.astype(np.int64)))
+                        np.maximum(2, limits.astype(np.int64)), gap)
     return np.asarray(anchors + ways * np.where(inside, reach, 0), np.float64)
 
 
@@ -136,9 +141,20 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     # Where the arms' edges end, followed from the base: the runs of edges of every kind.
     end_a, end_c = _run_ends(prof, np.concatenate([a, c]), np.concatenate([corner_a, corner_c]),
                              np.concatenate([way_a, way_c]), -1).reshape(2, -1)
+    # Where the arms do not match (one falls short of a document's side, or of the other
+    # arm), a finger held across one may have cut its run: followed again over gaps of up to
+    # `_FINGER_GAP` stations.
+    arm_a, arm_c = np.abs(end_a - corner_a), np.abs(end_c - corner_c)
+    short = np.minimum(arm_a, arm_c)
+    base_len = np.abs(prof.station[base, a] - prof.station[base, c])
+    cut = np.flatnonzero((short < _MIN_ARM * base_len)
+                         | (np.maximum(arm_a, arm_c) > _MAX_ARM_RATIO * np.maximum(short, 1e-9)))
+    if len(cut):
+        end_a[cut], end_c[cut] = _run_ends(
+            prof, np.concatenate([a[cut], c[cut]]), np.concatenate([corner_a[cut], corner_c[cut]]),
+            np.concatenate([way_a[cut], way_c[cut]]), -1, _FINGER_GAP).reshape(2, -1)
     # Each arm runs at least `_MIN_ARM` of the base. (The runs of one kind alone, below, never
     # run on further than those of every kind: a U whose arms fall short is closed no way.)
-    base_len = np.abs(prof.station[base, a] - prof.station[base, c])
     k = np.flatnonzero(np.minimum(np.abs(end_a - corner_a), np.abs(end_c - corner_c))
                        >= _MIN_ARM * base_len)
     base, a, c, held, base_len = base[k], a[k], c[k], held[k], base_len[k]
@@ -240,14 +256,14 @@ def _by_kind(prof: Profiles, line: npt.NDArray[np.intp], corner: npt.NDArray[np.
 
 
 def _run_ends(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.intp],
-              way: npt.NDArray[np.bool_], kind: int | npt.NDArray[np.intp]) -> npt.NDArray[
-                  np.intp]:
+              way: npt.NDArray[np.bool_], kind: int | npt.NDArray[np.intp],
+              gap: int = RUN_GAP) -> npt.NDArray[np.intp]:
     """The stations (K,) where the runs of edges of `kind` (a map of `Profiles.hits`, -1 for
     every kind) along `line` (K,), followed from `start` (inside the profile) forward (`way`)
-    or backward, end (`run_stops`, as far as the line goes); `start` where no run follows
-    it."""
+    or backward, end (`run_stops`, gaps of up to `gap` stations bridged, as far as the line
+    goes); `start` where no run follows it."""
     stops = run_stops(prof, line, start.astype(np.float64), np.where(way, 1.0, -1.0),
-                      np.full(len(line), float(prof.hits.shape[2])), kind)
+                      np.full(len(line), float(prof.hits.shape[2])), kind, gap)
     return np.asarray(stops, np.intp)
 
 
