@@ -895,6 +895,29 @@ def test_a_card_whose_side_a_finger_cuts_is_closed(seed: int,
     assert scene_iou(seed, photos=True) < 0.5
 
 
+# A scene of the evaluation (photos seed 1) where the card's photo, reaching to the card's
+# side, passed the final checks before the card did (IoU 0.20): the card of the shortlist that
+# holds it passes too, and is taken.
+def test_a_card_is_taken_not_the_photo_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents import detect
+
+    assert_found(100217, 0.9, photos=True)
+    monkeypatch.setattr(detect, "_HOLDER_AREA", np.inf)
+    assert scene_iou(100217, photos=True) < 0.3
+
+
+# A scene of the evaluation (photos seed 1) where a quad of a card's aspect around the card,
+# crossing the frame (the card and the jacket below it), passes the final checks: it is not
+# taken for a card holding the card (IoU 0.24 when it was).
+def test_a_quad_crossing_the_frame_does_not_hold_the_card(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from booth_client.documents import detect
+
+    assert_found(100114, 0.95, photos=True)
+    monkeypatch.setattr(detect, "_HOLDER_MARGIN", -1e9)
+    assert scene_iou(100114, photos=True) < 0.5
+
+
 # Scenes of the evaluation where the card's top and bottom run on in line with the fingers or
 # a thing behind it, and its fourth side is hidden: found only where a kind of edge ends (IoU
 # 0.00-0.57 without).

@@ -31,7 +31,8 @@ has its module, whose docstring tells the stage in detail:
    returned, fitted to the centres of its edges (the checks judge the outer flank of each
    edge). Where the next candidate is a near copy of it that stands out more and passes too,
    that one is (`_clearer_sibling`: the card, not the card with a strip of what lies beside
-   it).
+   it); where an ID-1 card of the shortlist holds it and passes too, the card is
+   (`_card_around`: not its photo or code, crisper than the card's own outline).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
    candidates are then judged as the line search found them, unsnapped (`_as_found`).
@@ -64,7 +65,7 @@ from .candidates import Candidates, line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import is_shadow, shadow_order
-from .shape import F64, areas, order_many
+from .shape import F64, areas, card_aspect_errors, depth_inside, order_many
 from .surround import stands_out, surround_distance
 from .verify import (
     MIN_FINAL_SCORE,
@@ -183,9 +184,45 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
             detection = _first_passing(image, work, found.quads[rest], found.completed[rest])
     else:
         detection = _clearer_sibling(image, work, found, first, next(order, None), detection)
+    if detection is not None:
+        detection = _card_around(image, work, found, detection)
     # (Those judged as found in a dim frame are the line search's quads.)
     tried = [k for k in (first, *rest) if not found.completed[k]]
     return detection, found.quads[tried]
+
+
+# `_card_around`: a card holding the document found is at least this many times its area, an
+# ID-1 card's aspect within this much (|log| of the ratio, perspective undone), wholly in view
+# (corners this many px inside the working frame), and holds it to within this many px of its
+# sides (a photo reaching to the card's edge).
+_HOLDER_AREA: Final = 2.0
+_HOLDER_ASPECT: Final = 0.1
+_HOLDER_MARGIN: Final = 2.0
+_HOLDER_DEPTH: Final = -3.0
+
+
+def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
+                 detection: Detection) -> Detection:
+    """`detection`, or a card of the shortlist `found` that holds it and passes the final
+    checks too: the document found was the card's photo, its code or its panel, whose outline
+    is crisper than the card's against what lies around it (a pale card on a pale desk, on
+    gravel). An ID-1 card wholly in view holds it, twice its size at least
+    (`_HOLDER_AREA`); a quad of another aspect or crossing the frame around the card is the
+    card with some of what lies around it."""
+    h, w = work.gray.shape
+    quad = (np.asarray(detection.quad, np.float64) + 0.5) / work.factor - 0.5
+    holders = order_many(found.quads)
+    in_view = ((holders >= _HOLDER_MARGIN).all(axis=(1, 2))
+               & (holders[..., 0] <= w - 1.0 - _HOLDER_MARGIN).all(axis=1)
+               & (holders[..., 1] <= h - 1.0 - _HOLDER_MARGIN).all(axis=1))
+    holds = ((areas(holders) >= _HOLDER_AREA * areas(quad[None])[0])
+             & (card_aspect_errors(holders, w, h) <= _HOLDER_ASPECT) & in_view
+             & (depth_inside(order_many(quad[None]), holders)[0] >= _HOLDER_DEPTH))
+    for k in np.flatnonzero(holds):
+        card = _first_passing(image, work, found.quads[[k]], found.completed[[k]])
+        if card is not None:
+            return card
+    return detection
 
 
 # `_clearer_sibling`: the next candidate is a near copy of the first when it is valued within

@@ -80,6 +80,12 @@ def aspect_errors(quads: F64, width: float, height: float) -> F64:
                       np.float64)
 
 
+def card_aspect_errors(quads: F64, width: float, height: float) -> F64:
+    """|log| distance of the perspective-corrected aspect to an ID-1 card's."""
+    return np.asarray(np.abs(np.log(_true_aspects(quads, width, height) / ID1_CARD.aspect)),
+                      np.float64)
+
+
 def order_many(quads: F64) -> F64:
     """`geometry.order_corners` for a stack of quads at once."""
     return _ordered(np.asarray(quads, np.float64))
