@@ -195,7 +195,7 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
 # ID-1 card's aspect within this much (|log| of the ratio, perspective undone), wholly in view
 # (corners this many px inside the working frame), and holds it to within this many px of its
 # sides (a photo reaching to the card's edge).
-_HOLDER_AREA: Final = 2.0
+_HOLDER_AREA: Final = 4.0
 _HOLDER_ASPECT: Final = 0.1
 _HOLDER_MARGIN: Final = 2.0
 _HOLDER_DEPTH: Final = -3.0
@@ -206,9 +206,11 @@ def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
     """`detection`, or a card of the shortlist `found` that holds it and passes the final
     checks too: the document found was the card's photo, its code or its panel, whose outline
     is crisper than the card's against what lies around it (a pale card on a pale desk, on
-    gravel). An ID-1 card wholly in view holds it, twice its size at least
-    (`_HOLDER_AREA`); a quad of another aspect or crossing the frame around the card is the
-    card with some of what lies around it."""
+    gravel). An ID-1 card wholly in view holds it, four times its size at least
+    (`_HOLDER_AREA`: a card's photo or code is a quarter of it or less); a quad of another
+    aspect, crossing the frame or less than four times the size around the document found is
+    the document with some of what lies around it (the lines of a wall, a keyboard, a cup).
+    """
     h, w = work.gray.shape
     quad = (np.asarray(detection.quad, np.float64) + 0.5) / work.factor - 0.5
     holders = order_many(found.quads)
