@@ -141,18 +141,21 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     # Where the arms' edges end, followed from the base: the runs of edges of every kind.
     end_a, end_c = _run_ends(prof, np.concatenate([a, c]), np.concatenate([corner_a, corner_c]),
                              np.concatenate([way_a, way_c]), -1).reshape(2, -1)
-    # Where the arms do not match (one falls short of a document's side, or of the other
-    # arm), a finger held across one may have cut its run: followed again over gaps of up to
-    # `_FINGER_GAP` stations.
+    # Where the arms do not match (the shorter falls short of a document's side, or of the
+    # longer, which does not), a finger held across the shorter may have cut its run: it is
+    # followed again over gaps of up to `_FINGER_GAP` stations.
     arm_a, arm_c = np.abs(end_a - corner_a), np.abs(end_c - corner_c)
-    short = np.minimum(arm_a, arm_c)
+    short, long = np.minimum(arm_a, arm_c), np.maximum(arm_a, arm_c)
     base_len = np.abs(prof.station[base, a] - prof.station[base, c])
-    cut = np.flatnonzero((short < _MIN_ARM * base_len)
-                         | (np.maximum(arm_a, arm_c) > _MAX_ARM_RATIO * np.maximum(short, 1e-9)))
+    cut = np.flatnonzero((long >= _MIN_ARM * base_len)
+                         & ((short < _MIN_ARM * base_len) | (long > _MAX_ARM_RATIO * short)))
     if len(cut):
-        end_a[cut], end_c[cut] = _run_ends(
-            prof, np.concatenate([a[cut], c[cut]]), np.concatenate([corner_a[cut], corner_c[cut]]),
-            np.concatenate([way_a[cut], way_c[cut]]), -1, _FINGER_GAP).reshape(2, -1)
+        on_a = arm_a[cut] < arm_c[cut]
+        arm = np.where(on_a, a[cut], c[cut])
+        far = _run_ends(prof, arm, np.where(on_a, corner_a[cut], corner_c[cut]),
+                        np.where(on_a, way_a[cut], way_c[cut]), -1, _FINGER_GAP)
+        end_a[cut] = np.where(on_a, far, end_a[cut])
+        end_c[cut] = np.where(on_a, end_c[cut], far)
     # Each arm runs at least `_MIN_ARM` of the base. (The runs of one kind alone, below, never
     # run on further than those of every kind: a U whose arms fall short is closed no way.)
     k = np.flatnonzero(np.minimum(np.abs(end_a - corner_a), np.abs(end_c - corner_c))
