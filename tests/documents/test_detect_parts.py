@@ -3,6 +3,8 @@ outward search past printed bands, line candidates past fingers, tolerance of a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -811,25 +813,18 @@ def test_run_lengths_bridge_short_gaps_only(seed: int, n_lines: int, n_t: int, d
     assert got.tolist() == expected
 
 
-def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
-    """A pale card with a dark phone beside it, the phone's top and bottom in line with the
-    card's: the edges along the card's top and bottom run on along the phone's, but those of
-    the card's polarity end where the card does. Its right side is not among the lines (as
-    when fingers hide it): the U of its other three sides is closed there."""
+def _closings(image: npt.NDArray[np.uint8], lines: npt.NDArray[np.float64]) -> Callable[
+        [float], bool]:
+    """For `image` (blurred a little, as a lens does) and `lines` in its working frame: whether
+    `completion.completions` closes a U of those lines with a vertical line through x. (Read
+    at each call, so a constant patched in between counts.)"""
     from booth_client.documents.detect import completion
     from booth_client.documents.detect.edges import prepare
     from booth_client.documents.detect.profiles import between_pairs, profiles
     from booth_client.documents.detect.quads import parallel_pairs
 
-    rng = np.random.default_rng(5)
-    image = np.clip(rng.normal(120.0, 3.0, (H, W, 3)), 0, 255).astype(np.uint8)
-    # In the working frame (a quarter): the card from x 100 to 190 and y 100 to 157, the phone
-    # from 190 to 250.
-    cv2.rectangle(image, (400, 400), (760, 628), (215, 220, 225), -1)
-    cv2.rectangle(image, (760, 400), (1000, 628), (40, 40, 45), -1)
     work = prepare(cv2.GaussianBlur(image, (0, 0), 1.5))
     h, w = work.gray.shape
-    lines = np.array([[0.0, 1.0, -99.9], [0.0, 1.0, -156.9], [1.0, 0.0, -99.9]])
     prof = profiles(work, lines, len(lines))
     pairs = parallel_pairs(prof.lines, h, w)
     table = between_pairs(prof, pairs)
@@ -840,6 +835,24 @@ def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
         return any(abs(abs(nx) - 1.0) < 0.01 and abs(-c / nx - x) < 3.0
                    for nx, _, c in closing)
 
+    return closing_at
+
+
+def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
+    """A pale card with a dark phone beside it, the phone's top and bottom in line with the
+    card's: the edges along the card's top and bottom run on along the phone's, but those of
+    the card's polarity end where the card does. Its right side is not among the lines (as
+    when fingers hide it): the U of its other three sides is closed there."""
+    from booth_client.documents.detect import completion
+
+    rng = np.random.default_rng(5)
+    image = np.clip(rng.normal(120.0, 3.0, (H, W, 3)), 0, 255).astype(np.uint8)
+    # In the working frame (a quarter): the card from x 100 to 190 and y 100 to 157, the phone
+    # from 190 to 250.
+    cv2.rectangle(image, (400, 400), (760, 628), (215, 220, 225), -1)
+    cv2.rectangle(image, (760, 400), (1000, 628), (40, 40, 45), -1)
+    closing_at = _closings(image, np.array([[0.0, 1.0, -99.9], [0.0, 1.0, -156.9],
+                                            [1.0, 0.0, -99.9]]))
     assert closing_at(189.5)
     # Where the edges of every kind end (the phone's far end) it is not closed: that U is too
     # long for a document.
@@ -854,9 +867,6 @@ def test_an_arm_cut_by_a_finger_is_followed_past_it() -> None:
     left side, and the arms of the U do not match. Followed past the finger, the top's edges
     end where the bottom's do, and the U is closed at the card's left side."""
     from booth_client.documents.detect import completion
-    from booth_client.documents.detect.edges import prepare
-    from booth_client.documents.detect.profiles import between_pairs, profiles
-    from booth_client.documents.detect.quads import parallel_pairs
 
     rng = np.random.default_rng(7)
     image = np.clip(rng.normal(120.0, 3.0, (H, W, 3)), 0, 255).astype(np.uint8)
@@ -864,18 +874,8 @@ def test_an_arm_cut_by_a_finger_is_followed_past_it() -> None:
     # across its top from x 130 to 142.
     cv2.rectangle(image, (400, 400), (760, 628), (215, 220, 225), -1)
     cv2.rectangle(image, (520, 320), (568, 480), (120, 150, 190), -1)
-    work = prepare(cv2.GaussianBlur(image, (0, 0), 1.5))
-    h, w = work.gray.shape
-    lines = np.array([[0.0, 1.0, -99.9], [0.0, 1.0, -156.9], [1.0, 0.0, -189.5]])
-    prof = profiles(work, lines, len(lines))
-    pairs = parallel_pairs(prof.lines, h, w)
-    table = between_pairs(prof, pairs)
-
-    def closing_at(x: float) -> bool:
-        closing, _, _ = completion.completions(prof, pairs, table, len(lines), (h, w))
-        return any(abs(abs(nx) - 1.0) < 0.01 and abs(-c / nx - x) < 3.0
-                   for nx, _, c in closing)
-
+    closing_at = _closings(image, np.array([[0.0, 1.0, -99.9], [0.0, 1.0, -156.9],
+                                            [1.0, 0.0, -189.5]]))
     assert closing_at(99.5)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(completion, "_FINGER_GAP", completion.RUN_GAP)
