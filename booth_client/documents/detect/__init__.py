@@ -65,7 +65,15 @@ from .candidates import Candidates, line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import is_shadow, shadow_order
-from .shape import F64, areas, card_aspect_errors, depth_inside, order_many
+from .shape import (
+    CARD_ASPECT,
+    F64,
+    areas,
+    aspect_errors,
+    depth_inside,
+    in_frame,
+    order_many,
+)
 from .surround import stands_out, surround_distance
 from .verify import (
     MIN_FINAL_SCORE,
@@ -214,11 +222,9 @@ def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
     h, w = work.gray.shape
     quad = (np.asarray(detection.quad, np.float64) + 0.5) / work.factor - 0.5
     holders = order_many(found.quads)
-    in_view = ((holders >= _HOLDER_MARGIN).all(axis=(1, 2))
-               & (holders[..., 0] <= w - 1.0 - _HOLDER_MARGIN).all(axis=1)
-               & (holders[..., 1] <= h - 1.0 - _HOLDER_MARGIN).all(axis=1))
     holds = ((areas(holders) >= _HOLDER_AREA * areas(quad[None])[0])
-             & (card_aspect_errors(holders, w, h) <= _HOLDER_ASPECT) & in_view
+             & (aspect_errors(holders, w, h, CARD_ASPECT) <= _HOLDER_ASPECT)
+             & in_frame(holders, w, h, _HOLDER_MARGIN).all(axis=1)
              & (depth_inside(order_many(quad[None]), holders)[0] >= _HOLDER_DEPTH))
     for k in np.flatnonzero(holds):
         card = _first_passing(image, work, found.quads[[k]], found.completed[[k]])

@@ -73,17 +73,24 @@ def _aspects(quads: F64, u0: float, v0: float, f: float) -> F64:
     return out
 
 
-def aspect_errors(quads: F64, width: float, height: float) -> F64:
-    """|log| distance of the perspective-corrected aspect to the nearest document aspect."""
+def aspect_errors(quads: F64, width: float, height: float,
+                  aspects: F64 = _DOCUMENT_ASPECTS) -> F64:
+    """|log| distance of the perspective-corrected aspect to the nearest document aspect (of
+    `aspects`; `CARD_ASPECT` for an ID-1 card's alone)."""
     aspect = _true_aspects(quads, width, height)
-    return np.asarray(np.abs(np.log(aspect[:, None] / _DOCUMENT_ASPECTS[None, :])).min(axis=1),
+    return np.asarray(np.abs(np.log(aspect[:, None] / aspects[None, :])).min(axis=1),
                       np.float64)
 
 
-def card_aspect_errors(quads: F64, width: float, height: float) -> F64:
-    """|log| distance of the perspective-corrected aspect to an ID-1 card's."""
-    return np.asarray(np.abs(np.log(_true_aspects(quads, width, height) / ID1_CARD.aspect)),
-                      np.float64)
+CARD_ASPECT: Final = _DOCUMENT_ASPECTS[:1]
+
+
+def in_frame(points: F64, width: float, height: float, margin: float) -> Mask:
+    """Whether `points` (..., 2) lie `margin` px or more inside a `width` x `height` frame
+    (from its outermost pixels' centres)."""
+    x, y = points[..., 0], points[..., 1]
+    return np.asarray((x >= margin) & (x <= width - 1 - margin) & (y >= margin)
+                      & (y <= height - 1 - margin), np.bool_)
 
 
 def order_many(quads: F64) -> F64:

@@ -16,7 +16,18 @@ from numba import njit, types
 
 from .edges import Work
 from .refine import STATIONS, edge_points, robust_lines
-from .shape import F64, NEXT, PREV, Mask, aspect_errors, order_many, side_normals, stacked, stations
+from .shape import (
+    F64,
+    NEXT,
+    PREV,
+    Mask,
+    aspect_errors,
+    in_frame,
+    order_many,
+    side_normals,
+    stacked,
+    stations,
+)
 
 _TIGHT_BAND: Final = (-1.0, 0.0, 1.0)
 MIN_FINAL_SCORE: Final = 0.6
@@ -264,8 +275,7 @@ def verified(work: Work, quad: F64, support: F64) -> bool:
         if (reach[faint] < _MIN_REACH).any() or (past[faint] > _MAX_PAST).any():
             return False
     h, w = work.gray.shape
-    if seen.all() and (quad >= 1.0).all() and (quad[:, 0] <= w - 2.0).all() and (
-            quad[:, 1] <= h - 2.0).all():
+    if seen.all() and in_frame(quad, w, h, 1.0).all():
         error = float(aspect_errors(order_many(quad[None]), w, h)[0])
         if error > _MAX_FINAL_ASPECT_ERROR:
             return False
