@@ -32,7 +32,7 @@ from numba import njit
 
 from .profiles import STEP, Profiles
 from .quads import plausible_many, shaped
-from .shape import F64, Mask, areas, aspect_errors, order_many, stacked
+from .shape import F64, Mask, areas, aspect_errors, in_frame, order_many, stacked
 
 # Gaps of up to this many stations are bridged along a run (fingers over a side, a rounded
 # corner); `candidates` follows runs so too.
@@ -145,10 +145,9 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     # longer, which does not), a finger held across the shorter may have cut its run: it is
     # followed again over gaps of up to `_FINGER_GAP` stations.
     arm_a, arm_c = np.abs(end_a - corner_a), np.abs(end_c - corner_c)
-    short, long = np.minimum(arm_a, arm_c), np.maximum(arm_a, arm_c)
     base_len = np.abs(prof.station[base, a] - prof.station[base, c])
-    cut = np.flatnonzero((long >= _MIN_ARM * base_len)
-                         & ((short < _MIN_ARM * base_len) | (long > _MAX_ARM_RATIO * short)))
+    cut = np.flatnonzero((np.maximum(arm_a, arm_c) >= _MIN_ARM * base_len)
+                         & ~_arms_match(arm_a, arm_c, base_len))
     if len(cut):
         on_a = arm_a[cut] < arm_c[cut]
         arm = np.where(on_a, a[cut], c[cut])
@@ -165,7 +164,7 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     end_a, end_c = end_a[k], end_c[k]
     pa, pc = prof.point_at(a, end_a), prof.point_at(c, end_c)
     h, w = size
-    inside = _clear_of_edges(pa, w, h) & _clear_of_edges(pc, w, h)
+    inside = in_frame(pa, w, h, _EDGE_MARGIN) & in_frame(pc, w, h, _EDGE_MARGIN)
     # Where those end inside the frame (past a card's end, onto what lies beyond it) and the
     # base is well seen, also where the runs of one kind alone end (`_by_kind`).
     e = np.flatnonzero(inside & (held >= _BY_KIND_BASE))
@@ -189,20 +188,15 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
         end_a_more, end_c_more = kind_ends[variant, u], kind_ends[variant, n_e + u]
         pa_more = prof.point_at(a[more], end_a_more)
         pc_more = prof.point_at(c[more], end_c_more)
-        inside = np.concatenate([inside, _clear_of_edges(pa_more, w, h)
-                                 & _clear_of_edges(pc_more, w, h)])
+        inside = np.concatenate([inside, in_frame(pa_more, w, h, _EDGE_MARGIN)
+                                 & in_frame(pc_more, w, h, _EDGE_MARGIN)])
         pa, pc = np.concatenate([pa, pa_more]), np.concatenate([pc, pc_more])
         end_a, end_c = np.concatenate([end_a, end_a_more]), np.concatenate([end_c, end_c_more])
         base, a, c, held, corner_a, corner_c, base_len = (
             np.concatenate([v, v[more]])
             for v in (base, a, c, held, corner_a, corner_c, base_len))
         by_kind = np.concatenate([by_kind, np.ones(len(more), np.bool_)])
-    arm_a = np.abs(end_a - corner_a)
-    arm_c = np.abs(end_c - corner_c)
-    short = np.minimum(arm_a, arm_c) * STEP
-    ok = ((short >= _MIN_ARM * base_len * STEP)
-          & (np.maximum(arm_a, arm_c) * STEP <= _MAX_ARM_RATIO * np.maximum(short, 1e-9))
-          & inside)
+    ok = _arms_match(np.abs(end_a - corner_a), np.abs(end_c - corner_c), base_len) & inside
     k = np.flatnonzero(ok)
     base, a, c, held, pa, pc, by_kind = base[k], a[k], c[k], held[k], pa[k], pc[k], by_kind[k]
     # The closing line through where the arms' runs end.
@@ -235,6 +229,17 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     lines = stacked(nx[k], ny[k], -(nx[k] * pa[k, 0] + ny[k] * pa[k, 1]))
     around = stacked(a[k], base[k], c[k], len(prof.lines) + np.arange(len(k)))
     return lines, around, by_kind[k]
+
+
+def _arms_match(arm_a: npt.NDArray[np.intp], arm_c: npt.NDArray[np.intp],
+                base_len: F64) -> Mask:
+    """Whether the arms of U's, `arm_a` and `arm_c` stations long, run as a document's sides
+    from bases `base_len` stations long: each at least `_MIN_ARM` of the base, the longer at
+    most `_MAX_ARM_RATIO` times the shorter (opposite sides in perspective)."""
+    short = np.minimum(arm_a, arm_c)
+    return np.asarray((short >= _MIN_ARM * base_len)
+                      & (np.maximum(arm_a, arm_c) <= _MAX_ARM_RATIO * np.maximum(short, 1e-9)),
+                      np.bool_)
 
 
 def _by_kind(prof: Profiles, line: npt.NDArray[np.intp], corner: npt.NDArray[np.intp],
@@ -290,10 +295,3 @@ def _on_a_line(lines: F64, pa: F64, pc: F64) -> npt.NDArray[np.bool_]:
 # the document runs on out of view, where the frame border closes its quad (and marks it as
 # clipped, its aspect unknown).
 _EDGE_MARGIN: Final = 3.0
-
-
-def _clear_of_edges(points: F64, width: int, height: int) -> npt.NDArray[np.bool_]:
-    """Whether `points` (K, 2) lie more than `_EDGE_MARGIN` px inside the frame."""
-    x, y = points[:, 0], points[:, 1]
-    return np.asarray((x >= _EDGE_MARGIN) & (x <= width - 1 - _EDGE_MARGIN)
-                      & (y >= _EDGE_MARGIN) & (y <= height - 1 - _EDGE_MARGIN), np.bool_)
