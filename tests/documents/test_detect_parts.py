@@ -813,6 +813,15 @@ def test_run_lengths_bridge_short_gaps_only(seed: int, n_lines: int, n_t: int, d
     assert got.tolist() == expected
 
 
+def _pale_card(seed: int) -> npt.NDArray[np.uint8]:
+    """A pale card on a grey ground with a little noise (`seed`): in the working frame (a
+    quarter), from x 100 to 190 and y 100 to 157."""
+    rng = np.random.default_rng(seed)
+    image = np.clip(rng.normal(120.0, 3.0, (H, W, 3)), 0, 255).astype(np.uint8)
+    cv2.rectangle(image, (400, 400), (760, 628), (215, 220, 225), -1)
+    return image
+
+
 def _closings(image: npt.NDArray[np.uint8], lines: npt.NDArray[np.float64]) -> Callable[
         [float], bool]:
     """For `image` (blurred a little, as a lens does) and `lines` in its working frame: whether
@@ -845,11 +854,8 @@ def test_a_u_is_closed_where_one_kind_of_edge_ends() -> None:
     when fingers hide it): the U of its other three sides is closed there."""
     from booth_client.documents.detect import completion
 
-    rng = np.random.default_rng(5)
-    image = np.clip(rng.normal(120.0, 3.0, (H, W, 3)), 0, 255).astype(np.uint8)
-    # In the working frame (a quarter): the card from x 100 to 190 and y 100 to 157, the phone
-    # from 190 to 250.
-    cv2.rectangle(image, (400, 400), (760, 628), (215, 220, 225), -1)
+    # In the working frame (a quarter): the phone from x 190 to 250.
+    image = _pale_card(5)
     cv2.rectangle(image, (760, 400), (1000, 628), (40, 40, 45), -1)
     closing_at = _closings(image, np.array([[0.0, 1.0, -99.9], [0.0, 1.0, -156.9],
                                             [1.0, 0.0, -99.9]]))
@@ -868,11 +874,8 @@ def test_an_arm_cut_by_a_finger_is_followed_past_it() -> None:
     end where the bottom's do, and the U is closed at the card's left side."""
     from booth_client.documents.detect import completion
 
-    rng = np.random.default_rng(7)
-    image = np.clip(rng.normal(120.0, 3.0, (H, W, 3)), 0, 255).astype(np.uint8)
-    # In the working frame (a quarter): the card from x 100 to 190 and y 100 to 157, a finger
-    # across its top from x 130 to 142.
-    cv2.rectangle(image, (400, 400), (760, 628), (215, 220, 225), -1)
+    # In the working frame (a quarter): a finger across the card's top from x 130 to 142.
+    image = _pale_card(7)
     cv2.rectangle(image, (520, 320), (568, 480), (120, 150, 190), -1)
     closing_at = _closings(image, np.array([[0.0, 1.0, -99.9], [0.0, 1.0, -156.9],
                                             [1.0, 0.0, -189.5]]))
