@@ -29,6 +29,12 @@ _MAX_LINES: Final = 24
 _MAX_LINES_PORTRAIT: Final = 32
 _DIRECTION_BINS: Final = 8
 _MAX_PER_DIRECTION: Final = 8
+# The longest segments grouped into lines. A card's side crossing a textured ground (the
+# mortar of a brick wall, a suit's folds) is broken into pieces of 10-20 px at 320 px, shorter
+# than the texture's own long runs: at 150 those pieces were left out and the side was no line
+# (12 evaluation sets, 3,600 scenes with a document: mean IoU sum +16.6 at 300, false
+# detections 50 -> 58 of 1,200, the time per frame the same).
+_MAX_SEGMENTS: Final = 300
 
 # The bins of `segment_lines` that the 16 gradient steps fall in: the first binning's (steps
 # 15-2, 3-6, ...) and the second's (steps 1-4, 5-8, ...).
@@ -116,7 +122,7 @@ def segment_lines(work: Work) -> F64:
     if not straight.any():
         return np.zeros((0, 3))
     seg = stacked(cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy, sxy)[straight]
-    seg = seg[np.argsort(-seg[:, 4], kind="stable")][:150]
+    seg = seg[np.argsort(-seg[:, 4], kind="stable")][:_MAX_SEGMENTS]
     cx, cy, dx, dy, length = seg[:, :5].T
     nx, ny = dy, -dx
     c = -(nx * cx + ny * cy)
