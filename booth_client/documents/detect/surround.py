@@ -33,7 +33,7 @@ _INSET: Final = 3
 _MIN_PIXELS: Final = 15
 # The least Bhattacharyya distance (0 the same mix of colours, 1 none in common) between the
 # inside and the ring of a document. Over 12 evaluation sets of photo-backdrop and drawn
-# scenes in five frame formats (3,600 scenes with a document, 1,200 without), raising it from
+# scenes in six frame formats (3,600 scenes with a document, 1,200 without), raising it from
 # 0.4 to 0.5 turned 24 of the 74 false detections into none (brick walls, a suit, chalk
 # writing, a camera, a sticky note on grass) for the same mean IoU (a sum of -0.3 over the
 # 3,600): a dim grey card on a grey desk (0.43-0.45) is lost, and where a quad around the
