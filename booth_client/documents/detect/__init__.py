@@ -187,12 +187,12 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
     first = next(order, None)
     if first is None:
         return None, np.zeros((0, 4, 2))
-    detection = _first_passing(image, work, found.quads[[first]], found.completed[[first]])
+    detection = _judged(image, work, found, [first])
     rest: list[int] = []
     if detection is None:
         rest = list(order)
         if rest:
-            detection = _first_passing(image, work, found.quads[rest], found.completed[rest])
+            detection = _judged(image, work, found, rest)
     else:
         detection = _clearer_sibling(image, work, found, first, next(order, None), detection)
     if detection is not None:
@@ -230,8 +230,8 @@ def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
              & (aspect_errors(holders, w, h, CARD_ASPECT) <= _HOLDER_ASPECT)
              & in_frame(holders, w, h, _HOLDER_MARGIN).all(axis=1)
              & (depth_inside(order_many(quad[None]), holders)[0] >= _HOLDER_DEPTH))
-    for k in np.flatnonzero(holds):
-        card = _first_passing(image, work, found.quads[[k]], found.completed[[k]])
+    for k in np.flatnonzero(holds).tolist():
+        card = _judged(image, work, found, [k])
         if card is not None:
             return card
     return detection
@@ -263,7 +263,7 @@ def _clearer_elsewhere(image: npt.NDArray[np.uint8], work: Work, found: Candidat
     for k in range(len(found.quads)):
         if polygon_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
             continue
-        other = _first_passing(image, work, found.quads[[k]], found.completed[[k]])
+        other = _judged(image, work, found, [k])
         if (other is None or other.surround is None or other.surround < least
                 or polygon_iou(np.asarray(other.quad, np.float64), taken) > _ELSEWHERE_OVERLAP):
             continue
@@ -299,7 +299,7 @@ def _clearer_sibling(image: npt.NDArray[np.uint8], work: Work, found: Candidates
     # goes first, `shadow_order`.)
     if is_shadow(work, found.quads[then], found.quads[first]):
         return detection
-    sibling = _first_passing(image, work, found.quads[[then]], found.completed[[then]])
+    sibling = _judged(image, work, found, [then])
     if sibling is None or sibling.surround is None:
         return detection
     return sibling if sibling.surround >= taken + _SIBLING_MARGIN else detection
@@ -356,6 +356,13 @@ _FIRM_SCORE: Final = 0.8
 _FIRM_SIDE: Final = 0.75
 _FIRM_SURROUND: Final = 0.75
 _FIRM_PRINT: Final = 0.02
+
+
+def _judged(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
+            which: list[int]) -> Detection | None:
+    """`_first_passing` of the shortlisted quads `which` (indices into `found`, in order),
+    each with whether it is a completed U."""
+    return _first_passing(image, work, found.quads[which], found.completed[which])
 
 
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
