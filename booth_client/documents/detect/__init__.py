@@ -58,7 +58,7 @@ in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -188,17 +188,18 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
     first = next(order, None)
     if first is None:
         return None, np.zeros((0, 4, 2))
-    detection = _judged(image, work, found, [first])
+    judge = _Judge(image, work, found)
+    detection = judge.first_passing([first])
     rest: list[int] = []
     if detection is None:
         rest = list(order)
         if rest:
-            detection = _judged(image, work, found, rest)
+            detection = judge.first_passing(rest)
     else:
-        detection = _clearer_sibling(image, work, found, first, next(order, None), detection)
+        detection = _clearer_sibling(judge, first, next(order, None), detection)
     if detection is not None:
-        detection = _card_around(image, work, found, detection)
-        detection = _clearer_elsewhere(image, work, found, detection)
+        detection = _card_around(judge, detection)
+        detection = _clearer_elsewhere(judge, detection)
     # (Those judged as found in a dim frame are the line search's quads.)
     tried = [k for k in (first, *rest) if not found.completed[k]]
     return detection, found.quads[tried]
@@ -219,9 +220,8 @@ _REACHING_SURROUND: Final = 0.8
 _CARD_SURROUND: Final = 0.75
 
 
-def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
-                 detection: Detection) -> Detection:
-    """`detection`, or a card of the shortlist `found` that holds it and passes the final
+def _card_around(judge: _Judge, detection: Detection) -> Detection:
+    """`detection`, or a card of the shortlist that holds it and passes the final
     checks too: the document found was the card's photo, its code or its panel, whose outline
     is crisper than the card's against what lies around it (a pale card on a pale desk, on
     gravel). A card holds it four times its size at least (`_HOLDER_AREA`: a card's photo or
@@ -234,6 +234,7 @@ def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
     frame, standing out less, is the card with the jacket below it, or a patch of a wall. The
     document found is kept where it has an ID-1 card's aspect and stands out clearly itself
     (`_CARD_SURROUND`): a card lying on a sheet of paper that reaches out of view."""
+    work, found = judge.work, judge.found
     h, w = work.gray.shape
     quad = order_many((np.asarray(detection.quad, np.float64)[None] + 0.5) / work.factor - 0.5)
     holders = order_many(found.quads)
@@ -242,7 +243,7 @@ def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
     whole = in_frame(holders, w, h, _HOLDER_MARGIN).all(axis=1)
     card_like = aspect_errors(holders, w, h, CARD_ASPECT) <= _HOLDER_ASPECT
     for k in np.flatnonzero(around & whole & card_like).tolist():
-        card = _judged(image, work, found, [k])
+        card = judge.first_passing([k])
         if card is not None:
             return card
     if (aspect_errors(quad, w, h, CARD_ASPECT)[0] <= _HOLDER_ASPECT
@@ -250,7 +251,7 @@ def _card_around(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
         return detection
     best, least = detection, _REACHING_SURROUND
     for k in np.flatnonzero(around & ~whole).tolist():
-        card = _judged(image, work, found, [k])
+        card = judge.first_passing([k])
         if card is not None and card.surround is not None and card.surround >= least:
             best, least = card, card.surround
     return best
@@ -268,10 +269,9 @@ _ELSEWHERE_MARGIN: Final = 0.15
 _ELSEWHERE_PRINT: Final = 0.035
 
 
-def _clearer_elsewhere(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
-                       detection: Detection) -> Detection:
+def _clearer_elsewhere(judge: _Judge, detection: Detection) -> Detection:
     """`detection`, or where it stands out only a little from what lies around it
-    (`_WEAK_SURROUND`), the quad of the shortlist `found` that is not it and stands out the
+    (`_WEAK_SURROUND`), the quad of the shortlist that is not it and stands out the
     most, by `_ELSEWHERE_MARGIN` more, among those passing the final checks and showing print
     (`_ELSEWHERE_PRINT`: not a plain notebook or phone). What was found was a patch of what
     lies behind the document (the sky by a tower, a panel of a wall, a patch on a jacket) or
@@ -279,13 +279,14 @@ def _clearer_elsewhere(image: npt.NDArray[np.uint8], work: Work, found: Candidat
     clearly."""
     if detection.surround is None or detection.surround >= _WEAK_SURROUND:
         return detection
+    work, found = judge.work, judge.found
     taken = np.asarray(detection.quad, np.float64)
     small = (taken + 0.5) / work.factor - 0.5
     best, least = detection, detection.surround + _ELSEWHERE_MARGIN
     for k in range(len(found.quads)):
         if polygon_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
             continue
-        other = _judged(image, work, found, [k])
+        other = judge.first_passing([k])
         if (other is None or other.surround is None or other.surround < least
                 or polygon_iou(np.asarray(other.quad, np.float64), taken) > _ELSEWHERE_OVERLAP
                 or print_share(work, (np.asarray(other.quad, np.float64) + 0.5) / work.factor
@@ -303,13 +304,14 @@ _SIBLING_OVERLAP: Final = 0.6
 _SIBLING_MARGIN: Final = 0.05
 
 
-def _clearer_sibling(image: npt.NDArray[np.uint8], work: Work, found: Candidates, first: int,
-                     then: int | None, detection: Detection) -> Detection:
+def _clearer_sibling(judge: _Judge, first: int, then: int | None,
+                     detection: Detection) -> Detection:
     """`detection` (of candidate `first`), or the next candidate `then` where that is a near
     copy of it that stands out more from what lies around it (`surround_distance`) and passes
     the final checks too. The line search often offers a card with a strip of what lies
     beside it, or less a strip of its own, next to the card: the card has the document all
     inside and none of it around, the others mix the two."""
+    work, found = judge.work, judge.found
     if then is None or found.value[first] - found.value[then] > _SIBLING_VALUE or polygon_iou(
             found.quads[first], found.quads[then]) < _SIBLING_OVERLAP:
         return detection
@@ -323,7 +325,7 @@ def _clearer_sibling(image: npt.NDArray[np.uint8], work: Work, found: Candidates
     # goes first, `shadow_order`.)
     if is_shadow(work, found.quads[then], found.quads[first]):
         return detection
-    sibling = _judged(image, work, found, [then])
+    sibling = judge.first_passing([then])
     if sibling is None or sibling.surround is None:
         return detection
     return sibling if sibling.surround >= taken + _SIBLING_MARGIN else detection
@@ -382,18 +384,51 @@ _FIRM_SURROUND: Final = 0.75
 _FIRM_PRINT: Final = 0.02
 
 
-def _judged(image: npt.NDArray[np.uint8], work: Work, found: Candidates,
-            which: list[int]) -> Detection | None:
-    """`_first_passing` of the shortlisted quads `which` (indices into `found`, in order),
-    each with whether it is a completed U."""
-    return _first_passing(image, work, found.quads[which], found.completed[which])
+@dataclass
+class _Judge:
+    """The final checks on the shortlist `found` of one search of `image` on its working frame
+    `work`, each quad judged once: the first pass and the selection rules after it
+    (`_clearer_sibling`, `_card_around`, `_clearer_elsewhere`) ask about the same quads."""
+
+    image: npt.NDArray[np.uint8]
+    work: Work
+    found: Candidates
+    # Per shortlisted quad judged so far, the detection it gives, or None where it fails.
+    verdicts: dict[int, Detection | None] = field(default_factory=dict)
+
+    def first_passing(self, which: list[int]) -> Detection | None:
+        """Of the shortlisted quads `which` (indices into `found`), in order, the first that
+        passes the final checks (`_first_passing`); each run of those not judged yet is
+        judged together."""
+        i = 0
+        while i < len(which):
+            if which[i] in self.verdicts:
+                known = self.verdicts[which[i]]
+                if known is not None:
+                    return known
+                i += 1
+                continue
+            j = i + 1
+            while j < len(which) and which[j] not in self.verdicts:
+                j += 1
+            batch = which[i:j]
+            hit = _first_passing(self.image, self.work, self.found.quads[batch],
+                                 self.found.completed[batch])
+            failed = len(batch) if hit is None else hit[0]
+            self.verdicts.update(dict.fromkeys(batch[:failed]))
+            if hit is not None:
+                self.verdicts[batch[failed]] = hit[1]
+                return hit[1]
+            i = j
+        return None
 
 
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
-                   completed: npt.NDArray[np.bool_]) -> Detection | None:
+                   completed: npt.NDArray[np.bool_]) -> tuple[int, Detection] | None:
     """Of `candidates` (K, 4, 2) in the shrunk frame, in order, the first that still passes
-    the final checks once snapped to the edges of the full-resolution `image`; those
-    `completed` (K,) must also show two sides supported `_COMPLETED_SIDES`."""
+    the final checks once snapped to the edges of the full-resolution `image` (its position
+    among them, and the detection); those `completed` (K,) must also show two sides supported
+    `_COMPLETED_SIDES`. Each is judged on its own: together, they are snapped in one pass."""
     full = (candidates + 0.5) * work.factor - 0.5
     refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
     full = np.where(accept_many(full, refined)[:, None, None], refined, full)
@@ -437,8 +472,9 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
         if straight is Straight.IN_VIEW and ((surround or 0.0) < _FIRM_SURROUND
                                              or print_share(work, small[k]) < _FIRM_PRINT):
             continue
-        return Detection(order_corners(quad), float(score[k]),
-                         tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)), surround)
+        return k, Detection(order_corners(quad), float(score[k]),
+                            tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)),
+                            surround)
     return None
 
 
