@@ -524,6 +524,23 @@ def test_halving_averages_two_by_two_blocks(size: tuple[int, int]) -> None:
     assert np.array_equal(small, expected)
 
 
+@pytest.mark.parametrize(("size", "work"), [((360, 640), (248, 440)), ((384, 512), (330, 440)),
+                                           ((480, 270), (320, 180)), ((540, 960), (248, 440)),
+                                           ((700, 500), (320, 229))])
+def test_the_shrinking_to_the_working_size_is_inter_area(size: tuple[int, int],
+                                                         work: tuple[int, int]) -> None:
+    # The same bytes as cv2.resize with INTER_AREA on the uint8 frame, noise and a smooth ramp.
+    from booth_client.documents.detect.edges import _area_shrunk
+
+    w, h = size
+    rng = np.random.default_rng(w * h)
+    ramp = np.linspace(0, 255, w * h * 3).reshape(h, w, 3)
+    for image in (rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+                  np.asarray(ramp, np.uint8)):
+        expected = cv2.resize(image, work, interpolation=cv2.INTER_AREA)
+        assert np.array_equal(_area_shrunk(image, work), expected)
+
+
 @pytest.mark.parametrize("size", [(480, 360), (1920, 1080), (2448, 3264)])
 def test_card_is_found_precisely_at_any_frame_size(size: tuple[int, int]) -> None:
     w, h = size
