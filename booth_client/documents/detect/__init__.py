@@ -274,18 +274,23 @@ def _clearer_elsewhere(judge: _Judge, detection: Detection) -> Detection:
     """`detection`, or where it stands out only a little from what lies around it
     (`_WEAK_SURROUND`), the quad of the shortlist that is not it and stands out the
     most, by `_ELSEWHERE_MARGIN` more, among those passing the final checks and showing print
-    (`_ELSEWHERE_PRINT`: not a plain notebook or phone). What was found was a patch of what
-    lies behind the document (the sky by a tower, a panel of a wall, a patch on a jacket) or
-    a part of it (the field of a page below its band); the document differs from its ground
-    clearly."""
+    (`_ELSEWHERE_PRINT`: not a plain notebook or phone), and not a part of it (a quad it
+    holds as a card holds its photo: a dark card on dark gravel stands out less than its
+    photo does from the card). What was found was a patch of what lies behind the document
+    (the sky by a tower, a panel of a wall, a patch on a jacket) or a part of it (the field of
+    a page below its band); the document differs from its ground clearly."""
     if detection.surround is None or detection.surround >= _WEAK_SURROUND:
         return detection
     work, found = judge.work, judge.found
     taken = np.asarray(detection.quad, np.float64)
     small = (taken + 0.5) / work.factor - 0.5
     best, least = detection, detection.surround + _ELSEWHERE_MARGIN
+    # (What it holds as a card holds its photo, `_card_around`, is a part of it.)
+    outline = order_many(small[None])
+    part = ((_HOLDER_AREA * areas(found.quads) <= areas(outline)[0])
+            & (depth_inside(order_many(found.quads), outline)[:, 0] >= _HOLDER_DEPTH))
     for k in range(len(found.quads)):
-        if quad_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
+        if part[k] or quad_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
             continue
         other = judge.first_passing([k])
         if (other is None or other.surround is None or other.surround < least
