@@ -216,6 +216,20 @@ def assert_found(seed: int, min_iou: float, *, tag: str | None = None, width: in
                      busy=busy) >= min_iou
 
 
+def assert_decided_by(constant: str, off: float, seed: int, min_iou: float,
+                      max_iou: float = 0.3, *, width: int = W, height: int = H,
+                      photos: bool = False, busy: bool = False) -> None:
+    """The generated scene `seed` (see `scene_iou`) is detected with IoU >= min_iou, and with
+    IoU below max_iou once `detect.<constant>` is `off` (the rule it belongs to never acts)."""
+    from booth_client.documents import detect
+
+    scene = {"width": width, "height": height, "photos": photos, "busy": busy}
+    assert scene_iou(seed, **scene) >= min_iou
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detect, constant, off)
+        assert scene_iou(seed, **scene) < max_iou
+
+
 # Seed-0 desk scenes where the quad took in the document's shadow on the desk (IoU 0.86-0.87
 # before; 131 0.88, where the shadow edge runs on along the card side): the strip between card
 # and shadow edge is the desk darkened, so the card wins.
@@ -958,26 +972,16 @@ def test_a_card_is_taken_not_the_photo_it_holds(monkeypatch: pytest.MonkeyPatch)
 # all around it), so `detect._clearer_elsewhere` does not go on; the card holding it, reaching
 # out of view, passes the final checks and stands out clearly too (0.94, 0.81), and is taken.
 @pytest.mark.parametrize("seed", [215, 100138])
-def test_a_card_reaching_out_of_view_is_taken_not_the_photo_it_holds(
-        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from booth_client.documents import detect
-
-    assert_found(seed, 0.95, photos=True)
-    monkeypatch.setattr(detect, "_REACHING_SURROUND", np.inf)
-    assert scene_iou(seed, photos=True) < 0.3
+def test_a_card_reaching_out_of_view_is_taken_not_the_photo_it_holds(seed: int) -> None:
+    assert_decided_by("_REACHING_SURROUND", np.inf, seed, 0.95, photos=True)
 
 
 # A scene of the evaluation (busy desks, seed 0) where an NPWP card lies on a sheet of paper
 # that reaches out of view: the sheet holds the card, passes the final checks and stands out
 # clearly, but the card has an ID-1 card's aspect and stands out clearly itself, and is kept
 # (IoU 0.19 when the sheet was taken).
-def test_a_card_on_a_sheet_reaching_out_of_view_is_kept(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from booth_client.documents import detect
-
-    assert_found(158, 0.95, busy=True)
-    monkeypatch.setattr(detect, "_CARD_SURROUND", np.inf)
-    assert scene_iou(158, busy=True) < 0.3
+def test_a_card_on_a_sheet_reaching_out_of_view_is_kept() -> None:
+    assert_decided_by("_CARD_SURROUND", np.inf, 158, 0.95, busy=True)
 
 
 # A scene of the evaluation (photos seed 1) where a quad of a card's aspect around the card,
@@ -1004,13 +1008,10 @@ def test_a_quad_crossing_the_frame_does_not_hold_the_card(
 # `detect._card_around` now.)
 @pytest.mark.parametrize(("seed", "width", "height"), [(100111, H, W), (100205, H, W),
                                                        (161, 768, 1024)])
-def test_a_quad_standing_out_a_little_gives_way_to_a_clearer_one(
-        seed: int, width: int, height: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from booth_client.documents import detect
-
-    assert_found(seed, 0.95, width=width, height=height, photos=True)
-    monkeypatch.setattr(detect, "_WEAK_SURROUND", 0.0)
-    assert scene_iou(seed, width=width, height=height, photos=True) < 0.5
+def test_a_quad_standing_out_a_little_gives_way_to_a_clearer_one(seed: int, width: int,
+                                                                  height: int) -> None:
+    assert_decided_by("_WEAK_SURROUND", 0.0, seed, 0.95, 0.5, width=width, height=height,
+                      photos=True)
 
 
 # Scenes of the evaluation (photo backdrops, seeds 0 and 3) where a card in a dim frame is found
@@ -1019,13 +1020,8 @@ def test_a_quad_standing_out_a_little_gives_way_to_a_clearer_one(
 # card: the card holds it, so it is a part of the card, not a document elsewhere, and the card
 # is kept (`detect._clearer_elsewhere`; IoU 0.09 and 0.10 when the part was taken).
 @pytest.mark.parametrize("seed", [71, 300080])
-def test_a_part_of_the_card_found_does_not_take_its_place(
-        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from booth_client.documents import detect
-
-    assert_found(seed, 0.9, photos=True)
-    monkeypatch.setattr(detect, "_HOLDER_DEPTH", np.inf)
-    assert scene_iou(seed, photos=True) < 0.3
+def test_a_part_of_the_card_found_does_not_take_its_place(seed: int) -> None:
+    assert_decided_by("_HOLDER_DEPTH", np.inf, seed, 0.9, photos=True)
 
 
 # Scenes of the evaluation (busy desks, seed 0) where the card found stands out from what lies
@@ -1033,13 +1029,8 @@ def test_a_part_of_the_card_found_does_not_take_its_place(
 # more (0.85, 0.98) and passes the final checks: it shows no print (0.031, 0.023 of its pixels
 # are edges), so it does not take the card's place (IoU 0.00 when it did).
 @pytest.mark.parametrize("seed", [21, 87])
-def test_a_plain_quad_does_not_take_the_place_of_a_card(
-        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from booth_client.documents import detect
-
-    assert_found(seed, 0.85, busy=True)
-    monkeypatch.setattr(detect, "_ELSEWHERE_PRINT", 0.0)
-    assert scene_iou(seed, busy=True) < 0.3
+def test_a_plain_quad_does_not_take_the_place_of_a_card(seed: int) -> None:
+    assert_decided_by("_ELSEWHERE_PRINT", 0.0, seed, 0.85, busy=True)
 
 
 # Scenes of the evaluation where the card's top and bottom run on in line with the fingers or
