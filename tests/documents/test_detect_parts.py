@@ -1205,3 +1205,40 @@ def test_a_plain_band_running_out_of_the_frame_is_not_a_card(
     assert detect_document(frame) is None
     monkeypatch.setattr(detect, "_FIRM_PRINT", 0.0)
     assert detect_document(frame) is not None
+
+
+def test_each_shortlisted_quad_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first pass and the selection rules after it ask about the same quads of a search's
+    # shortlist: each is judged once, and its verdict is the same as judged afresh.
+    from booth_client.documents import detect
+    from booth_client.documents.detect.candidates import Candidates, line_candidates
+    from booth_client.documents.detect.edges import Work, prepare
+
+    scene = make_scene(7)
+    work = prepare(scene.image)
+    found = line_candidates(work)
+    assert found is not None and len(found.quads) >= 3
+    # The card, then two quads that are not a document: the card passes, the others fail.
+    truth = (np.asarray(scene.quad) + 0.5) / work.factor - 0.5
+    wrong = truth[None] * np.array([0.3, 0.5]) + np.array([[5.0, 5.0], [9.0, 60.0]])[:, None]
+    quads = np.concatenate([wrong, found.quads[:1]])
+    shortlist = Candidates(quads, np.ones(3), np.zeros(3, np.bool_))
+    batches: list[int] = []
+    first_passing = detect._first_passing
+
+    def counted(image: npt.NDArray[np.uint8], work: Work, candidates: npt.NDArray[np.float64],
+                completed: npt.NDArray[np.bool_]) -> tuple[int, detect.Detection] | None:
+        batches.append(len(candidates))
+        return first_passing(image, work, candidates, completed)
+
+    monkeypatch.setattr(detect, "_first_passing", counted)
+    judge = detect._Judge(scene.image, work, shortlist)
+    card = judge.first_passing([0, 1, 2])
+    assert card is not None and batches == [3]
+    assert quad_iou_in_frame(card.quad, scene.quad, W, H) > 0.9
+    assert judge.first_passing([2]) is card and judge.first_passing([1, 0, 2]) is card
+    assert judge.first_passing([0]) is None and judge.first_passing([0, 1]) is None
+    assert batches == [3]
+    fresh = detect._Judge(scene.image, work, shortlist).first_passing([2])
+    assert fresh is not None and np.array_equal(fresh.quad, card.quad)
+    assert batches == [3, 1]
