@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 Quad = npt.NDArray[np.float32]
 """Four corners, shape (4, 2), float32, ordered top-left, top-right, bottom-right, bottom-left."""
@@ -60,31 +61,67 @@ def _convex_polygon_area(poly: npt.NDArray[np.float64]) -> float:
     return abs(signed_area(poly)) if len(poly) >= 3 else 0.0
 
 
+@njit("float64(float64[:, :])", cache=True, nogil=True)
+def _shoelace(poly: npt.NDArray[np.float64]) -> float:
+    """`signed_area` of a polygon (n, 2); 0 below three corners."""
+    n = len(poly)
+    if n < 3:
+        return 0.0
+    forward, backward = 0.0, 0.0
+    for k in range(n):
+        forward += poly[k, 0] * poly[(k + 1) % n, 1]
+        backward += poly[k, 1] * poly[(k + 1) % n, 0]
+    return 0.5 * (forward - backward)
+
+
+@njit("float64[:, :](float64[:, :], float64[:, :])", cache=True, nogil=True)
 def _clip_convex(subject: npt.NDArray[np.float64],
                  window: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """The part of convex polygon `subject` inside convex polygon `window` (Sutherland-Hodgman).
 
     Written out rather than cv2.intersectConvexConvex, which returns the whole of one polygon
-    for some inputs with (nearly) collinear vertices, and so IoUs above 1."""
-    if len(subject) < 3 or len(window) < 3:
+    for some inputs with (nearly) collinear vertices, and so IoUs above 1. Compiled: the
+    detector's selection rules compare a few quads per frame."""
+    n, m = len(subject), len(window)
+    if n < 3 or m < 3:
         return np.zeros((0, 2))
-    orient = 1.0 if signed_area(window) >= 0 else -1.0
-    out = subject
-    for a, b in zip(window, np.roll(window, -1, axis=0), strict=True):
-        if len(out) == 0:
+    orient = 1.0 if _shoelace(window) >= 0 else -1.0
+    # Clipping by each side of the window adds at most one corner.
+    out = np.empty((n + m, 2))
+    out[:n] = subject
+    nxt = np.empty((n + m, 2))
+    for k in range(m):
+        if n == 0:
             break
-        edge = b - a
-        # Positive on the window's inner side of the edge a -> b.
-        side = orient * (edge[0] * (out[:, 1] - a[1]) - edge[1] * (out[:, 0] - a[0]))
-        nxt_pts, nxt_side = np.roll(out, -1, axis=0), np.roll(side, -1)
-        kept: list[npt.NDArray[np.float64]] = []
-        for p, q, sp, sq in zip(out, nxt_pts, side, nxt_side, strict=True):
+        ax, ay = window[k, 0], window[k, 1]
+        ex, ey = window[(k + 1) % m, 0] - ax, window[(k + 1) % m, 1] - ay
+        kept = 0
+        for i in range(n):
+            px, py = out[i, 0], out[i, 1]
+            qx, qy = out[(i + 1) % n, 0], out[(i + 1) % n, 1]
+            # Positive on the window's inner side of its edge k.
+            sp = orient * (ex * (py - ay) - ey * (px - ax))
+            sq = orient * (ex * (qy - ay) - ey * (qx - ax))
             if sp >= 0:
-                kept.append(p)
+                nxt[kept, 0], nxt[kept, 1] = px, py
+                kept += 1
             if (sp >= 0) != (sq >= 0):
-                kept.append(p + (q - p) * (sp / (sp - sq)))
-        out = np.array(kept, np.float64).reshape(-1, 2)
-    return out
+                t = sp / (sp - sq)
+                nxt[kept, 0], nxt[kept, 1] = px + (qx - px) * t, py + (qy - py) * t
+                kept += 1
+        out[:kept] = nxt[:kept]
+        n = kept
+    return out[:n].copy()
+
+
+@njit("float64(float64[:, :], float64[:, :])", cache=True, nogil=True)
+def _convex_iou(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
+    """`polygon_iou` of `a` and `b` (n, 2) and (m, 2)."""
+    if len(a) < 3 or len(b) < 3:
+        return 0.0
+    inter = abs(_shoelace(_clip_convex(a, b)))
+    union = abs(_shoelace(a)) + abs(_shoelace(b)) - inter
+    return min(1.0, inter / union) if union > 0 else 0.0
 
 
 def clip_to_frame(quad: npt.ArrayLike, width: int, height: int) -> npt.NDArray[np.float32]:
@@ -99,13 +136,8 @@ def clip_to_frame(quad: npt.ArrayLike, width: int, height: int) -> npt.NDArray[n
 
 def polygon_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """IoU of two convex polygons."""
-    pa = np.asarray(a, dtype=np.float64).reshape(-1, 2)
-    pb = np.asarray(b, dtype=np.float64).reshape(-1, 2)
-    if len(pa) < 3 or len(pb) < 3:
-        return 0.0
-    inter = _convex_polygon_area(_clip_convex(pa, pb))
-    union = _convex_polygon_area(pa) + _convex_polygon_area(pb) - inter
-    return float(min(1.0, inter / union)) if union > 0 else 0.0
+    return float(_convex_iou(np.asarray(a, dtype=np.float64).reshape(-1, 2),
+                             np.asarray(b, dtype=np.float64).reshape(-1, 2)))
 
 
 def quad_iou_in_frame(pred: npt.ArrayLike, truth: npt.ArrayLike, width: int, height: int) -> float:

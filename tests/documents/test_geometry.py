@@ -85,3 +85,41 @@ def test_iou_is_symmetric_and_bounded(a: np.ndarray, b: np.ndarray) -> None:
     iou = polygon_iou(qa, qb)
     assert 0.0 <= iou <= 1.0
     assert abs(iou - polygon_iou(qb, qa)) < 1e-6
+
+
+def _clipped_by_definition(subject: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Sutherland-Hodgman with numpy per window side, as `geometry._clip_convex` clips."""
+    orient = 1.0 if signed_area(window) >= 0 else -1.0
+    out = subject
+    for a, b in zip(window, np.roll(window, -1, axis=0), strict=True):
+        if len(out) == 0:
+            break
+        edge = b - a
+        side = orient * (edge[0] * (out[:, 1] - a[1]) - edge[1] * (out[:, 0] - a[0]))
+        kept: list[np.ndarray] = []
+        for p, q, sp, sq in zip(out, np.roll(out, -1, axis=0), side, np.roll(side, -1),
+                                strict=True):
+            if sp >= 0:
+                kept.append(p)
+            if (sp >= 0) != (sq >= 0):
+                kept.append(p + (q - p) * (sp / (sp - sq)))
+        out = np.array(kept, np.float64).reshape(-1, 2)
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(convex_quads(), convex_quads(), st.integers(1, 3000), st.integers(1, 3000))
+def test_the_compiled_clip_and_iou_are_their_definitions(a: np.ndarray, b: np.ndarray,
+                                                          width: int, height: int) -> None:
+    from booth_client.documents.geometry import _clip_convex, clip_to_frame
+
+    qa, qb = order_corners(a).astype(np.float64), order_corners(b).astype(np.float64)
+    clipped = _clipped_by_definition(qa, qb)
+    assert np.array_equal(_clip_convex(qa, qb), clipped)
+    area = abs(signed_area(clipped)) if len(clipped) >= 3 else 0.0
+    union = abs(signed_area(qa)) + abs(signed_area(qb)) - area
+    assert abs(polygon_iou(qa, qb) - (min(1.0, area / union) if union > 0 else 0.0)) < 1e-12
+    frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    in_frame = _clipped_by_definition(qa, frame)
+    if len(in_frame) >= 3 and abs(signed_area(in_frame)) > 0:
+        assert np.array_equal(clip_to_frame(qa, width, height), in_frame.astype(np.float32))

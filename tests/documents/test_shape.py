@@ -1,5 +1,5 @@
-"""Quad geometry shared by the detector's stages (`detect.shape`): the compiled corner order,
-areas and IoU against their numpy definitions."""
+"""Quad geometry shared by the detector's stages (`detect.shape`): the compiled corner order
+against its numpy definition."""
 
 from __future__ import annotations
 
@@ -48,29 +48,3 @@ def test_areas_are_the_shoelace_formula(seed: int, n: int) -> None:
     want = 0.5 * np.abs((x * y[..., NEXT] - y * x[..., NEXT]).sum(axis=-1))
     assert np.array_equal(areas(quads), want)
     assert areas(np.array([[0.0, 0.0], [4.0, 0.0], [4.0, 3.0], [0.0, 3.0]])) == 12.0
-
-
-@settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1))
-def test_quad_iou_is_the_polygon_iou_of_the_two_quads(seed: int) -> None:
-    from booth_client.documents.detect.shape import quad_iou
-    from booth_client.documents.geometry import polygon_iou
-
-    rng = np.random.default_rng(seed)
-    # Rectangles of any size and turn, their corners moved a little, overlapping or not.
-    size = rng.uniform(2, 120, (50, 2, 1, 2))
-    turn = rng.uniform(0, np.pi, (50, 2))
-    unit = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
-    cos, sin = np.cos(turn)[..., None], np.sin(turn)[..., None]
-    corners = unit * size
-    x = corners[..., 0] * cos - corners[..., 1] * sin
-    y = corners[..., 0] * sin + corners[..., 1] * cos
-    quads = (np.stack([x, y], axis=-1) + rng.uniform(0, 150, (50, 2, 1, 2))
-             + rng.normal(0, 1, (50, 2, 4, 2)))
-    quads = order_many(quads.reshape(-1, 4, 2)).reshape(50, 2, 4, 2)
-    for a, b in quads:
-        assert abs(quad_iou(a, b) - polygon_iou(a, b)) < 1e-12
-    a = np.array([[0.0, 0.0], [4.0, 0.0], [4.0, 2.0], [0.0, 2.0]])
-    assert quad_iou(a, a) == 1.0
-    assert quad_iou(a, a + 10.0) == 0.0
-    assert abs(quad_iou(a, a + np.array([2.0, 0.0])) - 1.0 / 3.0) < 1e-12

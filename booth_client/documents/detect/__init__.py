@@ -48,12 +48,13 @@ edge pixel, station, probe or quad are compiled with numba: `runs.edge_runs`; th
 segments and the corners in `lines`; the crossings, the stretch supports and the support
 past the sides' ends in `profiles`; `completion.run_lengths`; the plausibility in `quads`;
 the edge flanks and the consensus in `refine`; the colour steps in `verify`; the gradient
-passes in `edges`; the corner order, the true aspect, the areas and the IoU of two quads in
-`shape`. Each is checked against its numpy definition by a test: there numpy's many small
-arrays per frame cost more than the arithmetic. They are compiled on the first import and
-cached beside their modules (`scripts/setup.sh` does it once); a kernel reads no constant and
-calls no function of another module, which its cache would not see change: what it needs from
-elsewhere is passed in.
+passes in `edges`; the corner order, the true aspect and the areas in `shape` (and, outside
+this package, the clipping and the IoU of convex polygons in `geometry`). Each is checked
+against its numpy definition by a test: there numpy's many small arrays per frame cost more
+than the arithmetic. They are compiled on the first import and cached beside their modules
+(`scripts/setup.sh` does it once); a kernel reads no constant and calls no function of
+another module, which its cache would not see change: what it needs from elsewhere is passed
+in.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from ..geometry import Quad, order_corners
+from ..geometry import Quad, order_corners, polygon_iou
 from .candidates import Candidates, line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
 from .refine import accept_many, edge_samples, recentred, refine_many
@@ -77,7 +78,6 @@ from .shape import (
     depth_inside,
     in_frame,
     order_many,
-    quad_iou,
 )
 from .surround import stands_out, surround_distance
 from .verify import (
@@ -290,11 +290,11 @@ def _clearer_elsewhere(judge: _Judge, detection: Detection) -> Detection:
     part = ((_HOLDER_AREA * areas(found.quads) <= areas(outline)[0])
             & (depth_inside(order_many(found.quads), outline)[:, 0] >= _HOLDER_DEPTH))
     for k in range(len(found.quads)):
-        if part[k] or quad_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
+        if part[k] or polygon_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
             continue
         other = judge.first_passing([k])
         if (other is None or other.surround is None or other.surround < least
-                or quad_iou(np.asarray(other.quad, np.float64), taken) > _ELSEWHERE_OVERLAP
+                or polygon_iou(np.asarray(other.quad, np.float64), taken) > _ELSEWHERE_OVERLAP
                 or print_share(work, (np.asarray(other.quad, np.float64) + 0.5) / work.factor
                                - 0.5) < _ELSEWHERE_PRINT):
             continue
@@ -318,7 +318,7 @@ def _clearer_sibling(judge: _Judge, first: int, then: int | None,
     beside it, or less a strip of its own, next to the card: the card has the document all
     inside and none of it around, the others mix the two."""
     work, found = judge.work, judge.found
-    if then is None or found.value[first] - found.value[then] > _SIBLING_VALUE or quad_iou(
+    if then is None or found.value[first] - found.value[then] > _SIBLING_VALUE or polygon_iou(
             found.quads[first], found.quads[then]) < _SIBLING_OVERLAP:
         return detection
     taken = detection.surround

@@ -1,6 +1,6 @@
 """Geometry of quads shared by the stages: corner order, areas, side normals, how deep one quad
-lies inside another, the IoU of two quads, and a quad's aspect with perspective undone and its
-distance from the aspects of the documents asked for.
+lies inside another, and a quad's aspect with perspective undone and its distance from the
+aspects of the documents asked for.
 
 Quads are arrays (..., 4, 2) of corners; `NEXT` and `PREV` index the following and the
 preceding corner (or side) around a quad.
@@ -188,64 +188,3 @@ def depth_inside(quads: F64, outers: F64) -> F64:
                                           - outers[None, :, None, :, 0]))
     rel = rel / length[None, :, None, :]
     return np.asarray(rel.min(axis=(2, 3)), np.float64)
-
-
-def quad_iou(a: F64, b: F64) -> float:
-    """IoU of two convex quads (4, 2), as `geometry.polygon_iou` works it out (clipping `a` to
-    `b`, Sutherland-Hodgman), compiled: the selection rules compare a few quads per frame,
-    where the general polygon code costs a third of a millisecond a pair."""
-    return float(_quad_iou(np.asarray(a, np.float64).reshape(4, 2),
-                           np.asarray(b, np.float64).reshape(4, 2)))
-
-
-@njit("float64(float64[:, :])", cache=True, nogil=True)
-def _polygon_area(poly: F64) -> float:
-    """Shoelace area of a polygon (n, 2) as `geometry.signed_area`, unsigned; 0 below three
-    corners."""
-    n = len(poly)
-    if n < 3:
-        return 0.0
-    forward, backward = 0.0, 0.0
-    for k in range(n):
-        j = (k + 1) % n
-        forward += poly[k, 0] * poly[j, 1]
-        backward += poly[k, 1] * poly[j, 0]
-    return abs(0.5 * (forward - backward))
-
-
-@njit("float64(float64[:, :], float64[:, :])", cache=True, nogil=True)
-def _quad_iou(a: F64, b: F64) -> float:
-    """`quad_iou` of `a` and `b` (4, 2)."""
-    # Clipping a quad by each side of another adds at most one corner per side.
-    out = np.empty((12, 2))
-    out[:4] = a
-    n = 4
-    nxt = np.empty((12, 2))
-    signed = 0.0
-    for k in range(4):
-        j = (k + 1) % 4
-        signed += b[k, 0] * b[j, 1] - b[k, 1] * b[j, 0]
-    orient = 1.0 if signed >= 0 else -1.0
-    for k in range(4):
-        if n == 0:
-            break
-        ax, ay = b[k, 0], b[k, 1]
-        ex, ey = b[(k + 1) % 4, 0] - ax, b[(k + 1) % 4, 1] - ay
-        m = 0
-        for i in range(n):
-            px, py = out[i, 0], out[i, 1]
-            qx, qy = out[(i + 1) % n, 0], out[(i + 1) % n, 1]
-            sp = orient * (ex * (py - ay) - ey * (px - ax))
-            sq = orient * (ex * (qy - ay) - ey * (qx - ax))
-            if sp >= 0:
-                nxt[m, 0], nxt[m, 1] = px, py
-                m += 1
-            if (sp >= 0) != (sq >= 0):
-                t = sp / (sp - sq)
-                nxt[m, 0], nxt[m, 1] = px + (qx - px) * t, py + (qy - py) * t
-                m += 1
-        out[:m] = nxt[:m]
-        n = m
-    inter = _polygon_area(out[:n])
-    union = _polygon_area(a) + _polygon_area(b) - inter
-    return min(1.0, inter / union) if union > 0 else 0.0
