@@ -221,6 +221,14 @@ _REACHING_SURROUND: Final = 0.8
 _CARD_SURROUND: Final = 0.75
 
 
+def _holding(outers: F64, inners: F64) -> npt.NDArray[np.bool_]:
+    """Which of `outers` (B, 4, 2, clockwise on screen) hold which of `inners` (N, 4, 2) as a
+    card holds its photo: four times its area at least (`_HOLDER_AREA`) and around it to
+    within `_HOLDER_DEPTH` px of its sides; (N, B)."""
+    return np.asarray((areas(outers)[None, :] >= _HOLDER_AREA * areas(inners)[:, None])
+                      & (depth_inside(inners, outers) >= _HOLDER_DEPTH), np.bool_)
+
+
 def _card_around(judge: _Judge, detection: Detection) -> Detection:
     """`detection`, or a card of the shortlist that holds it and passes the final
     checks too: the document found was the card's photo, its code or its panel, whose outline
@@ -239,8 +247,7 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     h, w = work.gray.shape
     quad = order_many((np.asarray(detection.quad, np.float64)[None] + 0.5) / work.factor - 0.5)
     holders = order_many(found.quads)
-    around = ((areas(holders) >= _HOLDER_AREA * areas(quad)[0])
-              & (depth_inside(quad, holders)[0] >= _HOLDER_DEPTH))
+    around = _holding(holders, quad)[0]
     whole = in_frame(holders, w, h, _HOLDER_MARGIN).all(axis=1)
     card_like = aspect_errors(holders, w, h, CARD_ASPECT) <= _HOLDER_ASPECT
     for k in np.flatnonzero(around & whole & card_like).tolist():
@@ -286,9 +293,7 @@ def _clearer_elsewhere(judge: _Judge, detection: Detection) -> Detection:
     small = (taken + 0.5) / work.factor - 0.5
     best, least = detection, detection.surround + _ELSEWHERE_MARGIN
     # (What it holds as a card holds its photo, `_card_around`, is a part of it.)
-    outline = order_many(small[None])
-    part = ((_HOLDER_AREA * areas(found.quads) <= areas(outline)[0])
-            & (depth_inside(order_many(found.quads), outline)[:, 0] >= _HOLDER_DEPTH))
+    part = _holding(order_many(small[None]), order_many(found.quads))[:, 0]
     for k in range(len(found.quads)):
         if part[k] or polygon_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
             continue
