@@ -14,6 +14,7 @@ from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
 from booth_client.documents.detect.edges import prepare
 from booth_client.documents.detect.surround import (
     MIN_SURROUND_DISTANCE,
+    colour_codes,
     stands_out,
     surround_distance,
 )
@@ -111,3 +112,29 @@ def test_a_card_on_a_plain_desk_stands_out() -> None:
     frame = paste_document(desk, render_document("ktp", 3), card)
     distance = _distance(frame, card)
     assert distance is not None and distance >= MIN_SURROUND_DISTANCE + 0.3
+
+
+def _binned_by_lookup(bgr: npt.NDArray[np.uint8], bins: int) -> npt.NDArray[np.int32]:
+    """The definition of `colour_codes`: per channel, the value at each of the frame's
+    quantiles (`np.searchsorted` on its cumulative histogram), a look-up of the bin of each
+    value past them, applied with `cv2.LUT`."""
+    quantiles = np.arange(1, bins) * (bgr.shape[0] * bgr.shape[1] / bins)
+    lookup = np.empty((1, 256, 3), np.uint8)
+    for channel in range(3):
+        counts = cv2.calcHist([bgr], [channel], None, [256], [0, 256]).ravel()
+        edges = np.searchsorted(np.cumsum(counts), quantiles, side="left")
+        lookup[0, :, channel] = np.searchsorted(edges, np.arange(256), side="left")
+    binned = np.asarray(cv2.LUT(bgr, lookup), np.uint8).astype(np.int32)
+    return np.asarray((binned[..., 0] * bins + binned[..., 1]) * bins + binned[..., 2], np.int32)
+
+
+@pytest.mark.parametrize("bins", [4, 8])
+def test_the_compiled_colour_bins_are_their_definition(bins: int) -> None:
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (90, 160, 3), dtype=np.uint8),
+              # A plain desk with a card: one value holds several quantiles.
+              np.full((90, 160, 3), (70, 90, 110), np.uint8),
+              np.ascontiguousarray(_dim_and_green(_photo("gravel"))[::8, ::8])]
+    frames[1][30:60, 50:110] = (235, 230, 225)
+    for frame in frames:
+        assert np.array_equal(colour_codes(frame, bins), _binned_by_lookup(frame, bins))

@@ -18,6 +18,7 @@ from typing import Final
 import cv2
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from .edges import Work
 from .shape import F64
@@ -75,9 +76,9 @@ def surround_distance(work: Work, quad: F64) -> float | None:
     ring = ((away > near) & (away <= far)).view(np.uint8)
     if cv2.countNonZero(inside) < _MIN_PIXELS or cv2.countNonZero(ring) < _MIN_PIXELS:
         return None
-    binned = np.asarray(cv2.LUT(half[y0:y1, x0:x1], _bin_lookup(half)), np.uint8)
-    within, around = (np.asarray(cv2.calcHist([binned], [0, 1, 2], mask, [_BINS] * 3,
-                                              [0, _BINS] * 3), np.float64)
+    codes = colour_codes(half, _BINS)[y0:y1, x0:x1].astype(np.uint16)
+    within, around = (np.asarray(cv2.calcHist([codes], [0], mask, [_BINS ** 3],
+                                              [0, _BINS ** 3]), np.float64)
                       for mask in (inside, ring))
     overlap = np.sqrt(within / within.sum() * around / around.sum()).sum()
     return float(np.sqrt(max(0.0, 1.0 - overlap)))
@@ -91,17 +92,39 @@ def _halved(bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
                                  interpolation=cv2.INTER_NEAREST), np.uint8)
 
 
-def _bin_lookup(bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """The bin (0 to `_BINS` - 1) of each value of each channel, as a look-up table for
-    `cv2.LUT` (1, 256, 3): which of `_BINS` stretches of equal share of the frame's pixels it
-    falls in."""
-    quantiles = np.arange(1, _BINS) * (bgr.shape[0] * bgr.shape[1] / _BINS)
-    lookup = np.empty((1, 256, 3), np.uint8)
-    for channel in range(3):
-        counts = cv2.calcHist([bgr], [channel], None, [256], [0, 256]).ravel()
-        # The value at each quantile; the values above it fall in the next bin. (A value
-        # holding several quantiles, the flat ground of a plain desk, keeps a bin of its own:
-        # a pale card on it is not binned with it.)
-        edges = np.searchsorted(np.cumsum(counts), quantiles, side="left")
-        lookup[0, :, channel] = np.searchsorted(edges, np.arange(256), side="left")
-    return lookup
+@njit("int32[:, ::1](uint8[:, :, ::1], int64)", cache=True, nogil=True)
+def colour_codes(bgr: npt.NDArray[np.uint8], bins: int) -> npt.NDArray[np.int32]:
+    """Per pixel of `bgr`, the bin of its colour, 0 to `bins`^3 - 1: each channel binned by
+    which of `bins` stretches of equal share of the frame's pixels its value falls in (the
+    first channel's bin the most significant). A value holding several quantiles, the flat
+    ground of a plain desk, keeps a bin of its own: a pale card on it is not binned with it."""
+    h, w = bgr.shape[:2]
+    lookup = np.zeros((3, 256), np.int32)
+    counts = np.zeros(256, np.int64)
+    edges = np.empty(bins - 1, np.int64)
+    for c in range(3):
+        counts[:] = 0
+        for y in range(h):
+            for x in range(w):
+                counts[bgr[y, x, c]] += 1
+        # The value at each quantile: the first whose cumulative count reaches it.
+        total, value = 0, 0
+        for i in range(1, bins):
+            quantile = i * (h * w / bins)
+            while value < 256 and total + counts[value] < quantile:
+                total += counts[value]
+                value += 1
+            edges[i - 1] = value
+        # The values above it fall in the next bin.
+        for v in range(256):
+            above = 0
+            for i in range(bins - 1):
+                if edges[i] < v:
+                    above += 1
+            lookup[c, v] = above
+    codes = np.empty((h, w), np.int32)
+    for y in range(h):
+        for x in range(w):
+            codes[y, x] = ((lookup[0, bgr[y, x, 0]] * bins + lookup[1, bgr[y, x, 1]]) * bins
+                           + lookup[2, bgr[y, x, 2]])
+    return codes
