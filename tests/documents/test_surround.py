@@ -17,6 +17,7 @@ from booth_client.documents.detect.surround import (
     colour_codes,
     stands_out,
     surround_distance,
+    surround_distances,
 )
 from booth_client.documents.geometry import quad_iou_in_frame
 from booth_client.documents.synthetic import make_scene, paste_document
@@ -138,3 +139,36 @@ def test_the_compiled_colour_bins_are_their_definition(bins: int) -> None:
     frames[1][30:60, 50:110] = (235, 230, 225)
     for frame in frames:
         assert np.array_equal(colour_codes(frame, bins), _binned_by_lookup(frame, bins))
+
+
+def test_the_distances_for_ranking_are_close_to_the_final_check() -> None:
+    # Quads around and near the documents of photo-backdrop scenes, and around a patch of the
+    # backdrop: the ranking's measure follows `surround_distance` (a coarser grid on large
+    # quads, four bins a channel: the two agree in order, not in value).
+    rng = np.random.default_rng(5)
+    finals, ranks = [], []
+    for seed in range(12):
+        scene = make_scene(seed, backdrops=real_photographs())
+        assert scene.quad is not None
+        work = prepare(scene.image)
+        truth = (np.asarray(scene.quad, np.float64) + 0.5) / work.factor - 0.5
+        quads = np.stack([truth + rng.normal(0.0, 6.0, (4, 2)) * (k > 0) for k in range(8)]
+                         + [_CARD / work.factor + rng.normal(0.0, 2.0, (4, 2))])
+        for quad, rank in zip(quads, surround_distances(work, quads), strict=True):
+            final = surround_distance(work, quad)
+            assert (final is None) == bool(np.isnan(rank))
+            if final is not None:
+                finals.append(final)
+                ranks.append(rank)
+    assert len(finals) >= 90
+    assert float(np.corrcoef(finals, ranks)[0, 1]) >= 0.85
+
+
+def test_a_quad_mostly_outside_the_frame_is_not_ranked() -> None:
+    work = prepare(_photo("brick"))
+    sliver = np.array([[-200.0, -100.0], [2.0, -100.0], [2.0, 4.0], [-200.0, 4.0]])
+    inside = (_CARD + 0.5) / work.factor - 0.5
+    ranks = surround_distances(work, np.stack([sliver, inside, inside[::-1]]))
+    assert np.isnan(ranks[0])
+    # Either winding.
+    assert ranks[1] == ranks[2] and ranks[1] < MIN_SURROUND_DISTANCE

@@ -16,11 +16,13 @@ has its module, whose docstring tells the stage in detail:
    Where three lines make a U and no line runs where its arms' edges end (a card's side lost
    among the texture's edges, cut short by fingers, or pale on a pale ground), the line
    through those ends closes it (`completion`).
-4. Candidates (`candidates`): the best quads are valued again by how well their sides
-   separate two surfaces (a mean colour step across each side, not a line across one surface:
-   mortar, print, seams); quads lying inside a larger document-shaped quad are dropped; the
-   best few distinct quads make the shortlist. A quad crossing the frame (a card held close
-   over its top and bottom) is kept only where both its sides separate two surfaces.
+4. Candidates (`candidates`): the best quads are valued again by how far they stand out from
+   what lies around them (`surround.surround_distances`: the colours inside against those in
+   a ring around), then by how well their sides separate two surfaces (a mean colour step
+   across each side, not a line across one surface: mortar, print, seams); quads lying inside
+   a larger document-shaped quad are dropped; the best few distinct quads make the shortlist.
+   A quad crossing the frame (a card held close over its top and bottom) is kept only where
+   both its sides separate two surfaces.
 5. Of the shortlist, a quad that is another one with its shadow is tried after that one
    (`shadows`). Each is snapped to the edges of the full-resolution frame (`refine`), and the
    first that passes the final checks (`verify`: straight sides along edges with enough
@@ -47,7 +49,8 @@ The stages are numpy over a few hundred lines, pairs and quads at a time. The lo
 edge pixel, station, probe or quad are compiled with numba: `runs.edge_runs`; the grouping of
 segments and the corners in `lines`; the crossings, the stretch supports and the support
 past the sides' ends in `profiles`; `completion.run_lengths`; the plausibility in `quads`;
-the edge flanks and the consensus in `refine`; the colour steps in `verify`; the gradient
+the edge flanks and the consensus in `refine`; the colour steps in `verify`; the colour bins
+and the ranking's surround distances in `surround`; the gradient
 passes in `edges`; the corner order, the true aspect and the areas in `shape` (and, outside
 this package, the clipping and the IoU of convex polygons in `geometry`). Each is checked
 against its numpy definition by a test: there numpy's many small arrays per frame cost more

@@ -4,8 +4,10 @@ shortlist it gives (`line_candidates`).
 Where three lines make a U (a card whose fourth side did not become a line), the line where
 its arms' edges end closes it (`completion`), and those quads are valued with the others. For
 the best quads with a crossed side, the line where their neighbours' edges end is tried as
-that side instead (the card's outline beyond its band, however faint). The best dozen are
-valued again by how well their sides separate two surfaces (`_surface_lack`: a document's
+that side instead (the card's outline beyond its band, however faint). The best forty are
+valued again by how far they stand out from what lies around them (`surround`: a document
+differs from its ground all round, a quad of brick, gravel or a face does not); the best dozen
+of them by how well their sides separate two surfaces (`_surface_lack`: a document's
 outline, not a line across one surface such as mortar or print), and a quad crossing the frame
 is kept only where both its sides do. Quads lying inside a
 larger well-supported document-shaped quad are dropped when they are well inside it (photo,
@@ -37,6 +39,7 @@ from .quads import (
     side_ends,
 )
 from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, order_many
+from .surround import surround_distances
 from .verify import HELD_CLOSE_STEP, colour_steps, crossing_ok
 
 SHORTLIST: Final = 3
@@ -162,6 +165,13 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
         completed = _completed(quads, closes)
         return quads.take(np.flatnonzero(completed | (np.cumsum(~completed) <= n)))
 
+    # The best are valued up or down by how far they stand out from what lies around them: a
+    # document differs from its ground all round; the quads that a brick wall, gravel or a
+    # face offer have much the same colours inside and around.
+    scored = heads(scored, _STAND_OUT_POOL)
+    distance = surround_distances(work, order_many(scored.corners))
+    scored.value = scored.value + _STAND_OUT_WEIGHT * np.nan_to_num(
+        distance - _STAND_OUT_MID, nan=0.0)
     scored = heads(scored, _POOL)
     own = scored.take(np.flatnonzero(~_completed(scored, closes)))
     new_lines, new_around = _extensions(prof, own.take(np.arange(min(_EXTEND, len(own.value)))))
@@ -237,6 +247,19 @@ def _completed(scored: Scored, closes: slice) -> Mask:
 # The least support of the closing side of a U closed where one kind of edge ends.
 _BY_KIND_SIDE: Final = 0.2
 _POOL: Final = 40
+# The best this many quads by value are valued again by how far they stand out from what lies
+# around them (`surround.surround_distances`): up or down by this weight times their distance
+# less this mid point (documents found right stand out by 0.75 or more, nine in ten; the quads
+# of a textured ground by 0.4-0.6). A document outvalued by quads of the brick wall, the
+# gravel or the face around it, its sides cut by fingers or soft, was not among the shortlist
+# (18 cards wholly in view lost so in four sets of photo-backdrop scenes at 1280x720). Over 21
+# evaluation sets (6,300 scenes with a document, 2,100 without): sum of IoU +49.7, false
+# detections 103 -> 114; +30.9 on the 13 sets not used to choose the values (weights 0.3 and
+# 0.4, mid points 0.6 to 0.8, pools of 30 to 60 and grids of 400 to 3,200 px were measured on
+# eight sets: +9.4 to +19.7).
+_STAND_OUT_POOL: Final = 40
+_STAND_OUT_WEIGHT: Final = 0.3
+_STAND_OUT_MID: Final = 0.7
 # The best quads of the pool ranked again with `_surface_lack`, of which the shortlist is drawn.
 _RANKED: Final = 12
 # A quad of the pool is valued less by up to this much where its sides show no step between two

@@ -9,6 +9,9 @@ each of them (a brick against its mortar).
 Colours are compared as histograms binned by the frame's own quantiles, per channel: a dim or
 colour-cast frame spreads over all the bins as a bright one does, so a dark card on a dark
 desk is told from it as well as a pale card on a pale one.
+
+The same measure, on many quads at once and more coarsely (`surround_distances`), ranks the
+line search's best quads before the shortlist is drawn from them (`candidates`).
 """
 
 from __future__ import annotations
@@ -82,6 +85,95 @@ def surround_distance(work: Work, quad: F64) -> float | None:
                       for mask in (inside, ring))
     overlap = np.sqrt(within / within.sum() * around / around.sum()).sum()
     return float(np.sqrt(max(0.0, 1.0 - overlap)))
+
+
+# `surround_distances`, for ranking many quads: the colours binned more coarsely (fuller
+# histograms from fewer pixels) and at most about this many pixels of the box around a quad's
+# ring read (a large quad on a coarser grid).
+_RANK_BINS: Final = 4
+_RANK_PIXELS: Final = 1600
+
+
+def surround_distances(work: Work, quads: F64) -> F64:
+    """How far each of `quads` (N, 4, 2) in the shrunk frame stands out from what lies around
+    it, for ranking them: `surround_distance`'s measure on the halved frame, with `_RANK_BINS`
+    bins per channel, the inside and the ring told by the distance to the quad's sides (not
+    on its outline drawn on the pixel grid), and a large quad read on a coarser grid
+    (`_RANK_PIXELS`); NaN where too little of the inside or the ring is in view."""
+    codes = colour_codes(_halved(work.bgr), _RANK_BINS)
+    corners = np.ascontiguousarray((np.asarray(quads, np.float64) + 0.5) / 2 - 0.5)
+    return _distances(codes, corners, _INSET / 2, _RING[0] / 2, _RING[1] / 2,
+                      _RANK_BINS ** 3, _MIN_PIXELS, _RANK_PIXELS)
+
+
+@njit("float64[:](int32[:, ::1], float64[:, :, ::1], float64, float64, float64, int64, int64, "
+      "int64)", cache=True, nogil=True)
+def _distances(codes: npt.NDArray[np.int32], quads: F64, inset: float, near: float,
+               far: float, n_codes: int, least: int, most: int) -> F64:
+    """`surround_distances` on the colour `codes` (0 to `n_codes` - 1) of the halved frame, for
+    `quads` (N, 4, 2) in its pixels: the Bhattacharyya distance between the codes more than
+    `inset` px inside each quad and those `near` to `far` px outside it, every pixel read or,
+    where the box around the ring holds more than `most`, every k-th each way; NaN where
+    either holds fewer than `least` pixels read."""
+    h, w = codes.shape
+    out = np.full(len(quads), np.nan)
+    within, around = np.zeros(n_codes), np.zeros(n_codes)
+    px, py, ux, uy = np.empty(4), np.empty(4), np.empty(4), np.empty(4)
+    nx, ny, length = np.empty(4), np.empty(4), np.empty(4)
+    reach = int(np.ceil(far)) + 1
+    for q in range(len(quads)):
+        quad = quads[q]
+        # Each side from its corner along its direction, and its outward normal (either
+        # winding).
+        twice_area = 0.0
+        for k in range(4):
+            j = (k + 1) % 4
+            twice_area += quad[k, 0] * quad[j, 1] - quad[j, 0] * quad[k, 1]
+        sign = 1.0 if twice_area > 0 else -1.0
+        for k in range(4):
+            j = (k + 1) % 4
+            dx, dy = quad[j, 0] - quad[k, 0], quad[j, 1] - quad[k, 1]
+            norm = max(np.hypot(dx, dy), 1e-9)
+            px[k], py[k], length[k] = quad[k, 0], quad[k, 1], norm
+            ux[k], uy[k] = dx / norm, dy / norm
+            nx[k], ny[k] = sign * uy[k], -sign * ux[k]
+        x0 = max(int(np.floor(quad[:, 0].min())) - reach, 0)
+        y0 = max(int(np.floor(quad[:, 1].min())) - reach, 0)
+        x1 = min(int(np.ceil(quad[:, 0].max())) + reach + 1, w)
+        y1 = min(int(np.ceil(quad[:, 1].max())) + reach + 1, h)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            continue
+        step = max(1, int(np.ceil(np.sqrt((x1 - x0) * (y1 - y0) / most))))
+        within[:] = 0.0
+        around[:] = 0.0
+        n_in, n_out = 0, 0
+        for y in range(y0, y1, step):
+            for x in range(x0, x1, step):
+                # The farthest the pixel lies outside a side's line: inside a convex quad,
+                # minus its distance to the outline; outside, at most that distance.
+                out_most = -1e9
+                for k in range(4):
+                    out_most = max(out_most, (x - px[k]) * nx[k] + (y - py[k]) * ny[k])
+                if out_most < -inset:
+                    within[codes[y, x]] += 1.0
+                    n_in += 1
+                elif near < out_most <= far:
+                    # The distance to the outline: to its nearest side, as a segment.
+                    nearest = 1e18
+                    for k in range(4):
+                        t = min(max((x - px[k]) * ux[k] + (y - py[k]) * uy[k], 0.0), length[k])
+                        ex, ey = x - (px[k] + t * ux[k]), y - (py[k] + t * uy[k])
+                        nearest = min(nearest, ex * ex + ey * ey)
+                    if nearest <= far * far:
+                        around[codes[y, x]] += 1.0
+                        n_out += 1
+        if n_in < least or n_out < least:
+            continue
+        overlap = 0.0
+        for b in range(n_codes):
+            overlap += np.sqrt(within[b] / n_in * around[b] / n_out)
+        out[q] = np.sqrt(max(0.0, 1.0 - overlap))
+    return out
 
 
 def _halved(bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
