@@ -57,10 +57,6 @@ def corner_angles_deg(quad: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.asarray(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), dtype=np.float64)
 
 
-def _convex_polygon_area(poly: npt.NDArray[np.float64]) -> float:
-    return abs(signed_area(poly)) if len(poly) >= 3 else 0.0
-
-
 @njit("float64(float64[:, :])", cache=True, nogil=True)
 def _shoelace(poly: npt.NDArray[np.float64]) -> float:
     """`signed_area` of a polygon (n, 2); 0 below three corners."""
@@ -129,7 +125,7 @@ def clip_to_frame(quad: npt.ArrayLike, width: int, height: int) -> npt.NDArray[n
     pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
     frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
     inter = _clip_convex(pts, frame)
-    if _convex_polygon_area(inter) <= 0:
+    if _shoelace(inter) == 0.0:
         return np.zeros((0, 2), dtype=np.float32)
     return np.asarray(inter, dtype=np.float32)
 
