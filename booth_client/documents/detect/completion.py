@@ -32,7 +32,7 @@ from numba import njit
 
 from .profiles import STEP, Profiles
 from .quads import plausible_many, shaped
-from .shape import F64, Mask, areas, aspect_errors, in_frame, order_many, stacked
+from .shape import F64, Mask, areas, aspect_errors, order_many, stacked
 
 # Gaps of up to this many stations are bridged along a run (fingers over a side, a rounded
 # corner); `candidates` follows runs so too.
@@ -59,6 +59,29 @@ MAX_COMPLETIONS: Final = 6
 _DISTINCT: Final = 3.0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _run_length(hits: npt.NDArray[np.int32], line: int, start: int, step: int, kind: int,
+                limit: int, gap: int) -> int:
+    """`run_lengths` of one line."""
+    n_maps, n_t = hits.shape[0], hits.shape[2] - 1
+    reach, missed = 0, 0
+    for k in range(1, limit):
+        t = start + step * k
+        if t < 0 or t >= n_t:
+            break
+        hit = False
+        for m in range(n_maps):
+            if (kind < 0 or kind == m) and hits[m, line, t + 1] > hits[m, line, t]:
+                hit = True
+        if hit:
+            reach, missed = k, 0
+        else:
+            missed += 1
+            if missed > gap:
+                break
+    return reach
+
+
 @njit("int64[:](int32[:, :, :], int64[:], int64[:], int64[:], int64[:], int64[:], int64)",
       cache=True, nogil=True)
 def run_lengths(hits: npt.NDArray[np.int32], lines: npt.NDArray[np.int64],
@@ -70,25 +93,9 @@ def run_lengths(hits: npt.NDArray[np.int32], lines: npt.NDArray[np.int64],
     stations from the start to its last hit, 0 where no run follows. Edges of one kind only
     (`kinds`: a map of `Profiles.hits`, the cumulative counts (M, L, T + 1)) or, where -1, of
     every kind count; at most `limits` - 1 stations on are looked at."""
-    n_maps, n_t = hits.shape[0], hits.shape[2] - 1
     out = np.zeros(len(lines), np.int64)
     for q in range(len(lines)):
-        line, step, kind = lines[q], steps[q], kinds[q]
-        missed = 0
-        for k in range(1, limits[q]):
-            t = starts[q] + step * k
-            if t < 0 or t >= n_t:
-                break
-            hit = False
-            for m in range(n_maps):
-                if (kind < 0 or kind == m) and hits[m, line, t + 1] > hits[m, line, t]:
-                    hit = True
-            if hit:
-                out[q], missed = k, 0
-            else:
-                missed += 1
-                if missed > gap:
-                    break
+        out[q] = _run_length(hits, lines[q], starts[q], steps[q], kinds[q], limits[q], gap)
     return out
 
 
@@ -108,6 +115,169 @@ def run_stops(prof: Profiles, lines: npt.NDArray[np.intp], anchors: F64, ways: F
     return np.asarray(anchors + ways * np.where(inside, reach, 0), np.float64)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _arms_match(arm_a: int, arm_c: int, base_len: float, least: float, ratio: float) -> bool:
+    """Whether arms `arm_a` and `arm_c` stations long run as a document's sides from a base
+    `base_len` stations long: each at least `least` of the base, the longer at most `ratio`
+    times the shorter (opposite sides in perspective)."""
+    short = min(arm_a, arm_c)
+    return short >= least * base_len and max(arm_a, arm_c) <= ratio * max(short, 1e-9)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ends_inside(points: F64, origin: F64, direction: F64, reach: float, step: float, a: int,
+                 c: int, ends: npt.NDArray[np.int64], width: int, height: int,
+                 margin: float) -> bool:
+    """The points (2, 2) at stations `ends` of lines `a` and `c` (`Profiles.point_at`) into
+    `points`, and whether both lie `margin` px or more inside the frame (`shape.in_frame`)."""
+    both = True
+    for k in range(2):
+        line = a if k == 0 else c
+        along = ends[k] * step - reach
+        x = origin[line, 0] + along * direction[line, 0]
+        y = origin[line, 1] + along * direction[line, 1]
+        points[k, 0], points[k, 1] = x, y
+        both &= x >= margin and x <= width - 1 - margin and y >= margin and y <= height - 1 - margin
+    return both
+
+
+@njit("Tuple((int64[:], int64[:], int64[:], float64[:], float64[:, :], float64[:, :], "
+      "boolean[:]))(float64[:, :], int64[:, :], float64[:, :], float64[:, :], float64[:, :], "
+      "float64[:, :], int32[:, :, :], float64, int64, int64, int64, float64[:], int64, int64)",
+      cache=True, nogil=True)
+def _closed_us(table: F64, pairs: npt.NDArray[np.int64], lines: F64, origin: F64,
+               direction: F64, station: F64, hits: npt.NDArray[np.int32], reach: float,
+               n_real: int, height: int, width: int, limits: F64, gap: int,
+               finger_gap: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                         npt.NDArray[np.int64], F64, F64, F64, Mask]:
+    """The U's of `completions` up to their closing line: per U whose arms' runs of edges end
+    where a document's sides would, its base, its arms a and c (lines of `Profiles`), the
+    base's support between them (`table`, (L, P), of the `pairs` (P, 2)), the two points
+    where the arms' runs end (K, 2 each), and whether those are where the runs of one kind
+    of edge end (`_by_kind`). The lines, their origins, directions and stations, the `hits`
+    and `reach` are `Profiles`' fields; only the first `n_real` lines are taken; the frame is
+    `height` x `width`. `limits`: `_MIN_BASE_SUPPORT`, `_MIN_CORNER_SIN`, `_MIN_ARM`,
+    `_MAX_ARM_RATIO`, `_BY_KIND_BASE`, `_EDGE_MARGIN`, `_DISTINCT` and `STEP`; runs bridge
+    gaps of `gap` stations, and of `finger_gap` where the arms do not match.
+
+    In order: each U (base, then pair, in order) with its arms followed from the base one
+    way, then each the other way, those closed where the runs of every kind of edge end;
+    then those closed where the runs of one kind end, by the kind crossing the arm most
+    along its run, then by the kind crossing it most along its first stretch."""
+    least_base, corner_sin, least_arm, arm_ratio = limits[0], limits[1], limits[2], limits[3]
+    by_kind_base, margin, distinct, step = limits[4], limits[5], limits[6], limits[7]
+    n_maps, n_t = hits.shape[0], hits.shape[2] - 1
+    n_pairs = len(pairs)
+    # The U's: a base well supported between a pair of real lines, both meeting it steeply.
+    us = np.empty((n_real * n_pairs, 3), np.int64)
+    n_us = 0
+    for b in range(n_real):
+        for p in range(n_pairs):
+            a, c = pairs[p, 0], pairs[p, 1]
+            if a >= n_real or c >= n_real or not table[b, p] >= least_base or b in (a, c):
+                continue
+            along_a = lines[b, 0] * direction[a, 0] + lines[b, 1] * direction[a, 1]
+            along_c = lines[b, 0] * direction[c, 0] + lines[b, 1] * direction[c, 1]
+            if abs(along_a) >= corner_sin and abs(along_c) >= corner_sin:
+                us[n_us, 0], us[n_us, 1], us[n_us, 2] = b, p, 0
+                n_us += 1
+    # Each U followed both ways from its base; per arm its line, the station where it meets
+    # the base, the way and where its run ends.
+    n = 2 * n_us
+    base, arm_a, arm_c, held = (np.empty(n, np.int64), np.empty(n, np.int64),
+                                np.empty(n, np.int64), np.empty(n))
+    corner = np.empty((n, 2), np.int64)
+    way = np.empty((n, 2), np.int64)
+    end = np.empty((n, 2), np.int64)
+    length = np.empty(n)
+    kept = np.zeros(n, np.bool_)
+    for i in range(n):
+        u = i % n_us
+        side = 1.0 if i < n_us else -1.0
+        b, p = us[u, 0], us[u, 1]
+        base[i], arm_a[i], arm_c[i], held[i] = b, pairs[p, 0], pairs[p, 1], table[b, p]
+        for k in range(2):
+            line = pairs[p, k]
+            corner[i, k] = int(min(max(np.rint(station[line, b]), 0.0), n_t - 1))
+            along = lines[b, 0] * direction[line, 0] + lines[b, 1] * direction[line, 1]
+            way[i, k] = 1 if along * side > 0 else -1
+            end[i, k] = corner[i, k] + way[i, k] * _run_length(
+                hits, line, corner[i, k], way[i, k], -1, n_t + 1, gap)
+        length[i] = abs(station[b, arm_a[i]] - station[b, arm_c[i]])
+        run_a, run_c = abs(end[i, 0] - corner[i, 0]), abs(end[i, 1] - corner[i, 1])
+        # Where the arms do not match, the shorter followed again over wider gaps (a finger).
+        if (max(run_a, run_c) >= least_arm * length[i]
+                and not _arms_match(run_a, run_c, length[i], least_arm, arm_ratio)):
+            k = 0 if run_a < run_c else 1
+            line = pairs[p, k]
+            end[i, k] = corner[i, k] + way[i, k] * _run_length(
+                hits, line, corner[i, k], way[i, k], -1, n_t + 1, finger_gap)
+        kept[i] = (min(abs(end[i, 0] - corner[i, 0]), abs(end[i, 1] - corner[i, 1]))
+                   >= least_arm * length[i])
+    # Those kept, then those closed where the runs of one kind end (at most two each).
+    order = np.flatnonzero(kept)
+    m = len(order)
+    ends = np.empty((3 * m, 2), np.int64)
+    which = np.empty(3 * m, np.int64)
+    ends[:m] = end[order]
+    which[:m] = order
+    inside = np.empty(3 * m, np.bool_)
+    points = np.empty((3 * m, 2, 2))
+    for j in range(m):
+        inside[j] = _ends_inside(points[j], origin, direction, reach, step, arm_a[order[j]],
+                                 arm_c[order[j]], ends[j], width, height, margin)
+    kind_ends = np.empty((2, m, 2), np.int64)
+    moved = np.zeros((2, m), np.bool_)
+    for j in range(m):
+        i = order[j]
+        if not (inside[j] and held[i] >= by_kind_base):
+            continue
+        least = int(np.ceil(least_arm * length[i]))
+        for k in range(2):
+            line = arm_a[i] if k == 0 else arm_c[i]
+            start, stop = corner[i, k], end[i, k]
+            first = min(max(start + (least if way[i, k] > 0 else -least), 0), n_t - 1)
+            for v in range(2):
+                # The kind crossing the arm most along its run (v = 0), or along its first
+                # `least` stations (v = 1); of equal counts the first.
+                lo, hi = (min(start, stop), max(start, stop)) if v == 0 else (
+                    min(start, first), max(start, first))
+                kind, most = 0, -1
+                for map_ in range(n_maps):
+                    count = hits[map_, line, hi + 1] - hits[map_, line, lo]
+                    if count > most:
+                        kind, most = map_, count
+                kind_ends[v, j, k] = start + way[i, k] * _run_length(
+                    hits, line, start, way[i, k], kind, n_t + 1, gap)
+                moved[v, j] |= abs(kind_ends[v, j, k] - stop) * step > distinct
+        # (Where both choices of kind close it alike, once.)
+        if kind_ends[0, j, 0] == kind_ends[1, j, 0] and kind_ends[0, j, 1] == kind_ends[1, j, 1]:
+            moved[1, j] = False
+    n_all = m
+    for v in range(2):
+        for j in range(m):
+            if moved[v, j]:
+                i = order[j]
+                ends[n_all] = kind_ends[v, j]
+                which[n_all] = i
+                inside[n_all] = _ends_inside(points[n_all], origin, direction, reach, step,
+                                             arm_a[i], arm_c[i], ends[n_all], width, height,
+                                             margin)
+                n_all += 1
+    # The arms match as a document's sides, and end inside the frame.
+    ok = np.zeros(n_all, np.bool_)
+    for j in range(n_all):
+        i = which[j]
+        ok[j] = inside[j] and _arms_match(abs(ends[j, 0] - corner[i, 0]),
+                                          abs(ends[j, 1] - corner[i, 1]), length[i],
+                                          least_arm, arm_ratio)
+    out = np.flatnonzero(ok)
+    pick = which[out]
+    return (base[pick], arm_a[pick], arm_c[pick], held[pick],
+            np.ascontiguousarray(points[out, 0]), np.ascontiguousarray(points[out, 1]),
+            out >= m)
+
+
 def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real: int,
                 size: tuple[int, int]) -> tuple[F64, npt.NDArray[np.intp], Mask]:
     """Closing lines (K, 3) of the U's the lines make (two of a parallel pair, a and c, and a
@@ -115,90 +285,14 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     line's index to be `len(prof.lines) + k`, and which are closed where the runs of one kind of
     edge end (K,; `_by_kind`)."""
     none = np.zeros((0, 3)), np.zeros((0, 4), np.intp), np.zeros(0, np.bool_)
-    real = (pairs < n_real).all(axis=1)
-    pairs, table = pairs[real], table[:n_real][:, real]
-    base, p = np.nonzero(table >= _MIN_BASE_SUPPORT)
-    a, c = pairs[p, 0], pairs[p, 1]
-    nb = prof.lines[base, :2]
-    da, dc = prof.direction[a], prof.direction[c]
-    # Both arms meet the base steeply; along each, the way leading to either side of the base.
-    along_a = nb[:, 0] * da[:, 0] + nb[:, 1] * da[:, 1]
-    along_c = nb[:, 0] * dc[:, 0] + nb[:, 1] * dc[:, 1]
-    steep = ((np.abs(along_a) >= _MIN_CORNER_SIN) & (np.abs(along_c) >= _MIN_CORNER_SIN)
-             & (base != a) & (base != c))
-    k = np.flatnonzero(steep)
-    if len(k) == 0:
-        return none
-    # Each U twice, once per side of its base.
-    k = np.concatenate([k, k])
-    side = np.repeat([1.0, -1.0], len(k) // 2)
-    base, a, c, held = base[k], a[k], c[k], table[base[k], p[k]]
-    n_t = prof.hits.shape[2] - 1
-    # (np.clip on these small arrays costs more than the two ufuncs it wraps.)
-    corner_a = np.minimum(np.maximum(np.rint(prof.station[a, base]), 0), n_t - 1).astype(np.intp)
-    corner_c = np.minimum(np.maximum(np.rint(prof.station[c, base]), 0), n_t - 1).astype(np.intp)
-    way_a, way_c = along_a[k] * side > 0, along_c[k] * side > 0
-    # Where the arms' edges end, followed from the base: the runs of edges of every kind.
-    end_a, end_c = _run_ends(prof, np.concatenate([a, c]), np.concatenate([corner_a, corner_c]),
-                             np.concatenate([way_a, way_c]), -1).reshape(2, -1)
-    # Where the arms do not match (the shorter falls short of a document's side, or of the
-    # longer, which does not), a finger held across the shorter may have cut its run: it is
-    # followed again over gaps of up to `_FINGER_GAP` stations.
-    arm_a, arm_c = np.abs(end_a - corner_a), np.abs(end_c - corner_c)
-    base_len = np.abs(prof.station[base, a] - prof.station[base, c])
-    cut = np.flatnonzero((np.maximum(arm_a, arm_c) >= _MIN_ARM * base_len)
-                         & ~_arms_match(arm_a, arm_c, base_len))
-    if len(cut):
-        on_a = arm_a[cut] < arm_c[cut]
-        arm = np.where(on_a, a[cut], c[cut])
-        far = _run_ends(prof, arm, np.where(on_a, corner_a[cut], corner_c[cut]),
-                        np.where(on_a, way_a[cut], way_c[cut]), -1, _FINGER_GAP)
-        end_a[cut] = np.where(on_a, far, end_a[cut])
-        end_c[cut] = np.where(on_a, end_c[cut], far)
-    # Each arm runs at least `_MIN_ARM` of the base. (The runs of one kind alone, below, never
-    # run on further than those of every kind: a U whose arms fall short is closed no way.)
-    k = np.flatnonzero(np.minimum(np.abs(end_a - corner_a), np.abs(end_c - corner_c))
-                       >= _MIN_ARM * base_len)
-    base, a, c, held, base_len = base[k], a[k], c[k], held[k], base_len[k]
-    corner_a, corner_c, way_a, way_c = corner_a[k], corner_c[k], way_a[k], way_c[k]
-    end_a, end_c = end_a[k], end_c[k]
-    pa, pc = prof.point_at(a, end_a), prof.point_at(c, end_c)
     h, w = size
-    inside = in_frame(pa, w, h, _EDGE_MARGIN) & in_frame(pc, w, h, _EDGE_MARGIN)
-    # Where those end inside the frame (past a card's end, onto what lies beyond it) and the
-    # base is well seen, also where the runs of one kind alone end (`_by_kind`).
-    e = np.flatnonzero(inside & (held >= _BY_KIND_BASE))
-    by_kind = np.zeros(len(base), np.bool_)
-    if len(e):
-        arms = np.concatenate([a[e], c[e]])
-        corner = np.concatenate([corner_a[e], corner_c[e]])
-        way = np.concatenate([way_a[e], way_c[e]])
-        end = np.concatenate([end_a[e], end_c[e]])
-        kind_ends = _by_kind(prof, arms, corner, way,
-                             np.ceil(_MIN_ARM * np.tile(base_len[e], 2)).astype(np.intp), end)
-        # The U's so closed elsewhere than where the runs of every kind end (and where the two
-        # choices of kind close it alike, once).
-        n_e = len(e)
-        moved = np.abs(kind_ends - end[None]) * STEP > _DISTINCT
-        moved = moved[:, :n_e] | moved[:, n_e:]
-        alike = kind_ends[0] == kind_ends[1]
-        moved[1] &= ~(alike[:n_e] & alike[n_e:])
-        variant, u = np.nonzero(moved)
-        more = e[u]
-        end_a_more, end_c_more = kind_ends[variant, u], kind_ends[variant, n_e + u]
-        pa_more = prof.point_at(a[more], end_a_more)
-        pc_more = prof.point_at(c[more], end_c_more)
-        inside = np.concatenate([inside, in_frame(pa_more, w, h, _EDGE_MARGIN)
-                                 & in_frame(pc_more, w, h, _EDGE_MARGIN)])
-        pa, pc = np.concatenate([pa, pa_more]), np.concatenate([pc, pc_more])
-        end_a, end_c = np.concatenate([end_a, end_a_more]), np.concatenate([end_c, end_c_more])
-        base, a, c, held, corner_a, corner_c, base_len = (
-            np.concatenate([v, v[more]])
-            for v in (base, a, c, held, corner_a, corner_c, base_len))
-        by_kind = np.concatenate([by_kind, np.ones(len(more), np.bool_)])
-    ok = _arms_match(np.abs(end_a - corner_a), np.abs(end_c - corner_c), base_len) & inside
-    k = np.flatnonzero(ok)
-    base, a, c, held, pa, pc, by_kind = base[k], a[k], c[k], held[k], pa[k], pc[k], by_kind[k]
+    base, a, c, held, pa, pc, by_kind = _closed_us(
+        np.asarray(table, np.float64), np.asarray(pairs, np.int64), prof.lines, prof.origin,
+        prof.direction, prof.station, prof.hits, prof.reach, n_real, h, w,
+        np.array([_MIN_BASE_SUPPORT, _MIN_CORNER_SIN, _MIN_ARM, _MAX_ARM_RATIO, _BY_KIND_BASE,
+                  _EDGE_MARGIN, _DISTINCT, STEP]), RUN_GAP, _FINGER_GAP)
+    if len(base) == 0:
+        return none
     # The closing line through where the arms' runs end.
     d = pc - pa
     norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
@@ -229,58 +323,6 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     lines = stacked(nx[k], ny[k], -(nx[k] * pa[k, 0] + ny[k] * pa[k, 1]))
     around = stacked(a[k], base[k], c[k], len(prof.lines) + np.arange(len(k)))
     return lines, around, by_kind[k]
-
-
-def _arms_match(arm_a: npt.NDArray[np.intp], arm_c: npt.NDArray[np.intp],
-                base_len: F64) -> Mask:
-    """Whether the arms of U's, `arm_a` and `arm_c` stations long, run as a document's sides
-    from bases `base_len` stations long: each at least `_MIN_ARM` of the base, the longer at
-    most `_MAX_ARM_RATIO` times the shorter (opposite sides in perspective)."""
-    short = np.minimum(arm_a, arm_c)
-    return np.asarray((short >= _MIN_ARM * base_len)
-                      & (np.maximum(arm_a, arm_c) <= _MAX_ARM_RATIO * np.maximum(short, 1e-9)),
-                      np.bool_)
-
-
-def _by_kind(prof: Profiles, line: npt.NDArray[np.intp], corner: npt.NDArray[np.intp],
-             way: npt.NDArray[np.bool_], least: npt.NDArray[np.intp],
-             end: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-    """Where the runs of one kind of edge alone (grey or saturation, either polarity: a map of
-    `Profiles.hits`) end along arms (K,) of `line`, followed from `corner` forward (`way`) or
-    backward, whose runs of edges of every kind end at `end`: of the kind crossing the arm at
-    most stations along that run, and of the kind crossing it at most along its first `least`
-    stations (as far as any arm must run); (2, K).
-
-    A card's side seen against one ground keeps its polarity up to the card's end; an edge in
-    line with it running on past its end (fingers, a thing behind the card) is seldom of that
-    same kind all along. (A kind crossing at every station where any kind crosses along the
-    run ends with it.)"""
-    n_t = prof.hits.shape[2] - 1
-    first = np.minimum(np.maximum(corner + np.where(way, least, -least), 0), n_t - 1)
-    kind = np.stack([np.argmax(_kind_counts(prof, line, corner, end), axis=0),
-                     np.argmax(_kind_counts(prof, line, corner, first), axis=0)])
-    return _run_ends(prof, np.tile(line, 2), np.tile(corner, 2), np.tile(way, 2),
-                     kind.ravel()).reshape(2, -1)
-
-
-def _run_ends(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.intp],
-              way: npt.NDArray[np.bool_], kind: int | npt.NDArray[np.intp],
-              gap: int = RUN_GAP) -> npt.NDArray[np.intp]:
-    """The stations (K,) where the runs of edges of `kind` (a map of `Profiles.hits`, -1 for
-    every kind) along `line` (K,), followed from `start` (inside the profile) forward (`way`)
-    or backward, end (`run_stops`, gaps of up to `gap` stations bridged, as far as the line
-    goes); `start` where no run follows it."""
-    stops = run_stops(prof, line, start.astype(np.float64), np.where(way, 1.0, -1.0),
-                      np.full(len(line), float(prof.hits.shape[2])), kind, gap)
-    return np.asarray(stops, np.intp)
-
-
-def _kind_counts(prof: Profiles, line: npt.NDArray[np.intp], start: npt.NDArray[np.intp],
-                 stop: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-    """Per kind of edge (of `Profiles.hits`) and line of `line` (K,), the stations from
-    `start` to `stop` where it crosses the line, (M, K)."""
-    lo, hi = np.minimum(start, stop), np.maximum(start, stop)
-    return np.asarray(prof.hits[:, line, hi + 1] - prof.hits[:, line, lo], np.intp)
 
 
 def _on_a_line(lines: F64, pa: F64, pc: F64) -> npt.NDArray[np.bool_]:
