@@ -7,19 +7,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booth_client.documents.backdrops import real_photographs
 from booth_client.documents.detect import completion
 from booth_client.documents.detect.completion import RUN_GAP, run_stops
-from booth_client.documents.detect.edges import PORTRAIT_LONG_SIDE, prepare
-from booth_client.documents.detect.lines import segment_lines
-from booth_client.documents.detect.profiles import STEP, Profiles, between_pairs, profiles
-from booth_client.documents.detect.quads import parallel_pairs
+from booth_client.documents.detect.profiles import STEP, Profiles
 from booth_client.documents.detect.shape import F64, in_frame
-from booth_client.documents.synthetic import make_scene
+
+from .conftest import LineSearch
 
 Ints = npt.NDArray[np.intp]
 
@@ -137,30 +133,6 @@ def _by_definition(prof: Profiles, pairs: Ints, table: F64, n_real: int, size: t
     return base[k], a[k], c[k], held[k], pa[k], pc[k], by_kind[k]
 
 
-_Search = tuple[Profiles, Ints, F64, int, tuple[int, int]]
-
-
-@pytest.fixture(scope="module")
-def searches() -> list[_Search]:
-    """The line search's profiles, pairs and their table (as `candidates.line_candidates`
-    makes them) in scenes with a document held or lying among real textures, landscape and
-    portrait."""
-    photos = real_photographs()
-    out = []
-    for seed, width, height in ((3, 1280, 720), (12, 1280, 720), (100004, 1280, 720),
-                                (21, 720, 1280), (400012, 1280, 720), (400116, 1280, 720)):
-        image = make_scene(seed, width, height, backdrops=photos).image
-        work = prepare(image, PORTRAIT_LONG_SIDE) if height > width else prepare(image)
-        h, w = work.gray.shape
-        lines = segment_lines(work)
-        border = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
-                           [0.0, 1.0, -(h - 1.0)]])
-        prof = profiles(work, np.concatenate([lines, border]), len(lines))
-        pairs = parallel_pairs(prof.lines, h, w)
-        out.append((prof, pairs, between_pairs(prof, pairs), len(lines), (h, w)))
-    return out
-
-
 def _limits(by_kind_base: float = completion._BY_KIND_BASE,
             least_arm: float = completion._MIN_ARM) -> F64:
     return np.array([completion._MIN_BASE_SUPPORT, completion._MIN_CORNER_SIN, least_arm,
@@ -168,7 +140,7 @@ def _limits(by_kind_base: float = completion._BY_KIND_BASE,
                      completion._DISTINCT, STEP])
 
 
-def _compiled(search: _Search, limits: F64, gap: int, finger_gap: int) -> tuple[Any, ...]:
+def _compiled(search: LineSearch, limits: F64, gap: int, finger_gap: int) -> tuple[Any, ...]:
     prof, pairs, table, n_real, (h, w) = search
     return completion._closed_us(table, pairs.astype(np.int64), prof.lines, prof.origin,
                                  prof.direction, prof.station, prof.hits, prof.reach, n_real,
@@ -180,10 +152,10 @@ def _same(got: tuple[Any, ...], want: tuple[Any, ...]) -> bool:
                == np.asarray(x).shape for g, x in zip(got, want, strict=True))
 
 
-def test_the_compiled_us_are_their_definition(searches: list[_Search]) -> None:
+def test_the_compiled_us_are_their_definition(line_searches: list[LineSearch]) -> None:
     limits = _limits()
     found, by_kind = 0, 0
-    for search in searches:
+    for search in line_searches:
         want = _by_definition(*search, limits, RUN_GAP, completion._FINGER_GAP)
         assert _same(_compiled(search, limits, RUN_GAP, completion._FINGER_GAP), want)
         found += len(want[0])
@@ -196,9 +168,9 @@ def test_the_compiled_us_are_their_definition(searches: list[_Search]) -> None:
 @given(which=st.integers(0, 5), by_kind_base=st.floats(0.5, 1.0), least_arm=st.floats(0.1, 0.6),
        gap=st.integers(0, 5), wider=st.integers(0, 8))
 def test_the_compiled_us_are_their_definition_for_other_limits(
-        searches: list[_Search], which: int, by_kind_base: float, least_arm: float, gap: int,
-        wider: int) -> None:
+        line_searches: list[LineSearch], which: int, by_kind_base: float, least_arm: float,
+        gap: int, wider: int) -> None:
     limits = _limits(by_kind_base, least_arm)
-    search = searches[which]
+    search = line_searches[which]
     assert _same(_compiled(search, limits, gap, gap + wider),
                  _by_definition(*search, limits, gap, gap + wider))

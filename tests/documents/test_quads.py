@@ -1,15 +1,24 @@
-"""Quads' plausibility (`detect.quads.plausible_many`) and the support past their sides' ends
-(`detect.profiles.support_past_ends`): the compiled loops against their numpy definitions."""
+"""Quads' plausibility (`detect.quads.plausible_many`), the support past their sides' ends
+(`detect.profiles.support_past_ends`) and beyond a band (`detect.profiles.band_support`): the
+compiled loops against their numpy definitions."""
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booth_client.documents.detect.quads import plausible_many
+from booth_client.documents.detect.profiles import (
+    Profiles,
+    band_support,
+    span_support,
+    support_past_ends,
+)
+from booth_client.documents.detect.quads import crossed, pairs_of_pairs, plausible_many, side_ends
 from booth_client.documents.detect.shape import F64, NEXT, PREV, Mask, areas
 
+from .conftest import LineSearch
 from .random_lines import random_profiles
 
 
@@ -81,3 +90,87 @@ def test_support_past_the_ends_of_sides_is_as_defined(seed: int, n: int) -> None
                              0.0))
     assert np.array_equal(support_past_ends(prof, around, first, second),
                           np.stack(want, axis=2))
+
+
+def _bands_by_definition(prof: Profiles, around: npt.NDArray[np.intp], crossed_: Mask,
+                         reach: float, edge_run: float, onward_run: float,
+                         excluded: Mask) -> F64:
+    """`band_support` as `quads._band_lines` first wrote it, in numpy: each crossed side's
+    lines (its own, its neighbours', its opposite's) once; the neighbours' edges running on
+    past `reach` of their length (far: 1); else, of the lines both neighbours meet past the
+    side within `reach`, not `excluded`, the best support between them (1 for one mostly
+    outside the frame) where both neighbours' edges run on up to it."""
+    band = np.ones(around.shape)
+    q, j = np.nonzero(crossed_)
+    if len(q) == 0:
+        return band
+    n_lines = len(prof.lines)
+    code = around[q, j]
+    for k in (PREV[j], NEXT[j], (j + 2) % 4):
+        code = code * n_lines + around[q, k]
+    codes, first, back = np.unique(code, return_index=True, return_inverse=True)
+    qs, js = q[first], j[first]
+    side, opposite = around[qs, js], around[qs, (js + 2) % 4]
+    pair = np.stack([around[qs, PREV[js]], around[qs, NEXT[js]]])
+    at_side = prof.station[pair, side]
+    span = at_side - prof.station[pair, opposite]
+    onward = span_support(prof, pair, at_side, at_side + reach * span)
+    far = np.asarray((onward >= onward_run).all(axis=0), np.bool_)
+    at_line = prof.station[pair]
+    past = (at_line - at_side[..., None]) / np.where(np.abs(span) > 1e-9, span, 1e-9)[..., None]
+    ok = (prof.meets[pair] & (past > 0.03) & (past < reach)).all(axis=0) & ~excluded
+    r, line = np.nonzero(ok & ~far[:, None])
+    found = np.zeros(len(codes))
+    if len(r):
+        run = span_support(prof, pair[:, r], at_side[:, r], at_line[:, r, line])
+        good = ~(run < edge_run).any(axis=0)
+        sup = span_support(prof, line, prof.station[line, pair[0, r]],
+                           prof.station[line, pair[1, r]])
+        np.maximum.at(found, r, np.where(good, np.where(np.isnan(sup), 1.0, sup), 0.0))
+    band[q, j] = np.where(far, 1.0, found)[back.ravel()]
+    return band
+
+
+def _quads_of(search: LineSearch) -> tuple[npt.NDArray[np.intp], F64]:
+    """The quads of a line search (their lines, Q x 4) and the support past their sides'
+    ends (Q, 4, 2)."""
+    prof, pairs, table, n_real, _ = search
+    border = np.arange(len(prof.lines)) >= n_real
+    around, _ = pairs_of_pairs(prof.lines, pairs, table, border)
+    return around, support_past_ends(prof, around, *side_ends(prof, around))
+
+
+def test_the_compiled_band_supports_are_their_definition(
+        line_searches: list[LineSearch]) -> None:
+    from booth_client.documents.detect import quads
+
+    limits = (quads._BAND_REACH, quads._BAND_EDGE_RUN, quads._BAND_RUN)
+    looked, seen = 0, 0
+    for search in line_searches:
+        prof = search[0]
+        around, beyond = _quads_of(search)
+        crossed_ = crossed(beyond) > quads._BAND_FLOOR
+        # Some lines not looked for, as the completions' closing lines are not.
+        excluded = np.arange(len(prof.lines)) % 7 == 3
+        want = _bands_by_definition(prof, around, crossed_, *limits, excluded)
+        assert np.array_equal(band_support(prof, around, crossed_, *limits, excluded), want)
+        looked += int(crossed_.sum())
+        seen += int(((want > 0) & (want < 1)).sum())
+    # Many sides crossed, and a band's outer edge seen (in part) beyond some.
+    assert looked >= 100 and seen >= 10
+
+
+@settings(max_examples=25, deadline=None)
+@given(which=st.integers(0, 5), floor=st.floats(0.0, 0.8), reach=st.floats(0.1, 1.5),
+       edge_run=st.floats(0.0, 1.0), onward_run=st.floats(0.0, 1.0), every=st.integers(2, 9))
+def test_the_compiled_band_supports_are_their_definition_for_other_limits(
+        line_searches: list[LineSearch], which: int, floor: float, reach: float,
+        edge_run: float, onward_run: float, every: int) -> None:
+    search = line_searches[which]
+    prof = search[0]
+    around, beyond = _quads_of(search)
+    crossed_ = crossed(beyond) > floor
+    excluded = np.arange(len(prof.lines)) % every == 1
+    assert np.array_equal(
+        band_support(prof, around, crossed_, reach, edge_run, onward_run, excluded),
+        _bands_by_definition(prof, around, crossed_, reach, edge_run, onward_run, excluded))

@@ -162,20 +162,27 @@ def _crossed(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32], line: in
     return most, valid[line, b] - valid[line, a]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _stretch_support(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32], line: int,
+                     start: float, end: float) -> float:
+    """`span_support` of one stretch of `line` from station `start` to `end`."""
+    last = valid.shape[1] - 1
+    lo, hi = min(start, end), max(start, end)
+    trim = _END_TRIM * (hi - lo)
+    a, b = _station(lo + trim, last), _station(hi - trim, last)
+    most, seen = _crossed(hits, valid, line, a, b)
+    return most / max(seen, 1.0) if seen >= 0.3 * max(b - a, 1) else np.nan
+
+
 @njit("float64[:](int32[:, :, :], int32[:, :], int64[:], float64[:], float64[:])", cache=True,
       nogil=True)
 def _span_support(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
                   line: npt.NDArray[np.int64], start: F64, end: F64) -> F64:
     """`span_support` of stretches (K,) of `line` from `start` to `end`, in the cumulative
     counts `hits` (M, L, T + 1) and `valid` (L, T + 1) of `Profiles`."""
-    last = valid.shape[1] - 1
     out = np.empty(len(line))
     for k in range(len(line)):
-        lo, hi = min(start[k], end[k]), max(start[k], end[k])
-        trim = _END_TRIM * (hi - lo)
-        a, b = _station(lo + trim, last), _station(hi - trim, last)
-        most, seen = _crossed(hits, valid, line[k], a, b)
-        out[k] = most / max(seen, 1.0) if seen >= 0.3 * max(b - a, 1) else np.nan
+        out[k] = _stretch_support(hits, valid, line[k], start[k], end[k])
     return out
 
 
@@ -207,6 +214,70 @@ def _past_ends(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32],
                 a, b = _station(min(p, r), last), _station(max(p, r), last)
                 most, seen = _crossed(hits, valid, around[q, k], a, b)
                 out[q, k, end] = most / max(seen, 1) if seen >= 0.5 * max(b - a, 1) else 0.0
+    return out
+
+
+def band_support(prof: Profiles, around: npt.NDArray[np.intp], crossed: Mask, reach: float,
+                 edge_run: float, onward_run: float, excluded: Mask) -> F64:
+    """Per quad on lines `around` (Q, 4) and side `crossed` by both its neighbours' edges
+    (Q, 4), the support of the best line just outside the side that both neighbours meet
+    within `reach` of their length past it (past 0.03 of it, and not a line `excluded` (L,)),
+    where the neighbours' edges run on up to it (`edge_run` of the way or more; a stretch
+    mostly outside the frame counts as running on), between the neighbours (1 for a line
+    mostly outside the frame); 0 where none is. 1 where the neighbours' edges run on
+    `onward_run` or more of the way past that reach (the side crosses something larger), and
+    for the sides not crossed. (See `quads._band_lines`.)"""
+    return _bands(prof.hits, prof.valid, prof.station, prof.meets, around.astype(np.int64),
+                  crossed, excluded, reach, edge_run, onward_run)
+
+
+@njit("float64[:, :](int32[:, :, :], int32[:, :], float64[:, :], boolean[:, :], int64[:, :], "
+      "boolean[:, :], boolean[:], float64, float64, float64)", cache=True, nogil=True)
+def _bands(hits: npt.NDArray[np.int32], valid: npt.NDArray[np.int32], station: F64,
+           meets: Mask, around: npt.NDArray[np.int64], crossed: Mask, excluded: Mask,
+           reach: float, edge_run: float, onward_run: float) -> F64:
+    """`band_support` in the cumulative counts `hits` (M, L, T + 1) and `valid` (L, T + 1)
+    and the `station` and `meets` (L, L) of `Profiles`."""
+    out = np.ones(around.shape)
+    for q in range(len(around)):
+        for j in range(4):
+            if not crossed[q, j]:
+                continue
+            side, opposite = around[q, j], around[q, (j + 2) % 4]
+            before, after = around[q, (j + 3) % 4], around[q, (j + 1) % 4]
+            at_before, at_after = station[before, side], station[after, side]
+            span_before = at_before - station[before, opposite]
+            span_after = at_after - station[after, opposite]
+            # Edges running on past the band's reach: the side crosses something larger.
+            # (NaN, a stretch mostly outside the frame, compares false: not running on.)
+            if (_stretch_support(hits, valid, before, at_before,
+                                 at_before + reach * span_before) >= onward_run
+                    and _stretch_support(hits, valid, after, at_after,
+                                         at_after + reach * span_after) >= onward_run):
+                continue
+            by_before = span_before if abs(span_before) > 1e-9 else 1e-9
+            by_after = span_after if abs(span_after) > 1e-9 else 1e-9
+            found = 0.0
+            for line in range(len(station)):
+                if excluded[line] or not (meets[before, line] and meets[after, line]):
+                    continue
+                past_before = (station[before, line] - at_before) / by_before
+                past_after = (station[after, line] - at_after) / by_after
+                if not (0.03 < past_before < reach and 0.03 < past_after < reach):
+                    continue
+                # The neighbours' edges run on up to that line (a stretch mostly outside the
+                # frame, NaN, counts as running on).
+                if (_stretch_support(hits, valid, before, at_before,
+                                     station[before, line]) < edge_run
+                        or _stretch_support(hits, valid, after, at_after,
+                                            station[after, line]) < edge_run):
+                    value = 0.0
+                else:
+                    support = _stretch_support(hits, valid, line, station[line, before],
+                                               station[line, after])
+                    value = 1.0 if np.isnan(support) else support
+                found = max(found, value)
+            out[q, j] = found
     return out
 
 

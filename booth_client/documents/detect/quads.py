@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from .profiles import Profiles, span_support, support_past_ends
+from .profiles import Profiles, band_support, span_support, support_past_ends
 from .shape import F64, NEXT, PREV, Mask, areas, aspect_errors, order_many, stacked
 
 _MIN_AREA_FRAC: Final = 0.02
@@ -327,45 +327,9 @@ def _band_lines(prof: Profiles, around: npt.NDArray[np.intp], beyond: F64,
     edges run on well past the band's reach (the side crosses something larger) and for the
     sides not crossed (not looked at). Lines `conjectured` (L,; closing a U where its arms'
     edges end, `completion`) are not looked for: they are evidence of their own quads only."""
-    band = np.ones(around.shape)
-    q, j = np.nonzero(crossed(beyond) > _BAND_FLOOR)
-    if len(q) == 0:
-        return band
-    # The answer depends on the side's line and its neighbours' and opposite's only: each
-    # such set once.
-    n_lines = len(prof.lines)
-    code = around[q, j]
-    for k in (PREV[j], NEXT[j], (j + 2) % 4):
-        code = code * n_lines + around[q, k]
-    codes, first, back = np.unique(code, return_index=True, return_inverse=True)
-    qs, js = q[first], j[first]
-    side, opposite = around[qs, js], around[qs, (js + 2) % 4]
-    # Both neighbours at once: (2, K).
-    pair = np.stack([around[qs, PREV[js]], around[qs, NEXT[js]]])
-    at_side = prof.station[pair, side]
-    span = at_side - prof.station[pair, opposite]
-    # Edges running on past the band's reach: the side crosses something larger.
-    onward = span_support(prof, pair, at_side, at_side + _BAND_REACH * span)
-    # (NaN, a stretch mostly outside the frame, compares false: not running on.)
-    far = np.asarray((onward >= _BAND_RUN).all(axis=0), np.bool_)
-    at_line = prof.station[pair]  # (2, K, L)
-    past = (at_line - at_side[..., None]) / np.where(np.abs(span) > 1e-9, span, 1e-9)[..., None]
-    ok = (prof.meets[pair] & (past > 0.03) & (past < _BAND_REACH)).all(axis=0)
-    if conjectured is not None:
-        ok &= ~conjectured
-    r, line = np.nonzero(ok & ~far[:, None])
-    found = np.zeros(len(codes))
-    if len(r):
-        # The neighbours' edges run on up to that line (the card's sides along its band).
-        run = span_support(prof, pair[:, r], at_side[:, r], at_line[:, r, line])
-        # A stretch mostly outside the frame (NaN) counts as running on.
-        good = ~(run < _BAND_EDGE_RUN).any(axis=0)
-        sup = span_support(prof, line, prof.station[line, pair[0, r]],
-                            prof.station[line, pair[1, r]])
-        # A line mostly outside the frame (the frame border among them) may be the outline.
-        np.maximum.at(found, r, np.where(good, np.where(np.isnan(sup), 1.0, sup), 0.0))
-    band[q, j] = np.where(far, 1.0, found)[back.ravel()]
-    return band
+    excluded = np.zeros(len(prof.lines), np.bool_) if conjectured is None else conjectured
+    return band_support(prof, around, crossed(beyond) > _BAND_FLOOR, _BAND_REACH,
+                        _BAND_EDGE_RUN, _BAND_RUN, excluded)
 
 
 def banded(beyond: F64, band: F64) -> F64:
