@@ -13,7 +13,7 @@ stronger of the grey and saturation gradients.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import cv2
 import numpy as np
@@ -205,43 +205,52 @@ def _area_shrunk(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDA
     return np.asarray(cv2.convertScaleAbs(shrunk), np.uint8)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sixteenths(total: int | np.signedinteger[Any]) -> int | np.signedinteger[Any]:
+    """`total` / 16 rounded half to even (0 <= `total` < 2^31 - 23): the 7 and the quotient's
+    lowest bit carry into the next sixteen exactly when the remainder is over 8, or is 8 and
+    the quotient odd."""
+    return (total + 7 + ((total >> 4) & 1)) >> 4
+
+
 def _three_quarters(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """`image` (h x w x 3, h and w multiples of 4) shrunk to 3/4 of its size as INTER_AREA
     shrinks it, the same bytes (640x360 -> 480x270 for the finer search of a 1280x720 frame),
-    in two thirds of its time (0.67 against 0.95 ms). Each output pixel of INTER_AREA at 3/4
+    in a quarter of its time (0.28 against 1.2 ms). Each output pixel of INTER_AREA at 3/4
     weighs two source pixels each way by 3/4 and 1/4, 1/2 and 1/2, or 1/4 and 3/4: the
     weighted sum in sixteenths is a whole number, rounded half to even as INTER_AREA rounds."""
-    h, w, channels = image.shape
-    rows = np.ascontiguousarray(image).reshape(h, w * channels)
-    return _three_quarter_rows(rows, channels).reshape(h // 4 * 3, w // 4 * 3, channels)
+    h, w, _ = image.shape
+    rows = np.ascontiguousarray(image).reshape(h, w * 3)
+    return _three_quarter_rows(rows).reshape(h // 4 * 3, w // 4 * 3, 3)
 
 
-@njit("uint8[:, ::1](uint8[:, ::1], int64)", cache=True, nogil=True)
-def _three_quarter_rows(rows: npt.NDArray[np.uint8], channels: int) -> npt.NDArray[np.uint8]:
-    """`_three_quarters` of a frame given as rows of interleaved channels."""
+@njit("uint8[:, ::1](uint8[:, ::1])", cache=True, nogil=True)
+def _three_quarter_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """`_three_quarters` of a frame given as rows of interleaved colours (3 bytes a pixel)."""
     h, row = rows.shape
-    blocks = row // channels // 4
-    out = np.empty((h // 4 * 3, blocks * 3 * channels), np.uint8)
-    # Each block of 4 rows, in quarters: rows 0-1 by 3/4 and 1/4, 1-2 by 1/2 and 1/2, 2-3 by
-    # 1/4 and 3/4; then each block of 4 pixels of those the same way across.
-    mixed = np.empty((3, row), np.int32)
+    blocks = row // 12
+    out = np.empty((h // 4 * 3, blocks * 9), np.uint8)
+    # Each block of 4 rows, in quarters (whole numbers up to 4 x 255): rows 0-1 by 3/4 and
+    # 1/4, 1-2 by 1/2 and 1/2, 2-3 by 1/4 and 3/4; then each block of 4 pixels (12 bytes) of
+    # those the same way across, per colour.
+    mixed = np.empty((3, row), np.int16)
     for by in range(h // 4):
         a, b, c, d = rows[4 * by], rows[4 * by + 1], rows[4 * by + 2], rows[4 * by + 3]
+        first, second, third = mixed[0], mixed[1], mixed[2]
         for x in range(row):
-            mixed[0, x] = 3 * np.int32(a[x]) + np.int32(b[x])
-            mixed[1, x] = 2 * np.int32(b[x]) + 2 * np.int32(c[x])
-            mixed[2, x] = np.int32(c[x]) + 3 * np.int32(d[x])
+            first[x] = 3 * np.int16(a[x]) + np.int16(b[x])
+            second[x] = 2 * np.int16(b[x]) + 2 * np.int16(c[x])
+            third[x] = np.int16(c[x]) + 3 * np.int16(d[x])
         for k in range(3):
             m, o = mixed[k], out[3 * by + k]
             for bx in range(blocks):
-                at, to = 4 * bx * channels, 3 * bx * channels
-                for c in range(channels):
-                    p0, p1 = m[at + c], m[at + channels + c]
-                    p2, p3 = m[at + 2 * channels + c], m[at + 3 * channels + c]
-                    for i, total in enumerate((3 * p0 + p1, 2 * p1 + 2 * p2, p2 + 3 * p3)):
-                        # total / 16, rounded half to even.
-                        q, r = total >> 4, total & 15
-                        o[to + i * channels + c] = q + (1 if r > 8 or (r == 8 and q & 1) else 0)
+                at, to = 12 * bx, 9 * bx
+                for colour in range(3):
+                    p0, p1 = np.int32(m[at + colour]), np.int32(m[at + 3 + colour])
+                    p2, p3 = np.int32(m[at + 6 + colour]), np.int32(m[at + 9 + colour])
+                    o[to + colour] = _sixteenths(3 * p0 + p1)
+                    o[to + 3 + colour] = _sixteenths(2 * p1 + 2 * p2)
+                    o[to + 6 + colour] = _sixteenths(p2 + 3 * p3)
     return out
 
 
