@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booth_client.documents.detect.edges import Work, prepare
-from booth_client.documents.detect.profiles import STEP, profile_parts
+from booth_client.documents.detect.profiles import STEP, profile_parts, profiles
 from booth_client.documents.synthetic import make_scene
 
 from .random_lines import random_lines, random_profiles
@@ -114,3 +114,36 @@ def test_span_support_is_as_defined(works: list[Work], which: int, seed: int, n:
     seen = prof.valid[line, ib] - prof.valid[line, ia]
     want = np.where(seen >= 0.3 * np.maximum(ib - ia, 1), hits / np.maximum(seen, 1.0), np.nan)
     assert np.array_equal(span_support(prof, line, start, end), want, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(which=st.integers(0, 2), seed=st.integers(0, 2**32 - 1), n_lines=st.integers(1, 30),
+       n_parallel=st.integers(0, 4))
+def test_where_lines_meet_is_as_defined(works: list[Work], which: int, seed: int,
+                                        n_lines: int, n_parallel: int) -> None:
+    work = works[which]
+    h, w = work.gray.shape
+    rng = np.random.default_rng(seed)
+    # Lines at random, some of them the first ones again shifted (parallel: they never meet),
+    # and the frame's border lines.
+    lines = random_lines(rng, n_lines, w, h, beyond=0.2)
+    shifted = lines[:n_parallel].copy()
+    shifted[:, 2] += rng.uniform(-50, 50, len(shifted))
+    border = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
+                       [0.0, 1.0, -(h - 1.0)]])
+    lines = np.concatenate([lines, shifted, border])
+    prof = profiles(work, lines, n_lines + len(shifted))
+    # By definition: where line i meets line j, the cross product of the two in homogeneous
+    # coordinates (its x and y as they are where the lines are parallel, |z| <= 1e-9), and the
+    # station of that point along line i.
+    p, q = lines[:, None, :], lines[None, :, :]
+    x = p[..., 1] * q[..., 2] - p[..., 2] * q[..., 1]
+    y = p[..., 2] * q[..., 0] - p[..., 0] * q[..., 2]
+    z = p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]
+    meets = np.abs(z) > 1e-9
+    zs = np.where(meets, z, 1.0)
+    meet = np.stack([x / zs, y / zs], axis=2)
+    along = ((meet - prof.origin[:, None, :]) * prof.direction[:, None, :]).sum(axis=2)
+    assert np.array_equal(prof.meets, meets)
+    assert np.array_equal(prof.meet, meet)
+    assert np.array_equal(prof.station, (along + prof.reach) / STEP)

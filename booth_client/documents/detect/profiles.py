@@ -36,22 +36,42 @@ class Profiles:
     station: F64 = field(init=False)
 
     def __post_init__(self) -> None:
-        lines = self.lines
-        p, q = lines[:, None, :], lines[None, :, :]
-        x = p[..., 1] * q[..., 2] - p[..., 2] * q[..., 1]
-        y = p[..., 2] * q[..., 0] - p[..., 0] * q[..., 2]
-        z = p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]
-        self.meets = np.abs(z) > 1e-9
-        zs = np.where(self.meets, z, 1.0)
-        self.meet = stacked(x / zs, y / zs)
-        along = ((self.meet - self.origin[:, None, :]) * self.direction[:, None, :]).sum(axis=2)
-        self.station = (along + self.reach) / STEP
+        self.meet, self.meets, self.station = _meetings(
+            np.asarray(self.lines, np.float64), np.asarray(self.origin, np.float64),
+            np.asarray(self.direction, np.float64), self.reach, STEP)
 
     def point_at(self, line: npt.NDArray[np.intp], station: npt.NDArray[np.floating[Any]] |
                  npt.NDArray[np.intp]) -> F64:
         """The points (..., 2) at `station` along each of `line` (...): `station`'s inverse."""
         return np.asarray(self.origin[line] + (station[..., None] * STEP - self.reach)
                           * self.direction[line], np.float64)
+
+
+@njit("Tuple((float64[:, :, :], boolean[:, :], float64[:, :]))(float64[:, :], "
+      "float64[:, :], float64[:, :], float64, float64)", cache=True, nogil=True)
+def _meetings(lines: F64, origin: F64, direction: F64, reach: float,
+              step: float) -> tuple[F64, Mask, F64]:
+    """`Profiles.meet`, `meets` and `station` of `lines` (L, 3) through `origin` along
+    `direction` (L, 2), their stations `step` px apart from -`reach`: where line i meets line
+    j (homogeneous coordinates' cross product; where they are parallel, |z| <= 1e-9, the
+    cross product's x and y as they are), whether they do, and the station of that point
+    along line i."""
+    n = len(lines)
+    meet = np.empty((n, n, 2))
+    meets = np.empty((n, n), np.bool_)
+    station = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            x = lines[i, 1] * lines[j, 2] - lines[i, 2] * lines[j, 1]
+            y = lines[i, 2] * lines[j, 0] - lines[i, 0] * lines[j, 2]
+            z = lines[i, 0] * lines[j, 1] - lines[i, 1] * lines[j, 0]
+            meets[i, j] = abs(z) > 1e-9
+            zs = z if meets[i, j] else 1.0
+            meet[i, j, 0], meet[i, j, 1] = x / zs, y / zs
+            along = ((meet[i, j, 0] - origin[i, 0]) * direction[i, 0]
+                     + (meet[i, j, 1] - origin[i, 1]) * direction[i, 1])
+            station[i, j] = (along + reach) / step
+    return meet, meets, station
 
 
 def profiles(work: Work, lines: F64, n_real: int) -> Profiles:
