@@ -188,32 +188,56 @@ _BAND_RUN: Final = 0.6
 _CLIPPED_PENALTY: Final = 0.1
 
 
-def _supported(support: F64, on_border: Mask) -> Mask:
-    """Quads with at least three sides seen, each of those well supported, and on average; or
-    with two sides on the frame border and both others strongly supported (a document over a
-    corner of the frame, or a card crossing two opposite edges of the frame). `on_border`
-    (Q, 4): sides on the frame border."""
-    seen = ~np.isnan(support)
-    n_seen = seen.sum(axis=1)
-    filled = np.where(seen, support, 0.0)
-    good = (filled >= _MIN_SIDE_SUPPORT).sum(axis=1)
-    confidence = filled.sum(axis=1) / np.maximum(n_seen, 1)
-    # Two sides seen, the others on the border (a card over a corner of the frame, or across
-    # it): both strongly.
-    two = ((n_seen == 2) & ((filled >= _CORNER_SIDE).sum(axis=1) == 2)
-           & (on_border.sum(axis=1) == 2))
-    return np.asarray(((n_seen >= 3) & (good >= 3) & (confidence >= _MIN_SCORE)) | two,
-                      np.bool_)
+def _first_tests(prof: Profiles, around: npt.NDArray[np.intp], border: Mask, support: F64,
+                 h: int, w: int) -> Mask:
+    """The quads on lines `around` (Q, 4) whose sides' `support` (Q, 4) is enough, with at
+    most two sides on the frame `border` (L,) and corners where their lines meet, in a
+    generous frame about an `h` x `w` one (1.5 times its long side from its centre).
+
+    Enough: at least three sides seen, each of those well supported, and on average; or two
+    sides on the frame border (two neighbouring ones, a document over a corner of the frame;
+    or two opposite ones, a card crossing it) and both others strongly supported."""
+    return _tested(support, np.asarray(around, np.int64), border, prof.meets, prof.meet,
+                   w / 2, h / 2, 1.5 * max(w, h),
+                   np.array([_MIN_SIDE_SUPPORT, _MIN_SCORE, _CORNER_SIDE]))
+
+
+@njit("boolean[:](float64[:, :], int64[:, :], boolean[:], boolean[:, :], float64[:, :, :], "
+      "float64, float64, float64, float64[:])", cache=True, nogil=True)
+def _tested(support: F64, around: npt.NDArray[np.int64], border: Mask, meets: Mask,
+            meet: F64, cx: float, cy: float, far: float, least: F64) -> Mask:
+    """`_first_tests` with the lines' `meets` and `meet` (L, L) of `Profiles`, the frame's
+    centre and how `far` from it a corner may lie (each way), and `least`: the support of a
+    side seen, of all seen on average and of each of two seen (`_MIN_SIDE_SUPPORT`,
+    `_MIN_SCORE`, `_CORNER_SIDE`). (NaN, a side mostly outside the frame, is not seen.)"""
+    side, mean, strongly = least[0], least[1], least[2]
+    out = np.zeros(len(around), np.bool_)
+    for q in range(len(around)):
+        n_seen, good, strong, on_border, total = 0, 0, 0, 0, 0.0
+        for k in range(4):
+            value = support[q, k]
+            filled = 0.0
+            if not np.isnan(value):
+                n_seen += 1
+                filled = value
+            total += filled
+            good += filled >= side
+            strong += filled >= strongly
+            on_border += border[around[q, k]]
+        enough = ((n_seen >= 3 and good >= 3 and total / max(n_seen, 1) >= mean)
+                  or (n_seen == 2 and strong == 2 and on_border == 2))
+        if not enough or on_border > 2:
+            continue
+        meeting = True
+        for k in range(4):
+            a, b = around[q, (k + 3) % 4], around[q, k]
+            meeting &= meets[a, b] and max(abs(meet[a, b, 0] - cx),
+                                            abs(meet[a, b, 1] - cy)) <= far
+        out[q] = meeting
+    return out
 
 
 _CORNER_SIDE: Final = 0.85
-
-
-def _border_ok(on_border: Mask) -> Mask:
-    """Quads (Q, 4: which sides lie on the frame border) with at most two sides on the border:
-    two neighbouring ones (a document over a corner of the frame) or two opposite ones (a card
-    crossing the frame)."""
-    return np.asarray(on_border.sum(axis=1) <= 2, np.bool_)
 
 
 def crossing(on_border: Mask) -> Mask:
@@ -286,11 +310,7 @@ def score(prof: Profiles, around: npt.NDArray[np.intp], border: Mask, h: int, w:
     if support is None:
         support = span_support(prof, around, *side_ends(prof, around))
     # Cheap tests first: the edge evidence, corners inside a generous frame, of document size.
-    near = prof.meets & (np.abs(prof.meet - np.array([w / 2, h / 2])).max(axis=2)
-                         <= 1.5 * max(w, h))
-    fine = _supported(support, border[around])
-    fine[fine] = (near[around[fine][:, PREV], around[fine]].all(axis=1)
-                  & _border_ok(border[around[fine]]))
+    fine = _first_tests(prof, around, border, support, h, w)
     around, support = around[fine], support[fine]
     corners = _corners(prof, around)
     area = areas(corners)
