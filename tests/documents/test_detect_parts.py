@@ -292,14 +292,20 @@ def test_card_over_a_corner_of_the_frame_is_found(seed: int) -> None:
 
 
 def test_at_most_two_border_sides() -> None:
-    from booth_client.documents.detect.quads import _border_ok, crossing
+    from booth_client.documents.detect import quads
 
     on = np.array([[False, False, False, False], [True, False, False, False],
                    [True, True, False, False], [False, False, True, True],
                    [True, False, False, True], [True, False, True, False],
                    [False, True, False, True], [True, True, True, False]])
-    assert _border_ok(on).tolist() == [True, True, True, True, True, True, True, False]
-    assert crossing(on).tolist() == [False, False, False, False, False, True, True, True]
+    # Side k of each quad on line k, or on the frame's border line 4 + k; every side fully
+    # supported (as if seen), every corner at the frame's centre.
+    around = np.where(on, np.arange(4) + 4, np.arange(4)).astype(np.int64)
+    least = np.array([quads._MIN_SIDE_SUPPORT, quads._MIN_SCORE, quads._CORNER_SIDE])
+    passed = quads._tested(np.ones(on.shape), around, np.arange(8) >= 4, np.ones((8, 8), bool),
+                           np.full((8, 8, 2), 50.0), 50.0, 50.0, 150.0, least)
+    assert passed.tolist() == [True, True, True, True, True, True, True, False]
+    assert quads.crossing(on).tolist() == [False, False, False, False, False, True, True, True]
 
 
 # Scenes (seeds 0 and 1 of the evaluation) with a card held so close that it crosses the
