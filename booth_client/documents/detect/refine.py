@@ -131,16 +131,24 @@ def _flanks(prof: npt.NDArray[np.uint8], map_x: npt.NDArray[np.float32],
 
 
 def robust_lines(pts: F64, usable: npt.NDArray[np.bool_],
-                  tolerance: float | F64) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
+                 tolerance: float | F64) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
     """Per row of points (M, S, 2), the line (a, b, c), a^2 + b^2 = 1, through the largest
     consistent subset of its usable points (a thumb or glare spoils a minority), and the share
-    of stations on it. `tolerance`: how far (px) a point may lie off the line, for all rows or
-    per row."""
+    of stations on it and which they are (`consensus`). `tolerance`: how far (px) a point may
+    lie off the line, for all rows or per row."""
+    share, inlier = consensus(pts, usable, tolerance)
+    return fit_lines(pts, inlier.astype(np.float64)), share, inlier
+
+
+def consensus(pts: F64, usable: npt.NDArray[np.bool_],
+              tolerance: float | F64) -> tuple[F64, npt.NDArray[np.bool_]]:
+    """`robust_lines` without the lines: per row of points (M, S, 2), the share of stations on
+    the line through the largest consistent subset of its usable points, and which they are
+    (M, S)."""
     per_row = np.empty(len(pts))
     per_row[:] = np.asarray(tolerance, np.float64).ravel()
     inlier = _consensus(pts, usable, per_row, _PAIR_INDEX)
-    weight = inlier.astype(np.float64)
-    return fit_lines(pts, weight), weight.sum(axis=1) / pts.shape[1], inlier
+    return np.asarray(inlier.sum(axis=1) / pts.shape[1], np.float64), inlier
 
 
 @njit(cache=True, nogil=True, inline="always")

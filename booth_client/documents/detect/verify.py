@@ -15,7 +15,7 @@ import numpy.typing as npt
 from numba import njit, types
 
 from .edges import Work
-from .refine import STATIONS, edge_points, robust_lines
+from .refine import STATIONS, consensus, edge_points
 from .shape import (
     F64,
     NEXT,
@@ -348,7 +348,7 @@ def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
     # Real cards bend a little and webcam lenses bow long lines: allow ~0.3 % of the side.
     length = np.hypot(*(quad[NEXT] - quad).T)
     tolerance = np.maximum(1.2, 0.003 * length)[:, None, None]
-    _, share, inlier = robust_lines(pts, usable, tolerance)
+    share, inlier = consensus(pts, usable, tolerance)
     # A side along or beyond the frame border is not seen, whatever lies next to it.
     h, w = image.shape[:2]
     on_side = quad[:, None, :] + STATIONS[None, :, None] * (quad[NEXT] - quad)[:, None, :]
@@ -399,7 +399,7 @@ def _edge_share(image: npt.NDArray[np.uint8], quad: F64, tolerance: F64) -> F64:
     pts, strength = edge_points(image, quad[None], _EDGE_REACH)
     usable = (strength >= _STRAIGHT_STRENGTH) & (np.abs(_offsets(pts, quad))
                                                  < _EDGE_REACH - 1.0 - 1e-3)
-    return robust_lines(pts, usable, tolerance)[1]
+    return consensus(pts, usable, tolerance)[0]
 
 
 def _offsets(pts: F64, quad: F64) -> F64:
