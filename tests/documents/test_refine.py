@@ -1,5 +1,6 @@
-"""Snapping to edges (`detect.refine`): the compiled consensus of `robust_lines` against its
-numpy definition."""
+"""Snapping to edges (`detect.refine`): the compiled consensus of `robust_lines`, the corners
+where the snapped sides meet and the acceptance of a snapped quad against their numpy
+definitions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booth_client.documents.detect.refine import _PAIR_INDEX, fit_lines, robust_lines
+from booth_client.documents.detect.shape import areas
 
 
 @settings(max_examples=60, deadline=None)
@@ -95,3 +97,65 @@ def test_edge_flanks_and_centres_are_as_defined(seed: int, rows: int, reach: int
     assert np.array_equal(outer, _offset(deriv, k, offsets))
     assert np.array_equal(centre, _offset(deriv, peak, offsets))
     assert np.array_equal(_flanks(prof, map_x, map_y, 40, 60, offsets, False)[2], outer)
+
+
+def _meet_by_definition(quads: np.ndarray, lines: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`refine._meet` in numpy: corner k where the lines of sides k - 1 and k meet, a side
+    not kept on the line through its corners; a quad with parallel neighbouring sides as it
+    was."""
+    n = len(quads)
+    a = quads.reshape(-1, 2)
+    b = quads[:, [1, 2, 3, 0]].reshape(-1, 2)
+    current = np.stack([a[:, 1] - b[:, 1], b[:, 0] - a[:, 0],
+                        a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+    lines = np.where(keep[:, None], lines, current).reshape(n, 4, 3)
+    prev = lines[:, [3, 0, 1, 2]]
+    z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
+    ok = np.all(np.abs(z) > 1e-9, axis=1)
+    zs = np.where(np.abs(z) > 1e-9, z, 1.0)
+    corners = np.stack([(prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
+                        (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs],
+                       axis=2)
+    return np.asarray(np.where(ok[:, None, None], corners, quads), np.float64)
+
+
+def _accepted_by_definition(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """`refine.accept_many` in numpy: convex, no corner moved by a quarter of the square root
+    of the area before, the area changed by a factor strictly between 0.7 and 1.4."""
+    edge = after[:, [1, 2, 3, 0]] - after
+    following = edge[:, [1, 2, 3, 0]]
+    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
+    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
+    area_before = np.maximum(areas(before), 1e-9)
+    moved = np.hypot(*(after - before).transpose(2, 0, 1)).max(axis=1)
+    ratio = areas(after) / area_before
+    return np.asarray(convex & (moved < 0.25 * np.sqrt(area_before)) & (ratio > 0.7)
+                      & (ratio < 1.4), np.bool_)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 10), shift=st.floats(0.0, 30.0))
+def test_meeting_and_accepting_are_as_defined(seed: int, n: int, shift: float) -> None:
+    from booth_client.documents.detect.refine import _meet, accept_many
+
+    rng = np.random.default_rng(seed)
+    # Quads about a centre (some crossed or flat), each side's new line through its corners
+    # moved by up to `shift` px; some sides kept where they are, some new lines parallel to
+    # their neighbour's.
+    angle = np.sort(rng.uniform(0, 2 * np.pi, (n, 4)), axis=1)
+    mixed = rng.random(n) < 0.2
+    angle[mixed] = rng.permuted(angle[mixed], axis=1)
+    quads = (np.stack([np.cos(angle), np.sin(angle)], axis=2) * rng.uniform(10, 200, (n, 4, 1))
+             + rng.uniform(0, 400, (n, 1, 2)))
+    a, b = quads.reshape(-1, 2), quads[:, [1, 2, 3, 0]].reshape(-1, 2) + rng.uniform(
+        -shift, shift, (4 * n, 2))
+    d = b - a
+    norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
+    lines = np.stack([d[:, 1] / norm, -d[:, 0] / norm, np.zeros(4 * n)], axis=1)
+    lines[:, 2] = -(lines[:, 0] * a[:, 0] + lines[:, 1] * a[:, 1])
+    parallel = rng.random(4 * n) < 0.1
+    lines[parallel] = np.roll(lines, 1, axis=0)[parallel]
+    keep = rng.random(4 * n) < 0.8
+    met = _meet(quads, lines, keep)
+    assert np.array_equal(met, _meet_by_definition(quads, lines, keep))
+    assert np.array_equal(accept_many(quads, met), _accepted_by_definition(quads, met))

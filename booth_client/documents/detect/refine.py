@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from .shape import F64, NEXT, PREV, Mask, areas, side_normals, stacked, stations
+from .shape import F64, Mask, areas, side_normals, stacked, stations
 
 _REFINE_SAMPLES: Final = 32
 # Where the stations lie along each side, as shares of its length.
@@ -236,28 +236,65 @@ def recentred(quad: F64, peaks: F64, inlier: Mask) -> F64:
 def _meet(quads: F64, lines: F64, keep: Mask) -> F64:
     """Corners (K, 4, 2) where the new `lines` (K*4, 3) of the sides of `quads` (K, 4, 2)
     meet; a side not to `keep` stays on its current line."""
-    n = len(quads)
-    a = quads.reshape(-1, 2)
-    b = quads[:, NEXT].reshape(-1, 2)
-    current = stacked(a[:, 1] - b[:, 1], b[:, 0] - a[:, 0], a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
-    lines = np.where(keep[:, None], lines, current).reshape(n, 4, 3)
-    prev = lines[:, PREV]
-    z = prev[..., 0] * lines[..., 1] - prev[..., 1] * lines[..., 0]
-    ok = np.all(np.abs(z) > 1e-9, axis=1)
-    zs = np.where(np.abs(z) > 1e-9, z, 1.0)
-    corners = stacked((prev[..., 1] * lines[..., 2] - prev[..., 2] * lines[..., 1]) / zs,
-                      (prev[..., 2] * lines[..., 0] - prev[..., 0] * lines[..., 2]) / zs)
-    return np.asarray(np.where(ok[:, None, None], corners, quads), np.float64)
+    return _met(np.asarray(quads, np.float64), np.asarray(lines, np.float64),
+                np.asarray(keep, np.bool_))
+
+
+@njit("float64[:, :, :](float64[:, :, :], float64[:, :], boolean[:])", cache=True, nogil=True)
+def _met(quads: F64, lines: F64, keep: Mask) -> F64:
+    """`_meet`: each corner where the lines of its two sides meet (homogeneous coordinates'
+    cross product), a side's current line through its two corners where not to `keep`; a quad
+    two of whose neighbouring sides' lines are parallel (|z| <= 1e-9) as it was."""
+    out = np.empty_like(quads)
+    sides = np.empty((4, 3))
+    for q in range(len(quads)):
+        for k in range(4):
+            if keep[4 * q + k]:
+                sides[k] = lines[4 * q + k]
+            else:
+                ax, ay = quads[q, k, 0], quads[q, k, 1]
+                bx, by = quads[q, (k + 1) % 4, 0], quads[q, (k + 1) % 4, 1]
+                sides[k, 0], sides[k, 1], sides[k, 2] = ay - by, bx - ax, ax * by - ay * bx
+        met = True
+        for k in range(4):
+            a, b = sides[(k + 3) % 4], sides[k]
+            z = a[0] * b[1] - a[1] * b[0]
+            met &= abs(z) > 1e-9
+            zs = z if abs(z) > 1e-9 else 1.0
+            out[q, k, 0] = (a[1] * b[2] - a[2] * b[1]) / zs
+            out[q, k, 1] = (a[2] * b[0] - a[0] * b[2]) / zs
+        if not met:
+            out[q] = quads[q]
+    return out
 
 
 def accept_many(before: F64, after: F64) -> Mask:
     """Whether refined quads (N, 4, 2) are still sensible: convex, not moved or resized much."""
-    edge = after[:, NEXT] - after
-    following = edge[:, NEXT]
-    cross = edge[..., 0] * following[..., 1] - edge[..., 1] * following[..., 0]
-    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
-    area_before = np.maximum(areas(before), 1e-9)
-    moved = np.hypot(*(after - before).transpose(2, 0, 1)).max(axis=1)
-    ratio = areas(after) / area_before
-    return np.asarray(convex & (moved < 0.25 * np.sqrt(area_before)) & (ratio > 0.7)
-                      & (ratio < 1.4), np.bool_)
+    return _accepted(np.asarray(before, np.float64), np.asarray(after, np.float64),
+                     np.maximum(areas(before), 1e-9), areas(after))
+
+
+@njit("boolean[:](float64[:, :, :], float64[:, :, :], float64[:], float64[:])", cache=True,
+      nogil=True)
+def _accepted(before: F64, after: F64, area_before: F64, area_after: F64) -> Mask:
+    """`accept_many` of quads `before` and `after` of those areas (the first at least 1e-9):
+    every turn of `after` the same way (convex), no corner moved by a quarter of the square
+    root of the area before or more, the area changed by a factor from 0.7 to 1.4 (both
+    excluded)."""
+    out = np.empty(len(before), np.bool_)
+    for q in range(len(before)):
+        turns_left, turns_right = True, True
+        moved = 0.0
+        for k in range(4):
+            j, m = (k + 1) % 4, (k + 2) % 4
+            ex, ey = after[q, j, 0] - after[q, k, 0], after[q, j, 1] - after[q, k, 1]
+            fx, fy = after[q, m, 0] - after[q, j, 0], after[q, m, 1] - after[q, j, 1]
+            cross = ex * fy - ey * fx
+            turns_left &= cross > 0
+            turns_right &= cross < 0
+            moved = max(moved, np.hypot(after[q, k, 0] - before[q, k, 0],
+                                        after[q, k, 1] - before[q, k, 1]))
+        ratio = area_after[q] / area_before[q]
+        out[q] = ((turns_left or turns_right) and moved < 0.25 * np.sqrt(area_before[q])
+                  and 0.7 < ratio < 1.4)
+    return out
