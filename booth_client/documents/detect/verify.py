@@ -25,7 +25,6 @@ from .shape import (
     in_frame,
     order_many,
     side_normals,
-    stacked,
     stations,
 )
 
@@ -286,37 +285,66 @@ def _support(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F
     """Per candidate and side, the share of stations where an edge of one consistent polarity
     runs across the side within `band` px of it; NaN for a side mostly outside the frame.
 
-    All candidates are scored in one vectorised pass; shape (N, 4)."""
-    h, w = work.gray.shape
-    n = len(quads)
-    t = stations(0.08, 0.92, samples)
-    a = quads
-    d = quads[:, NEXT] - quads
-    length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-6)
-    normal = stacked(d[..., 1], -d[..., 0]) / length[..., None]
-    pts = a[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]
-    inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
-        pts[..., 1] < h - 2)
-    offs = np.asarray(band)
-    probe = pts[:, :, :, None, :] + offs[None, None, None, :, None] * normal[:, :, None, None, :]
-    xi = np.minimum(np.maximum(np.rint(probe[..., 0]).astype(np.intp), 0), w - 1)
-    yi = np.minimum(np.maximum(np.rint(probe[..., 1]).astype(np.intp), 0), h - 1)
-    flat = yi * w + xi
-    nx = normal[:, :, None, None, 0].astype(np.float32)
-    ny = normal[:, :, None, None, 1].astype(np.float32)
-    inside_count = inside.sum(axis=2)
-    support = np.zeros((n, 4))
-    for (gxc, gyc), strength in zip(work.gradients, work.strengths, strict=True):
-        gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
-        proj = gx * nx + gy * ny
-        # Only gradients across the side count; texture running along it does not.
-        across = np.abs(proj) > 0.6 * (np.abs(gx) + np.abs(gy))
-        pos = ((proj > strength) & across).any(axis=3) & inside
-        neg = ((proj < -strength) & across).any(axis=3) & inside
-        share = np.maximum(pos.sum(axis=2), neg.sum(axis=2)) / np.maximum(inside_count, 1)
-        support = np.maximum(support, share)
-    support[inside_count < samples * 0.3] = np.nan
-    return support
+    Of the stations along a side (`samples`, from 8 % to 92 % of it) inside the frame, the
+    share where, at the pixel nearest one of the offsets `band` along the side's normal, the
+    grey or the saturation gradient crosses the side (its component across the side above
+    the channel's strength and above 0.6 of its L1 norm: texture running along the side does
+    not count) with one polarity: the larger of the two polarities' shares, of the channel
+    with the larger. All candidates at once; shape (N, 4)."""
+    (gx, gy), (sx, sy) = work.gradients
+    return _supports(gx, gy, sx, sy, np.asarray(work.strengths, np.float32),
+                     np.asarray(quads, np.float64), stations(0.08, 0.92, samples),
+                     np.asarray(band, np.float64))
+
+
+@njit(types.float64[:, :](types.float32[:, :], types.float32[:, :], types.float32[:, :],
+                          types.float32[:, :], types.float32[:], types.float64[:, :, :],
+                          types.Array(types.float64, 1, "A", readonly=True),
+                          types.float64[:]), cache=True, nogil=True)
+def _supports(gx: npt.NDArray[np.float32], gy: npt.NDArray[np.float32],
+              sx: npt.NDArray[np.float32], sy: npt.NDArray[np.float32],
+              strengths: npt.NDArray[np.float32], quads: F64, t: F64, band: F64) -> F64:
+    """`_support` with the grey (`gx`, `gy`) and saturation (`sx`, `sy`) gradients, their
+    `strengths`, the stations `t` (shares of a side's length) and the offsets `band`. (In
+    float32 where the gradients are, as numpy works them out.)"""
+    h, w = gx.shape
+    out = np.empty((len(quads), 4))
+    share = np.float32(0.6)
+    for q in range(len(quads)):
+        for k in range(4):
+            x0, y0 = quads[q, k, 0], quads[q, k, 1]
+            dx, dy = quads[q, (k + 1) % 4, 0] - x0, quads[q, (k + 1) % 4, 1] - y0
+            length = max(np.hypot(dx, dy), 1e-6)
+            nx, ny = dy / length, -dx / length
+            nx32, ny32 = np.float32(nx), np.float32(ny)
+            seen, grey_up, grey_down, sat_up, sat_down = 0, 0, 0, 0, 0
+            for s in range(len(t)):
+                px, py = x0 + t[s] * dx, y0 + t[s] * dy
+                if not (px >= 1 and px < w - 2 and py >= 1 and py < h - 2):
+                    continue
+                seen += 1
+                up, down, sat_up_here, sat_down_here = False, False, False, False
+                for off in band:
+                    xi = min(max(int(np.rint(px + off * nx)), 0), w - 1)
+                    yi = min(max(int(np.rint(py + off * ny)), 0), h - 1)
+                    ax, ay = gx[yi, xi], gy[yi, xi]
+                    across = ax * nx32 + ay * ny32
+                    if abs(across) > share * (abs(ax) + abs(ay)):
+                        up |= across > strengths[0]
+                        down |= across < -strengths[0]
+                    ax, ay = sx[yi, xi], sy[yi, xi]
+                    across = ax * nx32 + ay * ny32
+                    if abs(across) > share * (abs(ax) + abs(ay)):
+                        sat_up_here |= across > strengths[1]
+                        sat_down_here |= across < -strengths[1]
+                grey_up += up
+                grey_down += down
+                sat_up += sat_up_here
+                sat_down += sat_down_here
+            support = max(0.0, max(grey_up, grey_down) / max(seen, 1))
+            support = max(support, max(sat_up, sat_down) / max(seen, 1))
+            out[q, k] = np.nan if seen < len(t) * 0.3 else support
+    return out
 
 
 class Straight(enum.Enum):
