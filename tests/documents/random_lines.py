@@ -1,4 +1,5 @@
-"""Lines at random, for the tests of the profiles along lines."""
+"""Lines and quads at random, for the tests of the profiles along lines and of what is read
+along quads' sides."""
 
 from __future__ import annotations
 
@@ -22,3 +23,14 @@ def random_profiles(work: Work, rng: np.random.Generator, n: int) -> Profiles:
     """The profiles (all sampled) of `n` lines at random through the working frame `work`."""
     h, w = work.gray.shape
     return profiles(work, random_lines(rng, n, w, h), n)
+
+
+def random_quads(rng: np.random.Generator, n: int, width: int, height: int) -> np.ndarray:
+    """`n` quads (n, 4, 2) of any size (5 to 150 px across) and turn about centres anywhere in
+    a `width` x `height` frame and up to 0.3 of its size outside it: some reach out of the
+    frame, some lie wholly outside it."""
+    centre = rng.uniform(-0.3, 1.3, (n, 1, 2)) * (width, height)
+    turn = rng.uniform(0, np.pi, (n, 1))
+    size = rng.uniform(5, 150, (n, 1, 2))
+    angle = turn + np.array([0.0, 0.5, 1.0, 1.5]) * np.pi
+    return np.stack([np.cos(angle), np.sin(angle)], axis=2) * size + centre

@@ -13,6 +13,8 @@ from booth_client.documents.detect.shape import F64, side_normals
 from booth_client.documents.detect.verify import colour_steps
 from booth_client.documents.synthetic import make_scene
 
+from .random_lines import random_quads
+
 OFFSETS = np.array([4.0, 5.0, 6.0, 7.0, 8.0])
 PROBES = np.concatenate([-OFFSETS[::-1], OFFSETS])
 STATIONS, PIECES = 16, 4
@@ -65,10 +67,6 @@ def test_colour_steps_are_read_as_defined(works: list[Work], which: int, seed: i
     h, w = work.gray.shape
     # Quads of any size and turn, some reaching out of the frame, some wholly outside it.
     rng = np.random.default_rng(seed)
-    centre = rng.uniform(-0.3, 1.3, (n, 1, 2)) * (w, h)
-    turn = rng.uniform(0, np.pi, (n, 1))
-    size = rng.uniform(5, 150, (n, 1, 2))
-    angle = turn + np.array([0.0, 0.5, 1.0, 1.5]) * np.pi
-    corners = np.stack([np.cos(angle), np.sin(angle)], axis=2) * size + centre
+    corners = random_quads(rng, n, w, h)
     got, want = colour_steps(work, corners), _by_definition(work, corners)
     assert np.array_equal(got, want, equal_nan=True)

@@ -13,6 +13,8 @@ from booth_client.documents.detect.shape import F64, NEXT, stacked, stations
 from booth_client.documents.detect.verify import _support
 from booth_client.documents.synthetic import make_scene
 
+from .random_lines import random_quads
+
 
 def _by_definition(work: Work, quads: F64, band: tuple[float, ...], samples: int) -> F64:
     """Per quad and side: of the stations from 8 % to 92 % of it inside the frame, the share
@@ -74,11 +76,7 @@ def test_side_support_is_as_defined(works: list[tuple[Work, F64]], which: int, s
     # Quads of any size and turn, some reaching out of the frame, some wholly outside it, and
     # the scene's document itself moved a little.
     rng = np.random.default_rng(seed)
-    centre = rng.uniform(-0.3, 1.3, (n, 1, 2)) * (w, h)
-    turn = rng.uniform(0, np.pi, (n, 1))
-    size = rng.uniform(5, 150, (n, 1, 2))
-    angle = turn + np.array([0.0, 0.5, 1.0, 1.5]) * np.pi
-    quads = np.stack([np.cos(angle), np.sin(angle)], axis=2) * size + centre
+    quads = random_quads(rng, n, w, h)
     quads = np.concatenate([quads, document + rng.uniform(-2, 2, (n, 4, 2))])
     band = (-2.0, -1.0, 0.0, 1.0, 2.0) if wide else (-1.0, 0.0, 1.0)
     got, want = _support(work, quads, band, samples), _by_definition(work, quads, band, samples)
