@@ -18,7 +18,7 @@ over wider gaps (`_FINGER_GAP`).
 
 Where an arm's edges run on in line with it past the card's end (fingers holding it, a thing
 behind it), the runs of every kind of edge end too far; the runs of one kind alone (grey or
-saturation, one polarity: the card against its ground) end where the card does (`_by_kind`).
+saturation, one polarity: the card against its ground) end where the card does.
 A U is closed there too, where the runs of every kind end inside the frame.
 """
 
@@ -45,7 +45,7 @@ _MIN_BASE_SUPPORT: Final = 0.55
 # at most this factor (opposite sides of a document in perspective).
 _MIN_ARM: Final = 0.3
 _MAX_ARM_RATIO: Final = 1.6
-# A U is also closed where the runs of one kind of edge end (`_by_kind`) only where its base is
+# A U is also closed where the runs of one kind of edge end (`_closed_us`) only where its base is
 # supported this well (a card's side).
 _BY_KIND_BASE: Final = 0.8
 # The closing line lies within this angle of the base (perspective).
@@ -154,7 +154,7 @@ def _closed_us(table: F64, pairs: npt.NDArray[np.int64], lines: F64, origin: F64
     where a document's sides would, its base, its arms a and c (lines of `Profiles`), the
     base's support between them (`table`, (L, P), of the `pairs` (P, 2)), the two points
     where the arms' runs end (K, 2 each), and whether those are where the runs of one kind
-    of edge end (`_by_kind`). The lines, their origins, directions and stations, the `hits`
+    of edge end. The lines, their origins, directions and stations, the `hits`
     and `reach` are `Profiles`' fields; only the first `n_real` lines are taken; the frame is
     `height` x `width`. `limits`: `_MIN_BASE_SUPPORT`, `_MIN_CORNER_SIN`, `_MIN_ARM`,
     `_MAX_ARM_RATIO`, `_BY_KIND_BASE`, `_EDGE_MARGIN`, `_DISTINCT` and `STEP`; runs bridge
@@ -162,14 +162,19 @@ def _closed_us(table: F64, pairs: npt.NDArray[np.int64], lines: F64, origin: F64
 
     In order: each U (base, then pair, in order) with its arms followed from the base one
     way, then each the other way, those closed where the runs of every kind of edge end;
-    then those closed where the runs of one kind end, by the kind crossing the arm most
-    along its run, then by the kind crossing it most along its first stretch."""
+    then, of those ending inside the frame on a base supported `_BY_KIND_BASE`, those closed
+    elsewhere where the runs of one kind (a map of `hits`) end: per arm, of the kind crossing
+    it at most stations along its run, then of the kind crossing it at most along the first
+    `_MIN_ARM` of the base (as far as any arm must run); a second time only where the two
+    kinds close it differently. A card's side seen against one ground keeps its polarity up
+    to the card's end; an edge in line with it running on past its end (fingers, a thing
+    behind the card) is seldom of that same kind all along."""
     least_base, corner_sin, least_arm, arm_ratio = limits[0], limits[1], limits[2], limits[3]
     by_kind_base, margin, distinct, step = limits[4], limits[5], limits[6], limits[7]
     n_maps, n_t = hits.shape[0], hits.shape[2] - 1
     n_pairs = len(pairs)
     # The U's: a base well supported between a pair of real lines, both meeting it steeply.
-    us = np.empty((n_real * n_pairs, 3), np.int64)
+    us = np.empty((n_real * n_pairs, 2), np.int64)
     n_us = 0
     for b in range(n_real):
         for p in range(n_pairs):
@@ -179,7 +184,7 @@ def _closed_us(table: F64, pairs: npt.NDArray[np.int64], lines: F64, origin: F64
             along_a = lines[b, 0] * direction[a, 0] + lines[b, 1] * direction[a, 1]
             along_c = lines[b, 0] * direction[c, 0] + lines[b, 1] * direction[c, 1]
             if abs(along_a) >= corner_sin and abs(along_c) >= corner_sin:
-                us[n_us, 0], us[n_us, 1], us[n_us, 2] = b, p, 0
+                us[n_us, 0], us[n_us, 1] = b, p
                 n_us += 1
     # Each U followed both ways from its base; per arm its line, the station where it meets
     # the base, the way and where its run ends.
@@ -283,7 +288,7 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     """Closing lines (K, 3) of the U's the lines make (two of a parallel pair, a and c, and a
     line b between them, in a frame of `size`, (h, w)), the quads (K, 4) around them, the new
     line's index to be `len(prof.lines) + k`, and which are closed where the runs of one kind of
-    edge end (K,; `_by_kind`)."""
+    edge end (K,; `_closed_us`)."""
     none = np.zeros((0, 3)), np.zeros((0, 4), np.intp), np.zeros(0, np.bool_)
     h, w = size
     base, a, c, held, pa, pc, by_kind = _closed_us(
