@@ -215,3 +215,50 @@ def test_the_compiled_first_tests_are_their_definition(line_searches: list[LineS
         assert np.array_equal(got, _first_tests_by_definition(prof, around, border, support,
                                                               h, w))
     assert got.any() and not got.all()
+
+
+def _pairs_of_pairs_by_definition(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
+                                  border: Mask) -> tuple[npt.NDArray[np.intp], ...]:
+    """`pairs_of_pairs` in numpy: per two pairs a < b (in the order np.nonzero gives), enough
+    where three of their four lines are supported (0.55) between the other pair, or both
+    pairs hold a border line and the others are supported, or one pair is two border lines
+    and the other's two are supported; the four lines distinct and the pairs 40 degrees
+    apart or more."""
+    good = table >= 0.55
+    held = good[pairs[:, 0]].astype(np.int8) + good[pairs[:, 1]]
+    enough = held + held.T >= 3
+    on_border = border[pairs].any(axis=1)
+    held_b = held + on_border[:, None].astype(np.int8)
+    enough |= (held_b + held_b.T == 4) & on_border[:, None] & on_border[None, :]
+    edges = border[pairs].all(axis=1)
+    enough |= (edges[:, None] & (held.T == 2)) | (edges[None, :] & (held == 2))
+    a, b = np.nonzero(enough)
+    upper = a < b
+    a, b = a[upper], b[upper]
+    l1, l2, l3, l4 = pairs[a, 0], pairs[a, 1], pairs[b, 0], pairs[b, 1]
+    angle = np.arctan2(lines[:, 1], lines[:, 0]) % np.pi
+    cross = np.abs(angle[l1] - angle[l3])
+    cross = np.minimum(cross, np.pi - cross)
+    distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
+    a, b = a[distinct], b[distinct]
+    around = np.stack([l1[distinct], l3[distinct], l2[distinct], l4[distinct]], axis=1)
+    return around, np.stack([b, a, b, a], axis=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(which=st.integers(0, 5), seed=st.integers(0, 2**32 - 1))
+def test_pairs_of_pairs_are_as_defined(line_searches: list[LineSearch], which: int,
+                                       seed: int) -> None:
+    prof, pairs, table, n_real, _ = line_searches[which]
+    # The line search's supports and its frame border, then supports at random (some NaN)
+    # with other lines taken for border lines too.
+    rng = np.random.default_rng(seed)
+    noisy = rng.uniform(0.2, 1.0, table.shape)
+    noisy[rng.random(table.shape) < 0.2] = np.nan
+    for support, border in ((table, np.arange(len(prof.lines)) >= n_real),
+                            (noisy, rng.random(len(prof.lines)) < 0.2)):
+        got = pairs_of_pairs(prof.lines, pairs, support, border)
+        want = _pairs_of_pairs_by_definition(prof.lines, pairs, support, border)
+        assert all(np.array_equal(g, x) and g.shape == x.shape
+                   for g, x in zip(got, want, strict=True))
+    assert len(got[0]) > 0

@@ -68,35 +68,58 @@ def pairs_of_pairs(lines: F64, pairs: npt.NDArray[np.intp], table: F64,
     held so close that it crosses two opposite edges of the frame): the line indices around
     them (Q, 4) and the pair that bounds each side (Q, 4)."""
     # (NaN, a line mostly outside the frame, compares false: not supported.)
-    good = table >= _MIN_SIDE_SUPPORT
-    # [a, b]: how many of pair a's lines are supported between pair b's.
-    held = good[pairs[:, 0]].astype(np.int8) + good[pairs[:, 1]]
-    enough = held + held.T >= 3
-    on_border = np.asarray(border[pairs].any(axis=1), np.bool_)
-    if on_border.any():
-        # The border line counts as held there.
-        held_b = held + on_border[:, None].astype(np.int8)
-        enough |= (held_b + held_b.T == 4) & on_border[:, None] & on_border[None, :]
-        # Two opposite border lines (the frame's top and bottom, or its sides) and two lines
-        # held between them.
-        edges = np.asarray(border[pairs].all(axis=1), np.bool_)
-        if edges.any():
-            enough |= (edges[:, None] & (held.T == 2)) | (edges[None, :] & (held == 2))
-    # The entries above the diagonal (a < b), in the order np.nonzero(np.triu(enough, 1))
-    # gives them, without making the triangle.
-    a, b = np.nonzero(enough)
-    upper = a < b
-    a, b = a[upper], b[upper]
-    l1, l2, l3, l4 = pairs[a, 0], pairs[a, 1], pairs[b, 0], pairs[b, 1]
-    angle = _line_angles(lines)
-    cross = np.abs(angle[l1] - angle[l3])
-    cross = np.minimum(cross, np.pi - cross)
-    distinct = (l1 != l3) & (l1 != l4) & (l2 != l3) & (l2 != l4) & (cross > np.radians(40.0))
-    a, b = a[distinct], b[distinct]
-    # Around the quad: first of pair one, first of pair two, second of pair one, second of two;
-    # the sides on pair one's lines end on pair two's and the other way round.
-    around = stacked(l1[distinct], l3[distinct], l2[distinct], l4[distinct])
-    return around, stacked(b, a, b, a)
+    return _pairs_of_pairs(np.asarray(table >= _MIN_SIDE_SUPPORT, np.bool_),
+                           np.asarray(pairs, np.int64), np.asarray(border, np.bool_),
+                           _line_angles(lines), float(np.radians(40.0)))
+
+
+@njit("UniTuple(int64[:, :], 2)(boolean[:, :], int64[:, :], boolean[:], float64[:], float64)",
+      cache=True, nogil=True)
+def _pairs_of_pairs(good: Mask, pairs: npt.NDArray[np.int64], border: Mask, angle: F64,
+                    least_cross: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """`pairs_of_pairs` with `good` (L, P): whether each line is well supported between each
+    pair; the lines' `angle`s (mod pi), and the least angle between the two pairs. Per two
+    pairs a < b, in order: a pair's lines "held" between the other pair's are those supported
+    there; enough where 3 of the 4 are held, or each pair has a border line and the other
+    line of each is held, or one pair is two border lines and the other pair's lines are
+    both held between them; and the four lines distinct, the pairs crossing at `least_cross`
+    or more."""
+    n = len(pairs)
+    on_border = np.zeros(n, np.bool_)
+    edges = np.zeros(n, np.bool_)
+    for p in range(n):
+        on_border[p] = border[pairs[p, 0]] or border[pairs[p, 1]]
+        edges[p] = border[pairs[p, 0]] and border[pairs[p, 1]]
+    # (Grown as needed: most pairs of pairs make no quad.)
+    around = np.empty((64, 4), np.int64)
+    bounds = np.empty((64, 4), np.int64)
+    count = 0
+    for a in range(n):
+        l1, l2 = pairs[a, 0], pairs[a, 1]
+        for b in range(a + 1, n):
+            l3, l4 = pairs[b, 0], pairs[b, 1]
+            # How many of a's lines are held between b's, and the other way round.
+            a_in_b = np.int64(good[l1, b]) + np.int64(good[l2, b])
+            b_in_a = np.int64(good[l3, a]) + np.int64(good[l4, a])
+            enough = a_in_b + b_in_a >= 3
+            enough |= (on_border[a] and on_border[b]
+                       and a_in_b + on_border[a] + b_in_a + on_border[b] == 4)
+            enough |= (edges[a] and b_in_a == 2) or (edges[b] and a_in_b == 2)
+            if not enough or l1 in (l3, l4) or l2 in (l3, l4):
+                continue
+            cross = abs(angle[l1] - angle[l3])
+            if not min(cross, np.pi - cross) > least_cross:
+                continue
+            if count == len(around):
+                around = np.concatenate((around, np.empty_like(around)))
+                bounds = np.concatenate((bounds, np.empty_like(bounds)))
+            # Around the quad: first of pair a, first of pair b, second of pair a, second of
+            # b; the sides on pair a's lines end on pair b's and the other way round.
+            around[count, 0], around[count, 1] = l1, l3
+            around[count, 2], around[count, 3] = l2, l4
+            bounds[count, 0], bounds[count, 1], bounds[count, 2], bounds[count, 3] = b, a, b, a
+            count += 1
+    return around[:count].copy(), bounds[:count].copy()
 
 
 def _corners(prof: Profiles, around: npt.NDArray[np.intp]) -> F64:
