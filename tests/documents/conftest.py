@@ -6,10 +6,9 @@ import numpy.typing as npt
 import pytest
 
 from booth_client.documents.backdrops import real_photographs
+from booth_client.documents.detect.candidates import line_search
 from booth_client.documents.detect.edges import PORTRAIT_LONG_SIDE, prepare
-from booth_client.documents.detect.lines import segment_lines
-from booth_client.documents.detect.profiles import Profiles, between_pairs, profiles
-from booth_client.documents.detect.quads import parallel_pairs
+from booth_client.documents.detect.profiles import Profiles
 from booth_client.documents.detect.shape import F64
 from booth_client.documents.synthetic import make_scene
 
@@ -20,9 +19,9 @@ def _one_opencv_thread() -> None:
     cv2.setNumThreads(1)
 
 
-# The line search's profiles with the frame border's four lines after the `n_real` lines found,
-# its parallel pairs and the support of every line between each (`between_pairs`), as
-# `candidates.line_candidates` makes them, and the working frame's size (h, w).
+# `candidates.line_search` of a working frame (profiles of the `n_real` lines found and then of
+# the frame border's four, parallel pairs, the support of every line between each pair, and
+# `n_real`), with the working frame's size (h, w).
 LineSearch = tuple[Profiles, npt.NDArray[np.intp], F64, int, tuple[int, int]]
 
 
@@ -36,11 +35,8 @@ def line_searches() -> list[LineSearch]:
                                 (21, 720, 1280), (400012, 1280, 720), (400116, 1280, 720)):
         image = make_scene(seed, width, height, backdrops=photos).image
         work = prepare(image, PORTRAIT_LONG_SIDE) if height > width else prepare(image)
+        searched = line_search(work)
+        assert searched is not None
         h, w = work.gray.shape
-        lines = segment_lines(work)
-        border = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
-                           [0.0, 1.0, -(h - 1.0)]])
-        prof = profiles(work, np.concatenate([lines, border]), len(lines))
-        pairs = parallel_pairs(prof.lines, h, w)
-        out.append((prof, pairs, between_pairs(prof, pairs), len(lines), (h, w)))
+        out.append((*searched, (h, w)))
     return out

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from booth_client.documents.detect.candidates import frame_border
 from booth_client.documents.detect.edges import Work, prepare
 from booth_client.documents.detect.profiles import STEP, profile_parts, profiles
 from booth_client.documents.synthetic import make_scene
@@ -129,9 +130,7 @@ def test_where_lines_meet_is_as_defined(works: list[Work], which: int, seed: int
     lines = random_lines(rng, n_lines, w, h, beyond=0.2)
     shifted = lines[:n_parallel].copy()
     shifted[:, 2] += rng.uniform(-50, 50, len(shifted))
-    border = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
-                       [0.0, 1.0, -(h - 1.0)]])
-    lines = np.concatenate([lines, shifted, border])
+    lines = np.concatenate([lines, shifted, frame_border(h, w)])
     prof = profiles(work, lines, n_lines + len(shifted))
     # By definition: where line i meets line j, the cross product of the two in homogeneous
     # coordinates (its x and y as they are where the lines are parallel, |z| <= 1e-9), and the

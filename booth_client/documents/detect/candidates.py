@@ -116,23 +116,38 @@ def _with_lines(work: Work, prof: Profiles, border: Mask, lines: F64) -> tuple[P
             np.concatenate([border, np.zeros(len(lines), np.bool_)]))
 
 
+def frame_border(h: int, w: int) -> F64:
+    """The four lines (a, b, c) of an `h` x `w` frame's border, through its outermost pixels'
+    centres (left, right, top, bottom): they bound a document reaching out of the frame."""
+    return np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
+                     [0.0, 1.0, -(h - 1.0)]])
+
+
+def line_search(work: Work) -> tuple[Profiles, npt.NDArray[np.intp], F64, int] | None:
+    """The first steps of the line search on `work`: the profiles of the lines found and,
+    after them, of the frame border's four (`frame_border`); the pairs of roughly parallel
+    lines; the support of every line between each pair (L, P); and how many lines were found.
+    None below two lines. (Two lines may bound a document with the frame border: over a
+    corner of the frame, or across it.)"""
+    h, w = work.gray.shape
+    lines = segment_lines(work)
+    if len(lines) < 2:
+        return None
+    n_real = len(lines)
+    prof = profiles(work, np.concatenate([lines, frame_border(h, w)]), n_real)
+    pairs = parallel_pairs(prof.lines, h, w)
+    return prof, pairs, between_pairs(prof, pairs), n_real
+
+
 def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     """The shortlist of the line search on `work`, or None. `whole_only`: for a search that
     takes only a document wholly in view (the finer one), no quad crossing the frame."""
     h, w = work.gray.shape
-    lines = segment_lines(work)
-    # (Two lines may bound a document with the frame border: over a corner of the frame, or
-    # across it.)
-    if len(lines) < 2:
+    searched = line_search(work)
+    if searched is None:
         return None
-    # The frame border bounds a document reaching out of the frame.
-    border_lines = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -(w - 1.0)], [0.0, 1.0, 0.0],
-                             [0.0, 1.0, -(h - 1.0)]])
-    n_real = len(lines)
-    prof = profiles(work, np.concatenate([lines, border_lines]), n_real)
+    prof, pairs, table, n_real = searched
     border = np.arange(n_real + 4) >= n_real
-    pairs = parallel_pairs(prof.lines, h, w)
-    table = between_pairs(prof, pairs)
     around, bounds = pairs_of_pairs(prof.lines, pairs, table, border)
     support = table[around, bounds]
     # Where three lines make a U, the line where its arms' edges end closes it (a card's side
