@@ -41,7 +41,9 @@ has its module, whose docstring tells the stage in detail:
    patch of the wall or the sky beside it).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
-   candidates are then judged as the line search found them, unsnapped (`_as_found`).
+   candidates are then judged as the line search found them, unsnapped (`_as_found`). Where
+   what passed may be a card's photo (small, not of a card's aspect), the finer search is
+   made too, and an ID-1 card it finds holding the photo is taken instead.
 
 The geometry of quads that the stages share (corner order, areas, aspects) is in `shape`.
 
@@ -126,7 +128,11 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     portrait frame's height on gravel, a desk or a jacket) has sides of 20-40 px at 320 px,
     too few for the texture not to break them up. That search serves small documents only, so
     it takes a document wholly in view with a firm outline (`FINE_MIN_SCORE`); a document
-    reaching out of the frame is large and the first search's.
+    reaching out of the frame is large and the first search's. It is also made where what the
+    first search found may be a card's photo (`_maybe_a_photo`: small, not of an ID-1 card's
+    aspect), and then takes only an ID-1 card holding it (`_card_holding`): the card's outline
+    was lost among the lines of what lies around it at 320 px, as its photo's, crisp and
+    small, was not.
 
     A portrait frame is searched at `PORTRAIT_LONG_SIDE` (440 px): a document is framed by the
     frame's width, its short side, so it is smaller there (a card across a 720x1280 frame's
@@ -150,10 +156,11 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
     seen = _seen_from(work, scale)
     found, tried = _search(fit, seen)
     # (A frame already searched as it is has no finer working frame.)
-    if found is None and work.factor > 1.0:
+    if work.factor > 1.0 and (found is None or _maybe_a_photo(seen, found)):
         fine, _ = _search(fit, _seen_from(prepare(image, FINE_LONG_SIDE, halves), scale),
                           whole_only=True)
-        if fine is not None and small_and_firm(fine):
+        if fine is not None and small_and_firm(fine) and (
+                found is None or _card_holding(seen, fine, found)):
             found = fine
     if found is None and work.dark:
         found = _as_found(fit, seen, tried)
@@ -164,6 +171,34 @@ def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
 
 # The largest frame the candidates are snapped and judged on (px on its long side).
 MAX_FIT_SIDE: Final = 2560
+
+
+# `_maybe_a_photo`: a document found filling at most this share of the working frame, whose
+# aspect is not an ID-1 card's (beyond `_HOLDER_ASPECT`), may be the photo on a card (a KTP's
+# photo is a tenth of the card, about 3:4).
+_PHOTO_FILL: Final = 0.06
+
+
+def _in_work(work: Work, found: Detection) -> F64:
+    """The quad of `found` (1, 4, 2) in the working frame of `work`, ordered."""
+    return order_many((np.asarray(found.quad, np.float64)[None] + 0.5) / work.factor - 0.5)
+
+
+def _maybe_a_photo(work: Work, found: Detection) -> bool:
+    """Whether `found` may be a card's photo rather than a document (`_PHOTO_FILL`)."""
+    h, w = work.gray.shape
+    quad = _in_work(work, found)
+    return bool(areas(quad)[0] <= _PHOTO_FILL * h * w
+                and aspect_errors(quad, w, h, CARD_ASPECT)[0] > _HOLDER_ASPECT)
+
+
+def _card_holding(work: Work, card: Detection, found: Detection) -> bool:
+    """Whether `card`, of an ID-1 card's aspect, holds `found` as a card holds its photo
+    (`_holding`)."""
+    h, w = work.gray.shape
+    outer = _in_work(work, card)
+    return bool(_holding(outer, _in_work(work, found))[0, 0]
+                and aspect_errors(outer, w, h, CARD_ASPECT)[0] <= _HOLDER_ASPECT)
 
 
 def _seen_from(work: Work, scale: int) -> Work:
@@ -222,6 +257,9 @@ _HOLDER_MARGIN: Final = 2.0
 _HOLDER_ASPECT: Final = 0.1
 _REACHING_SURROUND: Final = 0.8
 _CARD_SURROUND: Final = 0.75
+# A completed U holding the document found, wholly in view and of an ID-1 card's aspect, passes
+# with this many sides seen whole (`_COMPLETED_SIDES`; `_STRONG_SIDES` elsewhere).
+_HOLDER_STRONG_SIDES: Final = 1
 
 
 def _holding(outers: F64, inners: F64) -> npt.NDArray[np.bool_]:
@@ -240,7 +278,9 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     code is a quarter of it or less); a quad less than that around the document found is the
     document with some of what lies around it (the lines of a wall, a keyboard, a cup).
 
-    An ID-1 card wholly in view holds it; failing that, a card reaching out of view that
+    An ID-1 card wholly in view holds it (a U the line search closed, `completion`, with one
+    side seen whole, `_HOLDER_STRONG_SIDES`, not two: what it holds is evidence too); failing
+    that, a card reaching out of view that
     stands out clearly from what lies around it (`_REACHING_SURROUND`; of those, the one that
     stands out the most), whose aspect cannot be told: a quad of another aspect or crossing the
     frame, standing out less, is the card with the jacket below it, or a patch of a wall. The
@@ -255,6 +295,11 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     card_like = aspect_errors(holders, w, h, CARD_ASPECT) <= _HOLDER_ASPECT
     for k in np.flatnonzero(around & whole & card_like).tolist():
         card = judge.first_passing([k])
+        if card is None and found.completed[k]:
+            # (A completed U is taken here with fewer of its sides seen whole.)
+            hit = _first_passing(judge.image, work, found.quads[[k]], found.completed[[k]],
+                                 _HOLDER_STRONG_SIDES)
+            card = None if hit is None else hit[1]
         if card is not None:
             return card
     if (aspect_errors(quad, w, h, CARD_ASPECT)[0] <= _HOLDER_ASPECT
@@ -377,10 +422,12 @@ def _as_found(image: npt.NDArray[np.uint8], work: Work, candidates: F64) -> Dete
     return None
 
 
-# A completed U (`completion`) is taken only with at least two sides this well supported: its
-# three lines are sides the line search found, and it is their edges that closed it. The
-# quads a textured scene closes so run along edges that are each seen only in part.
+# A completed U (`completion`) is taken only with at least `_STRONG_SIDES` sides this well
+# supported: its three lines are sides the line search found, and it is their edges that
+# closed it. The quads a textured scene closes so run along edges that are each seen only in
+# part.
 _COMPLETED_SIDES: Final = 0.9
+_STRONG_SIDES: Final = 2
 
 
 # A quad whose sides run out of the frame, not straight along their whole length there, is
@@ -438,11 +485,13 @@ class _Judge:
 
 
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
-                   completed: npt.NDArray[np.bool_]) -> tuple[int, Detection] | None:
+                   completed: npt.NDArray[np.bool_], strong_sides: int = 0) -> tuple[
+                       int, Detection] | None:
     """Of `candidates` (K, 4, 2) in the shrunk frame, in order, the first that still passes
     the final checks once snapped to the edges of the full-resolution `image` (its position
-    among them, and the detection); those `completed` (K,) must also show two sides supported
-    `_COMPLETED_SIDES`. Each is judged on its own: together, they are snapped in one pass."""
+    among them, and the detection); those `completed` (K,) must also show `strong_sides`
+    (0: `_STRONG_SIDES`) sides supported `_COMPLETED_SIDES`. Each is judged on its own:
+    together, they are snapped in one pass."""
     full = (candidates + 0.5) * work.factor - 0.5
     refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
     full = np.where(accept_many(full, refined)[:, None, None], refined, full)
@@ -457,7 +506,8 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
     well_seen = _well_seen(work, small, score, support)
-    strong = (np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1) >= 2
+    strong = ((np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1)
+              >= (strong_sides or _STRONG_SIDES))
     firm = (score >= _FIRM_SCORE) & (np.nan_to_num(support, nan=1.0) >= _FIRM_SIDE).all(axis=1)
     # In a frame of little contrast (edge threshold at its floor) noise moves the edge peaks
     # about: only the first test of `straight_sides` is made there.
