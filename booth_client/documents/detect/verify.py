@@ -51,6 +51,10 @@ def final_score(work: Work, quads: F64) -> tuple[F64, F64]:
 
 _MIN_SIDE_FINAL: Final = 0.1
 _MIN_SIDE_FINAL_2: Final = 0.65
+# `verified`: a second side seen along this much of it at least (14 of its 24 stations) may
+# pass where the quad stands out clearly from what lies around it (the caller's to tell): a
+# card held up with fingers over two of its sides.
+PARTLY_SEEN_SIDE: Final = 0.58
 _MIN_REACH: Final = 0.5
 _MAX_PAST: Final = 0.3
 _STEP_OFFSET: Final = 3.0
@@ -250,16 +254,25 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     return np.asarray(hit.reshape(4, 4, samples).mean(axis=2), np.float64)
 
 
-def verified(work: Work, quad: F64, support: F64) -> bool:
+def partly_seen(support: F64) -> bool:
+    """Whether a quad with tight side `support` (4,) shows a second side seen along less than
+    `_MIN_SIDE_FINAL_2` of it: one side besides the faintest (fingers over two sides)."""
+    sides = np.sort(support[~np.isnan(support)])
+    return bool(len(sides) >= 3 and sides[1] < _MIN_SIDE_FINAL_2)
+
+
+def verified(work: Work, quad: F64, support: F64, second: float = 0.0) -> bool:
     """Last checks on a quad (4, 2) in the shrunk frame with tight side `support` (4,): every
     side in view shows some edge along it and some step across it, and a quad wholly in view is
     shaped like a document once perspective is undone. (Whether a quad crossing the frame
-    separates two surfaces is `two_sided`'s, for all candidates at once.)"""
+    separates two surfaces is `two_sided`'s, for all candidates at once.) `second`: how much
+    of the second-faintest side must be seen (default `_MIN_SIDE_FINAL_2`; `PARTLY_SEEN_SIDE`
+    for a quad that must then stand out clearly, `partly_seen`)."""
     seen = ~np.isnan(support)
     sides = np.sort(support[seen])
     # One side may be faint (a card's band against a ground of its colour); the others are
-    # clearly seen.
-    if len(sides) == 0 or (len(sides) >= 3 and sides[1] < _MIN_SIDE_FINAL_2):
+    # clearly seen (or, `second`, a second one in good part).
+    if len(sides) == 0 or (len(sides) >= 3 and sides[1] < (second or _MIN_SIDE_FINAL_2)):
         return False
     steps = _step_shares(work, quad)
     faint = seen & ((support < _MIN_SIDE_FINAL) | (np.nan_to_num(steps, nan=1.0)
