@@ -1090,6 +1090,15 @@ def test_a_card_reaching_out_of_view_is_taken_not_the_photo_it_holds(seed: int) 
     assert_decided_by("_REACHING_SURROUND", np.inf, seed, 0.95, photos=True)
 
 
+# Scenes of the evaluation (photo backdrops, seeds 0 and 4) where the photo of a KTP reaching out
+# of view was found (IoU 0.12 and 0.10) and the card holding it, a side cut short by the
+# frame's edge and so not well seen, was not judged on its sides in view: it stands out clearly
+# and holds the photo, so it is, and is taken.
+@pytest.mark.parametrize("seed", [28, 400234])
+def test_a_card_reaching_out_of_view_is_judged_on_its_sides_in_view(seed: int) -> None:
+    assert_decided_by("_REACHING_IN_VIEW", False, seed, 0.95, 0.2, photos=True)
+
+
 # A scene of the evaluation (busy desks, seed 0) where an NPWP card lies on a sheet of paper
 # that reaches out of view: the sheet holds the card, passes the final checks and stands out
 # clearly, but the card has an ID-1 card's aspect and stands out clearly itself, and is kept
@@ -1252,7 +1261,8 @@ def test_a_side_running_out_of_the_frame_is_judged_on_its_part_in_view() -> None
 # sides in view (`detect._FIRM_SCORE`); never so, it is lost again. (100176 in front of the
 # photographs is found without it, at 0.95, since the best quads are valued by how far they
 # stand out, `candidates._STAND_OUT_WEIGHT`: a quad of the card that passes is found first;
-# 300151 takes its place.)
+# 300151 takes its place. Where the card's photo is taken first, the card holding it is judged
+# on its sides in view as it reaches out of view, `detect._REACHING_IN_VIEW`: turned off here.)
 @pytest.mark.parametrize(("seed", "width", "height", "photos"), [
     (88, W, H, False), (100279, W, H, False), (100279, W, H, True), (300151, W, H, True),
     (296, 720, 1280, True)])
@@ -1261,6 +1271,8 @@ def test_a_card_over_the_frame_edge_is_judged_on_its_sides_in_view(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from booth_client.documents import detect
 
+    assert_found(seed, 0.9, tag="out_of_frame", width=width, height=height, photos=photos)
+    monkeypatch.setattr(detect, "_REACHING_IN_VIEW", False)
     assert_found(seed, 0.9, tag="out_of_frame", width=width, height=height, photos=photos)
     monkeypatch.setattr(detect, "_FIRM_SCORE", 2.0)
     assert scene_iou(seed, width=width, height=height, photos=photos) < 0.5

@@ -262,6 +262,10 @@ _CARD_SURROUND: Final = 0.75
 # A completed U holding the document found, wholly in view and of an ID-1 card's aspect, passes
 # with this many sides seen whole (`_COMPLETED_SIDES`; `_STRONG_SIDES` elsewhere).
 _HOLDER_STRONG_SIDES: Final = 1
+# A card reaching out of view that holds the document found is judged on the parts of its sides
+# in view even where its outline is not well seen (a side cut short by the frame's edge): what it
+# holds is evidence too, and it must stand out clearly (`_REACHING_SURROUND`).
+_REACHING_IN_VIEW: Final = True
 
 
 def _holding(outers: F64, inners: F64) -> npt.NDArray[np.bool_]:
@@ -282,12 +286,13 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
 
     An ID-1 card wholly in view holds it (a U the line search closed, `completion`, with one
     side seen whole, `_HOLDER_STRONG_SIDES`, not two: what it holds is evidence too); failing
-    that, a card reaching out of view that
-    stands out clearly from what lies around it (`_REACHING_SURROUND`; of those, the one that
-    stands out the most), whose aspect cannot be told: a quad of another aspect or crossing the
-    frame, standing out less, is the card with the jacket below it, or a patch of a wall. The
-    document found is kept where it has an ID-1 card's aspect and stands out clearly itself
-    (`_CARD_SURROUND`): a card lying on a sheet of paper that reaches out of view."""
+    that, a card reaching out of view that stands out clearly from what lies around it
+    (`_REACHING_SURROUND`; of those, the one that stands out the most; judged on the parts of
+    its sides in view, `_REACHING_IN_VIEW`), whose aspect cannot be told: a quad of another
+    aspect or crossing the frame, standing out less, is the card with the jacket below it, or a
+    patch of a wall. The document found is kept where it has an ID-1 card's aspect and stands
+    out clearly itself (`_CARD_SURROUND`): a card lying on a sheet of paper that reaches out of
+    view."""
     work, found = judge.work, judge.found
     h, w = work.gray.shape
     quad = order_many((np.asarray(detection.quad, np.float64)[None] + 0.5) / work.factor - 0.5)
@@ -310,6 +315,10 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     best, least = detection, _REACHING_SURROUND
     for k in np.flatnonzero(around & ~whole).tolist():
         card = judge.first_passing([k])
+        if card is None and _REACHING_IN_VIEW:
+            hit = _first_passing(judge.image, work, found.quads[[k]], found.completed[[k]],
+                                 in_view=True)
+            card = None if hit is None else hit[1]
         if card is not None and card.surround is not None and card.surround >= least:
             best, least = card, card.surround
     return best
@@ -492,13 +501,15 @@ class _Judge:
 
 
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
-                   completed: npt.NDArray[np.bool_], strong_sides: int = 0) -> tuple[
-                       int, Detection] | None:
+                   completed: npt.NDArray[np.bool_], strong_sides: int = 0,
+                   in_view: bool = False) -> tuple[int, Detection] | None:
     """Of `candidates` (K, 4, 2) in the shrunk frame, in order, the first that still passes
     the final checks once snapped to the edges of the full-resolution `image` (its position
     among them, and the detection); those `completed` (K,) must also show `strong_sides`
     (0: `_STRONG_SIDES`) sides supported `_COMPLETED_SIDES`. Each is judged on its own:
-    together, they are snapped in one pass."""
+    together, they are snapped in one pass. `in_view`: a quad whose sides run out of the frame
+    may be judged on the parts of them in view even where its outline is not well seen
+    (`_FIRM_SCORE`, `_FIRM_SIDE`)."""
     full = (candidates + 0.5) * work.factor - 0.5
     refined = order_many(refine_many(image, full, 1.5 * work.factor + 2.0, 1.5)[0])
     full = np.where(accept_many(full, refined)[:, None, None], refined, full)
@@ -529,7 +540,8 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
             continue
         near = (pts[4 * k:4 * k + 4], strength[4 * k:4 * k + 4])
         # (Only a well-seen quad may pass on the parts of its sides in view.)
-        straight = straight_sides(image, snapped[k], near, curves, in_view=bool(firm[k]))
+        straight = straight_sides(image, snapped[k], near, curves,
+                                  in_view=bool(firm[k]) or in_view)
         if straight is None:
             continue
         quad = full[k]
