@@ -295,7 +295,7 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     view."""
     work, found = judge.work, judge.found
     h, w = work.gray.shape
-    quad = order_many((np.asarray(detection.quad, np.float64)[None] + 0.5) / work.factor - 0.5)
+    quad = _in_work(work, detection)
     holders = order_many(found.quads)
     around = _holding(holders, quad)[0]
     whole = in_frame(holders, w, h, _HOLDER_MARGIN).all(axis=1)
@@ -304,9 +304,7 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
         card = judge.first_passing([k])
         if card is None and found.completed[k]:
             # (A completed U is taken here with fewer of its sides seen whole.)
-            hit = _first_passing(judge.image, work, found.quads[[k]], found.completed[[k]],
-                                 _HOLDER_STRONG_SIDES)
-            card = None if hit is None else hit[1]
+            card = judge.leniently(k, strong_sides=_HOLDER_STRONG_SIDES)
         if card is not None:
             return card
     if (aspect_errors(quad, w, h, CARD_ASPECT)[0] <= _HOLDER_ASPECT
@@ -316,9 +314,7 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     for k in np.flatnonzero(around & ~whole).tolist():
         card = judge.first_passing([k])
         if card is None and _REACHING_IN_VIEW:
-            hit = _first_passing(judge.image, work, found.quads[[k]], found.completed[[k]],
-                                 in_view=True)
-            card = None if hit is None else hit[1]
+            card = judge.leniently(k, in_view=True)
         if card is not None and card.surround is not None and card.surround >= least:
             best, least = card, card.surround
     return best
@@ -499,14 +495,22 @@ class _Judge:
             i = j
         return None
 
+    def leniently(self, k: int, strong_sides: int = _STRONG_SIDES,
+                  in_view: bool = False) -> Detection | None:
+        """The shortlisted quad `k` judged once more with `_first_passing`'s leniencies
+        (`strong_sides`, `in_view`), for a card holding the document found."""
+        hit = _first_passing(self.image, self.work, self.found.quads[[k]],
+                             self.found.completed[[k]], strong_sides, in_view)
+        return None if hit is None else hit[1]
+
 
 def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
-                   completed: npt.NDArray[np.bool_], strong_sides: int = 0,
+                   completed: npt.NDArray[np.bool_], strong_sides: int = _STRONG_SIDES,
                    in_view: bool = False) -> tuple[int, Detection] | None:
     """Of `candidates` (K, 4, 2) in the shrunk frame, in order, the first that still passes
     the final checks once snapped to the edges of the full-resolution `image` (its position
     among them, and the detection); those `completed` (K,) must also show `strong_sides`
-    (0: `_STRONG_SIDES`) sides supported `_COMPLETED_SIDES`. Each is judged on its own:
+    sides supported `_COMPLETED_SIDES`. Each is judged on its own:
     together, they are snapped in one pass. `in_view`: a quad whose sides run out of the frame
     may be judged on the parts of them in view even where its outline is not well seen
     (`_FIRM_SCORE`, `_FIRM_SIDE`)."""
@@ -524,8 +528,7 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
     well_seen = _well_seen(work, small, score, support)
-    strong = ((np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1)
-              >= (strong_sides or _STRONG_SIDES))
+    strong = (np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1) >= strong_sides
     firm = (score >= _FIRM_SCORE) & (np.nan_to_num(support, nan=1.0) >= _FIRM_SIDE).all(axis=1)
     # In a frame of little contrast (edge threshold at its floor) noise moves the edge peaks
     # about: only the first test of `straight_sides` is made there.

@@ -261,18 +261,18 @@ def partly_seen(support: F64) -> bool:
     return bool(len(sides) >= 3 and sides[1] < _MIN_SIDE_FINAL_2)
 
 
-def verified(work: Work, quad: F64, support: F64, second: float = 0.0) -> bool:
+def verified(work: Work, quad: F64, support: F64, second: float = _MIN_SIDE_FINAL_2) -> bool:
     """Last checks on a quad (4, 2) in the shrunk frame with tight side `support` (4,): every
     side in view shows some edge along it and some step across it, and a quad wholly in view is
     shaped like a document once perspective is undone. (Whether a quad crossing the frame
     separates two surfaces is `two_sided`'s, for all candidates at once.) `second`: how much
-    of the second-faintest side must be seen (default `_MIN_SIDE_FINAL_2`; `PARTLY_SEEN_SIDE`
-    for a quad that must then stand out clearly, `partly_seen`)."""
+    of the second-faintest side must be seen (`PARTLY_SEEN_SIDE` for a quad that must then
+    stand out clearly, `partly_seen`)."""
     seen = ~np.isnan(support)
     sides = np.sort(support[seen])
     # One side may be faint (a card's band against a ground of its colour); the others are
     # clearly seen (or, `second`, a second one in good part).
-    if len(sides) == 0 or (len(sides) >= 3 and sides[1] < (second or _MIN_SIDE_FINAL_2)):
+    if len(sides) == 0 or (len(sides) >= 3 and sides[1] < second):
         return False
     steps = _step_shares(work, quad)
     faint = seen & ((support < _MIN_SIDE_FINAL) | (np.nan_to_num(steps, nan=1.0)
