@@ -186,21 +186,25 @@ def _in_work(work: Work, found: Detection) -> F64:
     return order_many((np.asarray(found.quad, np.float64)[None] + 0.5) / work.factor - 0.5)
 
 
+def _card_like(work: Work, quads: F64) -> npt.NDArray[np.bool_]:
+    """Which of `quads` (N, 4, 2, ordered) in the working frame of `work` have an ID-1 card's
+    aspect, perspective undone, within `_HOLDER_ASPECT`."""
+    h, w = work.gray.shape
+    return np.asarray(aspect_errors(quads, w, h, CARD_ASPECT) <= _HOLDER_ASPECT, np.bool_)
+
+
 def _maybe_a_photo(work: Work, found: Detection) -> bool:
     """Whether `found` may be a card's photo rather than a document (`_PHOTO_FILL`)."""
     h, w = work.gray.shape
     quad = _in_work(work, found)
-    return bool(areas(quad)[0] <= _PHOTO_FILL * h * w
-                and aspect_errors(quad, w, h, CARD_ASPECT)[0] > _HOLDER_ASPECT)
+    return bool(areas(quad)[0] <= _PHOTO_FILL * h * w and not _card_like(work, quad)[0])
 
 
 def _card_holding(work: Work, card: Detection, found: Detection) -> bool:
     """Whether `card`, of an ID-1 card's aspect, holds `found` as a card holds its photo
     (`_holding`)."""
-    h, w = work.gray.shape
     outer = _in_work(work, card)
-    return bool(_holding(outer, _in_work(work, found))[0, 0]
-                and aspect_errors(outer, w, h, CARD_ASPECT)[0] <= _HOLDER_ASPECT)
+    return bool(_holding(outer, _in_work(work, found))[0, 0] and _card_like(work, outer)[0])
 
 
 def _seen_from(work: Work, scale: int) -> Work:
@@ -299,7 +303,7 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     holders = order_many(found.quads)
     around = _holding(holders, quad)[0]
     whole = in_frame(holders, w, h, _HOLDER_MARGIN).all(axis=1)
-    card_like = aspect_errors(holders, w, h, CARD_ASPECT) <= _HOLDER_ASPECT
+    card_like = _card_like(work, holders)
     for k in np.flatnonzero(around & whole & card_like).tolist():
         card = judge.first_passing([k])
         if card is None and found.completed[k]:
@@ -307,8 +311,7 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
             card = judge.leniently(k, strong_sides=_HOLDER_STRONG_SIDES)
         if card is not None:
             return card
-    if (aspect_errors(quad, w, h, CARD_ASPECT)[0] <= _HOLDER_ASPECT
-            and (detection.surround or 0.0) >= _CARD_SURROUND):
+    if _card_like(work, quad)[0] and (detection.surround or 0.0) >= _CARD_SURROUND:
         return detection
     best, least = detection, _REACHING_SURROUND
     for k in np.flatnonzero(around & ~whole).tolist():

@@ -254,11 +254,17 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     return np.asarray(hit.reshape(4, 4, samples).mean(axis=2), np.float64)
 
 
+def _second_side_short(support: F64, least: float) -> bool:
+    """Whether a quad with tight side `support` (4, NaN out of view) showing three sides or
+    more has its second-faintest seen along less than `least` of it."""
+    sides = np.sort(support[~np.isnan(support)])
+    return bool(len(sides) >= 3 and sides[1] < least)
+
+
 def partly_seen(support: F64) -> bool:
     """Whether a quad with tight side `support` (4,) shows a second side seen along less than
     `_MIN_SIDE_FINAL_2` of it: one side besides the faintest (fingers over two sides)."""
-    sides = np.sort(support[~np.isnan(support)])
-    return bool(len(sides) >= 3 and sides[1] < _MIN_SIDE_FINAL_2)
+    return _second_side_short(support, _MIN_SIDE_FINAL_2)
 
 
 def verified(work: Work, quad: F64, support: F64, second: float = _MIN_SIDE_FINAL_2) -> bool:
@@ -269,10 +275,9 @@ def verified(work: Work, quad: F64, support: F64, second: float = _MIN_SIDE_FINA
     of the second-faintest side must be seen (`PARTLY_SEEN_SIDE` for a quad that must then
     stand out clearly, `partly_seen`)."""
     seen = ~np.isnan(support)
-    sides = np.sort(support[seen])
     # One side may be faint (a card's band against a ground of its colour); the others are
     # clearly seen (or, `second`, a second one in good part).
-    if len(sides) == 0 or (len(sides) >= 3 and sides[1] < second):
+    if not seen.any() or _second_side_short(support, second):
         return False
     steps = _step_shares(work, quad)
     faint = seen & ((support < _MIN_SIDE_FINAL) | (np.nan_to_num(steps, nan=1.0)
