@@ -442,7 +442,7 @@ def test_card_held_under_a_head_in_a_portrait_frame_is_found(seed: int, min_iou:
 
 
 def test_a_run_that_bows_is_not_a_segment() -> None:
-    from booth_client.documents.detect.lines import _sagitta
+    from .test_lines import sagitta
 
     def bow(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]) -> float:
         xs, ys = np.round(xs), np.round(ys)
@@ -455,7 +455,7 @@ def test_a_run_that_bows_is_not_a_segment() -> None:
                           [(xs * ys * ys).mean()]])
         second = (np.array([(xs * xs).mean()]), np.array([(ys * ys).mean()]),
                   np.array([(xs * ys).mean()]))
-        return float(_sagitta(third, second, (np.array([cx]), np.array([cy])),
+        return float(sagitta(third, second, (np.array([cx]), np.array([cy])),
                               np.array([phi]), np.array([np.sqrt(12 * major)]))[0])
 
     # An arc of 45 degrees on a circle of radius 60 px bows by r (1 - cos 22.5) = 4.6 px.

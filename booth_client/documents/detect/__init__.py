@@ -48,13 +48,14 @@ has its module, whose docstring tells the stage in detail:
 The geometry of quads that the stages share (corner order, areas, aspects) is in `shape`.
 
 The stages are numpy over a few hundred lines, pairs and quads at a time. The loops over every
-edge pixel, station, probe or quad are compiled with numba: `runs.edge_runs`; the grouping of
-segments and the corners in `lines`; where the lines meet, the crossings, the stretch supports
-and the support past the sides' ends and beyond a band in `profiles`; the U's and the runs of
-their arms in `completion`; the plausibility in `quads`; the edge flanks and the consensus in
-`refine`; the colour steps in `verify`; the colour bins and the ranking's surround distances in
-`surround`; the gradient passes in `edges`; the corner order, the true aspect and the areas in
-`shape` (and, outside this package, the clipping and the IoU of convex polygons in `geometry`).
+edge pixel, station, probe or quad are compiled with numba: `runs.edge_runs`; the segments,
+their grouping into lines, the corners and the lines kept in `lines`; where the lines meet, the
+crossings, the stretch supports and the support past the sides' ends and beyond a band in
+`profiles`; the U's and the runs of their arms in `completion`; the plausibility in `quads`;
+the edge flanks and the consensus in `refine`; the colour steps in `verify`; the colour bins
+and the ranking's surround distances in `surround`; the gradient passes in `edges`; the corner
+order, the true aspect and the areas in `shape` (and, outside this package, the clipping and
+the IoU of convex polygons in `geometry`).
 Each is checked against its numpy definition by a test: there numpy's many small arrays per
 frame cost more than the arithmetic. They are compiled on the first import and cached beside
 their modules (`scripts/setup.sh` does it once); a kernel reads no constant and calls no

@@ -13,6 +13,7 @@ count, as noise splits its sides.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
@@ -20,8 +21,8 @@ import numpy.typing as npt
 from numba import njit
 
 from .edges import Work
-from .runs import COUNT, FIRST, SECOND, THIRD, edge_runs
-from .shape import F64, stacked
+from .runs import edge_runs
+from .shape import F64
 
 _MAX_LINES: Final = 24
 # A portrait frame shows more of the room and the person around a smaller document (it is
@@ -50,31 +51,6 @@ _SAGITTA_SLOPE: Final = 0.02
 _SAME_LINE_COS: Final = float(np.cos(np.radians(5.0)))
 
 
-def _sagitta(third: F64, second: tuple[F64, F64, F64], centre: tuple[F64, F64], phi: F64,
-             length: F64) -> F64:
-    """How far runs bow away from their chord, in px: the quadratic term of each run across
-    its principal axis, from its third moments. A straight edge bows next to nothing; an arc
-    of a head, a finger or a mug bows by about r (1 - cos(a/2)) over an angle a of radius r.
-
-    `third` (4, R) are the runs' raw means of x^3, y^3, x^2 y and x y^2; `second` (the raw
-    means of x^2, y^2 and xy), `centre`, `phi` (the direction of the principal axis) and
-    `length` are each run's, as `segment_lines` has them already."""
-    exx, eyy, exy = second
-    cx, cy = centre
-    # Central third moments, from the raw ones about the centroid (cx, cy).
-    m30 = third[0] - 3 * cx * exx + 2 * cx ** 3
-    m03 = third[1] - 3 * cy * eyy + 2 * cy ** 3
-    m21 = third[2] - 2 * cx * exy - cy * exx + 2 * cx * cx * cy
-    m12 = third[3] - 2 * cy * exy - cx * eyy + 2 * cx * cy * cy
-    c, s = np.cos(phi), np.sin(phi)
-    # E[v u^2] with u along the run and v across it.
-    vuu = (-m30 * c * c * s + m21 * (c ** 3 - 2 * c * s * s) + m12 * (2 * c * c * s - s ** 3)
-           + m03 * s * s * c)
-    # v = k (u^2 - E[u^2]) over u spread evenly along the length L: k = E[v u^2] / (L^4 / 180),
-    # and the bow at the middle is k L^2 / 4.
-    return np.asarray(45.0 * vuu / np.maximum(length, 1e-9) ** 2, np.float64)
-
-
 def segment_lines(work: Work) -> F64:
     """Straight edges as lines (a, b, c), a^2 + b^2 = 1, the longest first.
 
@@ -84,13 +60,23 @@ def segment_lines(work: Work) -> F64:
     runs of mixed orientation, so unlike Hough voting it does not line up into false long
     lines."""
     h, w = work.gray.shape
-    flat = work.at
-    if len(flat) < 10:
+    moments, min_len = runs_of(work)
+    if len(moments) == 0:
         return np.zeros((0, 3))
-    ys, xs = np.divmod(flat, w)
+    return _lines_of_runs(moments, min_len, _MAX_LINES_PORTRAIT if h > w else _MAX_LINES)
+
+
+def runs_of(work: Work) -> tuple[F64, float]:
+    """The moments (R, 10) of the runs of edge pixels of `work` at least as long as a segment
+    must be (`runs.edge_runs`), and that length (px)."""
+    h, w = work.gray.shape
+    flat = work.at
     # In a dark frame, sensor noise scatters the gradient direction along a faint side and
     # splits it into shorter runs; they still line up and are merged into one line below.
     min_len = (max(6.0, 0.02 * max(h, w)) if work.dark else max(8.0, 0.03 * max(h, w)))
+    if len(flat) < 10:
+        return np.zeros((0, 10)), min_len
+    ys, xs = np.divmod(flat, w)
     # 8 overlapping bins of 45 degrees, 22.5 degrees apart: an edge wavering a little about
     # its direction stays whole in one of them. Each binning splits the 16 directions into 4
     # bins.
@@ -98,62 +84,7 @@ def segment_lines(work: Work) -> F64:
     bins = np.stack([first.take(work.steps), second.take(work.steps)])
     # The long runs: the first binning's, then the second's, each in the order of its first
     # pixel.
-    moments = edge_runs(ys, xs, bins, h, w, min_len)
-    if len(moments) == 0:
-        return np.zeros((0, 3))
-    m = moments[:, COUNT]
-    sx, sy = moments[:, FIRST].T
-    sxx, syy, sxy = moments[:, SECOND].T
-    cx, cy = sx / m, sy / m
-    vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
-    half = np.sqrt(np.maximum((vxx - vyy) ** 2 / 4 + vxy * vxy, 0.0))
-    major = (vxx + vyy) / 2 + half
-    minor = np.maximum((vxx + vyy) / 2 - half, 0.0)
-    phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)  # direction of the principal axis
-    length = np.sqrt(12.0 * major)
-    straight = (length >= min_len) & (np.sqrt(minor) <= _THIN_BASE + _THIN_SLOPE * length)
-    if straight.any():
-        # ... and not bowed: an arc of a head, a finger or a mug is thin too.
-        length_s, n = length[straight], m[straight]
-        bow = _sagitta(moments[straight, THIRD].T / n,
-                       (sxx[straight] / n, syy[straight] / n, sxy[straight] / n),
-                       (cx[straight], cy[straight]), phi[straight], length_s)
-        straight[straight] = np.abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * length_s
-    if not straight.any():
-        return np.zeros((0, 3))
-    seg = stacked(cx, cy, np.cos(phi), np.sin(phi), length, m, sx, sy, sxx, syy, sxy)[straight]
-    seg = seg[np.argsort(-seg[:, 4], kind="stable")][:_MAX_SEGMENTS]
-    cx, cy, dx, dy, length = seg[:, :5].T
-    nx, ny = dy, -dx
-    c = -(nx * cx + ny * cy)
-    ends = np.empty((2, len(seg), 2))  # (2, N, 2)
-    ends[0, :, 0], ends[0, :, 1] = cx - dx * length / 2, cy - dy * length / 2
-    ends[1, :, 0], ends[1, :, 1] = cx + dx * length / 2, cy + dy * length / 2
-    # Greedy grouping, longest first: a segment still free leads a group of the free segments
-    # on its line (within 5 degrees of it, both ends within 2 px of it).
-    leads, group = _on_one_line(nx, ny, c, ends, _SAME_LINE_COS)
-    weights = np.bincount(group, length, len(leads)).astype(np.float64)
-    order = np.argsort(-weights, kind="stable")
-    # The longest lines, but not too many of one direction: ruled paper, blinds or a keyboard
-    # give many long parallel lines that would crowd out a document's other pair of sides.
-    lead = leads[order]
-    direction = (np.arctan2(dy[lead], dx[lead]) % np.pi) // (np.pi / _DIRECTION_BINS)
-    same_bin = direction[:, None] == np.arange(_DIRECTION_BINS)[None, :]
-    rank = (np.cumsum(same_bin, axis=0) * same_bin).sum(axis=1) - 1
-    order = order[rank < _MAX_PER_DIRECTION][:_MAX_LINES_PORTRAIT if h > w else _MAX_LINES]
-    extra = _cornered(leads, group, ends, dx, dy, weights, order)
-    order = np.concatenate([order, extra]).astype(np.intp)
-    # One line through all pixels of a group: its moments are the sums of its members'.
-    # (The two orientation binnings count a pixel twice; that does not move the fit.)
-    sums = stacked(*(np.bincount(group, seg[:, k], len(leads)) for k in range(5, 11)))[
-        order].T.astype(np.float64)
-    m, sx, sy, sxx, syy, sxy = sums
-    cx, cy = sx / m, sy / m
-    vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
-    phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
-    nx, ny = np.sin(phi), -np.cos(phi)
-    return stacked(nx, ny, -(nx * cx + ny * cy))
-
+    return edge_runs(ys, xs, bins, h, w, min_len), min_len
 
 @njit("Tuple((int64[:], int64[:]))(float64[:], float64[:], float64[:], float64[:, :, :], "
       "float64)", cache=True, nogil=True)
@@ -183,20 +114,6 @@ def _on_one_line(nx: F64, ny: F64, c: F64, ends: F64,
 _EXTRA_LINES: Final = 8
 # Two lines meet at a corner when they cross at 50 degrees or more.
 _CORNER_SIN: Final = float(np.sin(np.radians(50.0)))
-
-
-def _cornered(lead: npt.NDArray[np.intp], group: npt.NDArray[np.intp], ends: F64, dx: F64,
-              dy: F64, weights: F64, chosen: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-    """Groups of segments (not in `chosen`) whose line meets other lines at both of its ends:
-    a small card's short sides, outweighed by long lines of the room, but closing a corner at
-    each end. The longest `_EXTRA_LINES` of them."""
-    if len(lead) < 3:
-        return np.zeros(0, np.intp)
-    both = _closing_both_ends(lead.astype(np.int64), group.astype(np.int64), ends, dx, dy,
-                              _CORNER_SIN)
-    both[chosen] = False
-    extra = np.flatnonzero(both)
-    return extra[np.argsort(-weights[extra], kind="stable")][:_EXTRA_LINES]
 
 
 @njit("boolean[:](int64[:], int64[:], float64[:, :, :], float64[:], float64[:], float64)",
@@ -255,3 +172,124 @@ def _closing_both_ends(lead: npt.NDArray[np.int64], group: npt.NDArray[np.int64]
                 else:
                     at_second[i] = True
     return at_first & at_second
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _at_least(value: float, floor: float) -> float:
+    """`np.maximum(value, floor)` of two floats (NaN kept)."""
+    return value if value >= floor or value != value else floor
+
+
+@njit("float64[:, :](float64[:, :], float64, int64)", cache=True, nogil=True)
+def _lines_of_runs(moments: F64, min_len: float, max_lines: int) -> F64:
+    """`segment_lines` from the runs' `moments` (R, 10) on: the runs at least `min_len` long,
+    thin and not bowed, are segments; the longest `_MAX_SEGMENTS` are grouped by line
+    (`_on_one_line`); of the groups, the longest `max_lines` (at most `_MAX_PER_DIRECTION` of
+    a direction) and the longest `_EXTRA_LINES` of the others closing a corner at both ends
+    (`_closing_both_ends`: a small card's short sides, outweighed by long lines of the room)
+    are each fitted to all of their pixels. (Numpy's arithmetic, in its order, in one pass:
+    the definition, in numpy, is in `tests/documents/test_lines.py`.)"""
+    n_runs = len(moments)
+    # Per run: whether it is a straight segment, and the segment (centre, direction, length,
+    # and its moments up to the second).
+    seg = np.empty((n_runs, 11))
+    n_seg = 0
+    for i in range(n_runs):
+        # (The columns of `runs.edge_runs`: the count, then the sums of x, y, x^2, ...)
+        m = moments[i, 0]
+        sx, sy = moments[i, 1], moments[i, 2]
+        sxx, syy, sxy = moments[i, 3], moments[i, 4], moments[i, 5]
+        cx, cy = sx / m, sy / m
+        vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
+        half = np.sqrt(_at_least((vxx - vyy) * (vxx - vyy) / 4 + vxy * vxy, 0.0))
+        major = (vxx + vyy) / 2 + half
+        minor = _at_least((vxx + vyy) / 2 - half, 0.0)
+        phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
+        length = np.sqrt(12.0 * major)
+        if not (length >= min_len and np.sqrt(minor) <= _THIN_BASE + _THIN_SLOPE * length):
+            continue
+        # ... and not bowed: how far it bows away from its chord (px) is the quadratic term
+        # across its principal axis, from its third moments. A straight edge bows next to
+        # nothing; an arc of a head, a finger or a mug bows by about r (1 - cos(a/2)) over an
+        # angle a of radius r. The central third moments, from the raw means about the
+        # centroid:
+        exx, eyy, exy = sxx / m, syy / m, sxy / m
+        t0, t1 = moments[i, 6] / m, moments[i, 7] / m
+        t2, t3 = moments[i, 8] / m, moments[i, 9] / m
+        m30 = t0 - 3 * cx * exx + 2 * math.pow(cx, 3.0)
+        m03 = t1 - 3 * cy * eyy + 2 * math.pow(cy, 3.0)
+        m21 = t2 - 2 * cx * exy - cy * exx + 2 * cx * cx * cy
+        m12 = t3 - 2 * cy * exy - cx * eyy + 2 * cx * cy * cy
+        # E[v u^2] with u along the run and v across it; v = k (u^2 - E[u^2]) over u spread
+        # evenly along the length L: k = E[v u^2] / (L^4 / 180), and the bow at the middle is
+        # k L^2 / 4.
+        c, s = np.cos(phi), np.sin(phi)
+        vuu = (-m30 * c * c * s + m21 * (math.pow(c, 3.0) - 2 * c * s * s)
+               + m12 * (2 * c * c * s - math.pow(s, 3.0)) + m03 * s * s * c)
+        longest = _at_least(length, 1e-9)
+        bow = 45.0 * vuu / (longest * longest)
+        if not abs(bow) <= _MAX_SAGITTA + _SAGITTA_SLOPE * length:
+            continue
+        seg[n_seg, 0], seg[n_seg, 1], seg[n_seg, 2], seg[n_seg, 3] = cx, cy, c, s
+        seg[n_seg, 4], seg[n_seg, 5], seg[n_seg, 6], seg[n_seg, 7] = length, m, sx, sy
+        seg[n_seg, 8], seg[n_seg, 9], seg[n_seg, 10] = sxx, syy, sxy
+        n_seg += 1
+    if n_seg == 0:
+        return np.zeros((0, 3))
+    # The longest segments, longest first (ties in run order).
+    by_length = np.argsort(-seg[:n_seg, 4], kind="mergesort")[:_MAX_SEGMENTS]
+    seg = seg[by_length]
+    n_seg = len(seg)
+    dx, dy = seg[:, 2].copy(), seg[:, 3].copy()
+    nx, ny, c_line = np.empty(n_seg), np.empty(n_seg), np.empty(n_seg)
+    ends = np.empty((2, n_seg, 2))
+    for k in range(n_seg):
+        cx, cy, length = seg[k, 0], seg[k, 1], seg[k, 4]
+        nx[k], ny[k] = dy[k], -dx[k]
+        c_line[k] = -(nx[k] * cx + ny[k] * cy)
+        ends[0, k, 0], ends[0, k, 1] = cx - dx[k] * length / 2, cy - dy[k] * length / 2
+        ends[1, k, 0], ends[1, k, 1] = cx + dx[k] * length / 2, cy + dy[k] * length / 2
+    leads, group = _on_one_line(nx, ny, c_line, ends, _SAME_LINE_COS)
+    n_groups = len(leads)
+    weights = np.zeros(n_groups)
+    for k in range(n_seg):
+        weights[group[k]] += seg[k, 4]
+    order = np.argsort(-weights, kind="mergesort")
+    # The longest lines, at most `_MAX_PER_DIRECTION` of a direction.
+    in_bin = np.zeros(_DIRECTION_BINS, np.int64)
+    chosen = np.empty(n_groups, np.int64)
+    n_chosen = 0
+    for k in range(n_groups):
+        lead = leads[order[k]]
+        direction = (np.arctan2(dy[lead], dx[lead]) % np.pi) // (np.pi / _DIRECTION_BINS)
+        rank = -1
+        for b in range(_DIRECTION_BINS):
+            if direction == b:
+                rank = in_bin[b]
+                in_bin[b] += 1
+        if rank < _MAX_PER_DIRECTION and n_chosen < max_lines:
+            chosen[n_chosen] = order[k]
+            n_chosen += 1
+    # With them, the short ones closing a corner at both ends.
+    extra = np.zeros(0, np.int64)
+    if n_groups >= 3:
+        both = _closing_both_ends(leads, group, ends, dx, dy, _CORNER_SIN)
+        both[chosen[:n_chosen]] = False
+        extra = np.flatnonzero(both)
+        extra = extra[np.argsort(-weights[extra], kind="mergesort")][:_EXTRA_LINES]
+    # One line through all pixels of a group: its moments are the sums of its members'.
+    sums = np.zeros((n_groups, 6))
+    for k in range(n_seg):
+        for j in range(6):
+            sums[group[k], j] += seg[k, 5 + j]
+    picked = np.concatenate((chosen[:n_chosen], extra))
+    lines = np.empty((len(picked), 3))
+    for k in range(len(picked)):
+        m, sx, sy = sums[picked[k], 0], sums[picked[k], 1], sums[picked[k], 2]
+        sxx, syy, sxy = sums[picked[k], 3], sums[picked[k], 4], sums[picked[k], 5]
+        cx, cy = sx / m, sy / m
+        vxx, vyy, vxy = sxx / m - cx * cx, syy / m - cy * cy, sxy / m - cx * cy
+        phi = 0.5 * np.arctan2(2 * vxy, vxx - vyy)
+        lines[k, 0], lines[k, 1] = np.sin(phi), -np.cos(phi)
+        lines[k, 2] = -(lines[k, 0] * cx + lines[k, 1] * cy)
+    return lines
