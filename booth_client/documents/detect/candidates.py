@@ -176,9 +176,9 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
 
     def heads(quads: Scored, n: int) -> Scored:
         """Of `quads` in order of value, the best `n` not completed and all completed."""
-        quads = quads.take(np.argsort(-quads.value, kind="stable"))
-        completed = _completed(quads, closes)
-        return quads.take(np.flatnonzero(completed | (np.cumsum(~completed) <= n)))
+        order = np.argsort(-quads.value, kind="stable")
+        completed = _on_closing(quads.around[order], closes)
+        return quads.take(order[completed | (np.cumsum(~completed) <= n)])
 
     # The best are valued up or down by how far they stand out from what lies around them: a
     # document differs from its ground all round; the quads that a brick wall, gravel or a
@@ -255,7 +255,12 @@ _COMPLETED_PENALTY: Final = 0.05
 def _completed(scored: Scored, closes: slice) -> Mask:
     """Which of `scored` are completed U's: their fourth side on a closing line (`closes`, the
     indices of those lines)."""
-    side = scored.around[:, 3]
+    return _on_closing(scored.around, closes)
+
+
+def _on_closing(around: npt.NDArray[np.intp], closes: slice) -> Mask:
+    """`_completed` of the quads on lines `around` (Q, 4)."""
+    side = around[:, 3]
     return np.asarray((side >= closes.start) & (side < closes.stop), np.bool_)
 
 
