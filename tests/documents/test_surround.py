@@ -8,12 +8,22 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from booth_client.documents import detect_document
 from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
-from booth_client.documents.detect.edges import prepare
+from booth_client.documents.detect.edges import Work, prepare
+from booth_client.documents.detect.shape import F64
 from booth_client.documents.detect.surround import (
+    _BINS,
+    _INSET,
+    _MIN_PIXELS,
+    _RING,
     MIN_SURROUND_DISTANCE,
+    _halved,
+    _pairwise_sum,
     colour_codes,
     stands_out,
     surround_distance,
@@ -172,3 +182,61 @@ def test_a_quad_mostly_outside_the_frame_is_not_ranked() -> None:
     assert np.isnan(ranks[0])
     # Either winding.
     assert ranks[1] == ranks[2] and ranks[1] < MIN_SURROUND_DISTANCE
+
+
+def _surround_by_definition(work: Work, quad: F64) -> float | None:
+    """`surround_distance` in numpy and OpenCV, its definition (as it was written before its
+    histograms were compiled): the inside and the ring as masks, their colour histograms by
+    `cv2.calcHist`."""
+    half = _halved(work.bgr)
+    h, w = half.shape[:2]
+    corners = (quad + 0.5) / 2 - 0.5
+    inset, (near, far) = _INSET / 2, (_RING[0] / 2, _RING[1] / 2)
+    reach = int(np.ceil(far)) + 1
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - reach
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + reach + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    shape = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillConvexPoly(shape, np.round(corners - (x0, y0)).astype(np.int32), 1)
+    depth = np.asarray(cv2.distanceTransform(shape, cv2.DIST_L2, 3), np.float32)
+    away = np.asarray(cv2.distanceTransform(1 - shape, cv2.DIST_L2, 3), np.float32)
+    inside = (depth > inset).view(np.uint8)
+    ring = ((away > near) & (away <= far)).view(np.uint8)
+    if cv2.countNonZero(inside) < _MIN_PIXELS or cv2.countNonZero(ring) < _MIN_PIXELS:
+        return None
+    codes = colour_codes(half, _BINS)[y0:y1, x0:x1].astype(np.uint16)
+    within, around = (np.asarray(cv2.calcHist([codes], [0], mask, [_BINS ** 3],
+                                              [0, _BINS ** 3]), np.float64)
+                      for mask in (inside, ring))
+    overlap = np.sqrt(within / within.sum() * around / around.sum()).sum()
+    return float(np.sqrt(max(0.0, 1.0 - overlap)))
+
+
+def test_the_compiled_surround_distance_is_its_definition() -> None:
+    # Quads around, near and inside the documents of photo-backdrop scenes (landscape and
+    # portrait, some dim), over the frame's edge and mostly outside it.
+    rng = np.random.default_rng(8)
+    judged = 0
+    for seed, width, height in [(k, W, H) for k in range(10)] + [(21, H, W), (400012, W, H)]:
+        scene = make_scene(seed, width, height, backdrops=real_photographs())
+        assert scene.quad is not None
+        work = prepare(scene.image)
+        truth = (np.asarray(scene.quad, np.float64) + 0.5) / work.factor - 0.5
+        h, w = work.gray.shape
+        for k in range(12):
+            quad = truth + rng.normal(0.0, 8.0, (4, 2)) * (k > 0)
+            if k % 4 == 3:
+                quad = quad + rng.choice([-1.0, 1.0], 2) * (w, h) * 0.4
+            want = _surround_by_definition(work, quad)
+            assert surround_distance(work, quad) == want
+            judged += want is not None
+    assert judged >= 100
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=hnp.arrays(np.float64, st.integers(0, 700),
+                         elements=st.floats(0.0, 1.0, allow_subnormal=False)))
+def test_the_pairwise_sum_is_numpys(values: F64) -> None:
+    assert _pairwise_sum(values, 0, len(values)) == values.sum()

@@ -12,7 +12,7 @@ stronger of the grey and saturation gradients.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import cv2
@@ -52,6 +52,9 @@ class Work:
     bgr: npt.NDArray[np.uint8]
     # A dark frame (mean grey below `_DARK_MEAN`): its edges are faint and noisy.
     dark: bool
+    # The colours of the halved frame binned by `surround.colour_codes`, by bins per channel,
+    # as the surround measures have made them (each frame's once).
+    colours: dict[int, npt.NDArray[np.int32]] = field(default_factory=dict)
 
 
 def prepare(image: npt.NDArray[np.uint8], long_side: int = _WORK_LONG_SIDE,

@@ -59,8 +59,8 @@ def surround_distance(work: Work, quad: F64) -> float | None:
     (from `_INSET` px within its outline) and in the ring around it (`_RING` px outside), with
     each channel binned by the frame's quantiles; None when either holds fewer than
     `_MIN_PIXELS` pixels in view. (Read on the shrunk frame halved: colours, not edges.)"""
-    half = _halved(work.bgr)
-    h, w = half.shape[:2]
+    codes = _codes(work, _BINS)
+    h, w = codes.shape
     # In the halved frame's pixels.
     corners = (quad + 0.5) / 2 - 0.5
     inset, (near, far) = _INSET / 2, (_RING[0] / 2, _RING[1] / 2)
@@ -75,16 +75,73 @@ def surround_distance(work: Work, quad: F64) -> float | None:
     # How far each pixel lies inside the quad, and outside it.
     depth = np.asarray(cv2.distanceTransform(shape, cv2.DIST_L2, 3), np.float32)
     away = np.asarray(cv2.distanceTransform(1 - shape, cv2.DIST_L2, 3), np.float32)
-    inside = (depth > inset).view(np.uint8)
-    ring = ((away > near) & (away <= far)).view(np.uint8)
-    if cv2.countNonZero(inside) < _MIN_PIXELS or cv2.countNonZero(ring) < _MIN_PIXELS:
-        return None
-    codes = colour_codes(half, _BINS)[y0:y1, x0:x1].astype(np.uint16)
-    within, around = (np.asarray(cv2.calcHist([codes], [0], mask, [_BINS ** 3],
-                                              [0, _BINS ** 3]), np.float64)
-                      for mask in (inside, ring))
-    overlap = np.sqrt(within / within.sum() * around / around.sum()).sum()
-    return float(np.sqrt(max(0.0, 1.0 - overlap)))
+    distance = _bhattacharyya(codes[y0:y1, x0:x1], depth, away, inset, near, far, _BINS ** 3,
+                              _MIN_PIXELS)
+    return None if np.isnan(distance) else float(distance)
+
+
+@njit("float64(float64[:], int64, int64)", cache=True, nogil=True)
+def _pairwise_sum(values: F64, start: int, n: int) -> float:
+    """The sum of `n` `values` from `start` on in numpy's order (its pairwise summation of a
+    contiguous array: eight running sums over blocks of up to 128, halved above that)."""
+    if n < 8:
+        total = 0.0
+        for i in range(n):
+            total += values[start + i]
+        return float(total)
+    if n <= 128:
+        r = values[start:start + 8].copy()
+        i = 8
+        while i < n - n % 8:
+            for k in range(8):
+                r[k] += values[start + i + k]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            total += values[start + i]
+            i += 1
+        return float(total)
+    half = n // 2
+    half -= half % 8
+    return float(_pairwise_sum(values, start, half) + _pairwise_sum(values, start + half, n - half))
+
+
+@njit("float64(int32[:, :], float32[:, ::1], float32[:, ::1], float64, float64, float64, int64, "
+      "int64)", cache=True, nogil=True)
+def _bhattacharyya(codes: npt.NDArray[np.int32], depth: npt.NDArray[np.float32],
+                   away: npt.NDArray[np.float32], inset: float, near: float, far: float,
+                   n_codes: int, least: int) -> float:
+    """`surround_distance` of the colour `codes` (0 to `n_codes` - 1) more than `inset` px
+    `depth` inside the quad and those `near` to `far` px `away` outside it; NaN where either
+    holds fewer than `least` pixels. (As histograms summed in numpy's pairwise order: the
+    definition, in numpy, is in `tests/documents/test_surround.py`.)"""
+    within = np.zeros(n_codes, np.int64)
+    around = np.zeros(n_codes, np.int64)
+    n_in, n_out = 0, 0
+    h, w = codes.shape
+    for y in range(h):
+        for x in range(w):
+            if depth[y, x] > inset:
+                within[codes[y, x]] += 1
+                n_in += 1
+            if near < away[y, x] <= far:
+                around[codes[y, x]] += 1
+                n_out += 1
+    if n_in < least or n_out < least:
+        return np.nan
+    terms = np.empty(n_codes)
+    for b in range(n_codes):
+        terms[b] = np.sqrt(within[b] / n_in * around[b] / n_out)
+    return float(np.sqrt(max(0.0, 1.0 - _pairwise_sum(terms, 0, n_codes))))
+
+
+def _codes(work: Work, bins: int) -> npt.NDArray[np.int32]:
+    """`colour_codes` of the halved working frame of `work` with `bins` per channel, made
+    once per frame (kept in `Work.colours`)."""
+    codes = work.colours.get(bins)
+    if codes is None:
+        codes = work.colours[bins] = colour_codes(_halved(work.bgr), bins)
+    return codes
 
 
 # `surround_distances`, for ranking many quads: the colours binned more coarsely (fuller
@@ -100,7 +157,7 @@ def surround_distances(work: Work, quads: F64) -> F64:
     bins per channel, the inside and the ring told by the distance to the quad's sides (not
     on its outline drawn on the pixel grid), and a large quad read on a coarser grid
     (`_RANK_PIXELS`); NaN where too little of the inside or the ring is in view."""
-    codes = colour_codes(_halved(work.bgr), _RANK_BINS)
+    codes = _codes(work, _RANK_BINS)
     corners = np.ascontiguousarray((np.asarray(quads, np.float64) + 0.5) / 2 - 0.5)
     return _distances(codes, corners, _INSET / 2, _RING[0] / 2, _RING[1] / 2,
                       _RANK_BINS ** 3, _MIN_PIXELS, _RANK_PIXELS)
