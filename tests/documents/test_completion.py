@@ -174,3 +174,21 @@ def test_the_compiled_us_are_their_definition_for_other_limits(
     search = line_searches[which]
     assert _same(_compiled(search, limits, gap, gap + wider),
                  _by_definition(*search, limits, gap, gap + wider))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 30), most=st.integers(1, 8),
+       apart=st.floats(0.5, 6.0))
+def test_the_compiled_distinct_picks_are_their_definition(seed: int, n: int, most: int,
+                                                          apart: float) -> None:
+    # Quads near one another (near copies among them), in an order of value.
+    rng = np.random.default_rng(seed)
+    quads = rng.normal(0.0, 4.0, (n, 4, 2)) + rng.integers(0, 3, (n, 1, 1)) * 20.0
+    order = rng.permutation(n).astype(np.int64)
+    pick: list[int] = []
+    for i in order.tolist():
+        if all(np.abs(quads[i] - quads[j]).max() > apart for j in pick):
+            pick.append(i)
+            if len(pick) == most:
+                break
+    assert completion._distinct(quads, order, most, apart).tolist() == pick

@@ -242,6 +242,33 @@ def test_desk_card_is_found_without_its_shadow(seed: int) -> None:
     assert_found(seed, 0.97, tag="desk")
 
 
+def test_the_compiled_shared_sides_are_their_definition() -> None:
+    from booth_client.documents.detect.shadows import _shared_sides
+    from booth_client.documents.detect.shape import NEXT, side_normals
+
+    def by_definition(outer: npt.NDArray[np.float64], inner: npt.NDArray[np.float64]) -> int:
+        n = side_normals(inner)[1]
+        ends = np.stack([outer, outer[NEXT]])
+        dist = np.abs(ends[..., 0, None] * n[:, 0] + ends[..., 1, None] * n[:, 1]
+                      - (n * inner).sum(axis=1))
+        return int((dist.max(axis=0) < 1.5).any(axis=1).sum())
+
+    # A card, the card with its shadow on two or three sides (some a pixel off), and quads
+    # elsewhere.
+    rng = np.random.default_rng(6)
+    card = np.array([[40.0, 30.0], [140.0, 34.0], [137.0, 96.0], [38.0, 92.0]])
+    counts = set()
+    for _ in range(300):
+        outer = card.copy()
+        for k in rng.choice(4, int(rng.integers(0, 4)), replace=False):
+            outer[[k, (k + 1) % 4]] += rng.normal(0.0, 4.0, 2)
+        outer += rng.normal(0.0, 0.4, (4, 2)) * rng.integers(0, 2)
+        got = _shared_sides(outer, card)
+        assert got == by_definition(outer, card)
+        counts.add(got)
+    assert counts >= {2, 3, 4}
+
+
 def test_shadow_strip_is_told_from_a_band_of_another_colour() -> None:
     from booth_client.documents.detect.edges import prepare
     from booth_client.documents.detect.shadows import is_shadow

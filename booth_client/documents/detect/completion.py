@@ -318,16 +318,35 @@ def completions(prof: Profiles, pairs: npt.NDArray[np.intp], table: F64, n_real:
     # first only.
     errors = aspect_errors(order_many(quads), w, h)
     value = shaped(held[fine], errors, area, w, h)
-    pick: list[int] = []
-    for i in np.argsort(-value, kind="stable").tolist():
-        if all(np.abs(quads[i] - quads[j]).max() > _DISTINCT for j in pick):
-            pick.append(i)
-            if len(pick) == MAX_COMPLETIONS:
-                break
+    pick = _distinct(np.ascontiguousarray(quads, np.float64),
+                     np.argsort(-value, kind="stable"), MAX_COMPLETIONS, _DISTINCT)
     k = np.flatnonzero(fine)[pick]
     lines = stacked(nx[k], ny[k], -(nx[k] * pa[k, 0] + ny[k] * pa[k, 1]))
     around = stacked(a[k], base[k], c[k], len(prof.lines) + np.arange(len(k)))
     return lines, around, by_kind[k]
+
+
+@njit("int64[:](float64[:, :, ::1], int64[:], int64, float64)", cache=True, nogil=True)
+def _distinct(quads: F64, order: npt.NDArray[np.int64], most: int,
+              apart: float) -> npt.NDArray[np.int64]:
+    """Of `quads` (K, 4, 2) in `order`, the first `most` that differ from every one taken
+    before them by more than `apart` px at some corner (a coordinate)."""
+    pick = np.empty(min(most, len(order)), np.int64)
+    n = 0
+    for i in order:
+        if n == most:
+            break
+        distinct = True
+        for j in pick[:n]:
+            gap = 0.0
+            for k in range(4):
+                for c in range(2):
+                    gap = max(gap, abs(quads[i, k, c] - quads[j, k, c]))
+            distinct &= gap > apart
+        if distinct:
+            pick[n] = i
+            n += 1
+    return pick[:n].copy()
 
 
 def _on_a_line(lines: F64, pa: F64, pc: F64) -> npt.NDArray[np.bool_]:

@@ -11,10 +11,11 @@ from typing import Final
 import cv2
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from .candidates import SHORTLIST, Candidates
 from .edges import Work
-from .shape import F64, NEXT, areas, depth_inside, side_normals
+from .shape import F64, areas, depth_inside
 
 _SHADOW_AREA: Final = 0.55
 _SHADOW_DARKER: Final = 0.92
@@ -22,14 +23,28 @@ _SHADOW_CHROMA: Final = 0.06
 _GREY: Final = np.array([0.114, 0.587, 0.299])
 
 
+@njit("int64(float64[:, :], float64[:, :])", cache=True, nogil=True)
 def _shared_sides(outer: F64, inner: F64) -> int:
-    """How many sides of `outer` (4, 2) the quad `inner` (4, 2) has on the same line."""
-    n = side_normals(inner)[1]
-    # Distance of both ends of each side of `outer` from the line of each side of `inner`.
-    ends = np.stack([outer, outer[NEXT]])  # (2, 4, 2)
-    dist = np.abs(ends[..., 0, None] * n[:, 0] + ends[..., 1, None] * n[:, 1]
-                  - (n * inner).sum(axis=1))
-    return int((dist.max(axis=0) < 1.5).any(axis=1).sum())
+    """How many sides of `outer` (4, 2) the quad `inner` (4, 2) has on the same line: both
+    ends of the side within 1.5 px of the line of one of `inner`'s sides (its unit normal, as
+    `shape.side_normals` has it)."""
+    nx, ny, offset = np.empty(4), np.empty(4), np.empty(4)
+    for k in range(4):
+        j = (k + 1) % 4
+        dx, dy = inner[j, 0] - inner[k, 0], inner[j, 1] - inner[k, 1]
+        length = max(np.hypot(dx, dy), 1e-9)
+        nx[k], ny[k] = dy / length, -dx / length
+        offset[k] = nx[k] * inner[k, 0] + ny[k] * inner[k, 1]
+    shared = 0
+    for side in range(4):
+        on = False
+        for k in range(4):
+            far = 0.0
+            for end in (side, (side + 1) % 4):
+                far = max(far, abs(outer[end, 0] * nx[k] + outer[end, 1] * ny[k] - offset[k]))
+            on |= far < 1.5
+        shared += on
+    return shared
 
 
 def is_shadow(work: Work, outer: F64, inner: F64) -> bool:
