@@ -83,6 +83,7 @@ from .shape import (
     aspect_errors,
     depth_inside,
     in_frame,
+    nan_as,
     order_many,
 )
 from .surround import stands_out, surround_distance
@@ -532,8 +533,8 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
     small = (full + 0.5) / work.factor - 0.5
     score, support = final_score(work, small)
     well_seen = _well_seen(work, small, score, support)
-    strong = (np.nan_to_num(support, nan=0.0) >= _COMPLETED_SIDES).sum(axis=1) >= strong_sides
-    firm = (score >= _FIRM_SCORE) & (np.nan_to_num(support, nan=1.0) >= _FIRM_SIDE).all(axis=1)
+    strong = (nan_as(support, 0.0) >= _COMPLETED_SIDES).sum(axis=1) >= strong_sides
+    firm = (score >= _FIRM_SCORE) & (nan_as(support, 1.0) >= _FIRM_SIDE).all(axis=1)
     # In a frame of little contrast (edge threshold at its floor) noise moves the edge peaks
     # about: only the first test of `straight_sides` is made there.
     curves = work.strengths[0] > EDGE_FLOOR
@@ -566,7 +567,7 @@ def _first_passing(image: npt.NDArray[np.uint8], work: Work, candidates: F64,
                                              or print_share(work, small[k]) < _FIRM_PRINT):
             continue
         return k, Detection(order_corners(quad), float(score[k]),
-                            tuple(float(v) for v in np.nan_to_num(support[k], nan=-1.0)),
+                            tuple(float(v) for v in nan_as(support[k], -1.0)),
                             surround)
     return None
 
@@ -578,7 +579,7 @@ def _well_seen(work: Work, quads: F64, score: F64, support: F64) -> npt.NDArray[
     end. A card showing only two sides (`verify.two_sided`) must show both crisp, and a quad
     crossing the frame must separate two surfaces."""
     on_two, separates = two_sided(work, quads, support)
-    best3 = -np.sort(-np.nan_to_num(support, nan=0.5), axis=1)[:, :3].mean(axis=1)
+    best3 = -np.sort(-nan_as(support, 0.5), axis=1)[:, :3].mean(axis=1)
     # (A side out of view counts half among the three, so a card showing two sides is judged
     # on those two instead.)
     crisp = np.where(on_two, np.where(np.isnan(support), 1.0, support).min(axis=1), best3)

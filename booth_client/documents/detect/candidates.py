@@ -38,7 +38,7 @@ from .quads import (
     score,
     side_ends,
 )
-from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, order_many
+from .shape import F64, NEXT, PREV, Mask, areas, depth_inside, nan_as, order_many
 from .surround import surround_distances
 from .verify import HELD_CLOSE_STEP, colour_steps, crossing_ok
 
@@ -185,8 +185,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     # face offer have much the same colours inside and around.
     scored = heads(scored, _STAND_OUT_POOL)
     distance = surround_distances(work, order_many(scored.corners))
-    scored.value = scored.value + _STAND_OUT_WEIGHT * np.nan_to_num(
-        distance - _STAND_OUT_MID, nan=0.0)
+    scored.value = scored.value + _STAND_OUT_WEIGHT * nan_as(distance - _STAND_OUT_MID, 0.0)
     scored = heads(scored, _POOL)
     own = scored.take(np.flatnonzero(~_completed(scored, closes)))
     new_lines, new_around = _extensions(prof, own.take(np.arange(min(_EXTEND, len(own.value)))))
@@ -298,7 +297,7 @@ def _surface_lack(steps: F64) -> F64:
     The quads a textured scene offers run along thin lines across one surface (a brick wall's
     mortar, the print on a card inside its outline, a jacket's seams), with the same surface,
     on average, on both sides."""
-    lack = np.maximum(0.0, 1.0 - np.nan_to_num(steps, nan=_SURFACE_STEP) / _SURFACE_STEP)
+    lack = np.maximum(0.0, 1.0 - nan_as(steps, _SURFACE_STEP) / _SURFACE_STEP)
     return np.asarray(lack.mean(axis=1), np.float64)
 
 

@@ -148,6 +148,12 @@ def stations(start: float, stop: float, samples: int) -> F64:
     return t
 
 
+def nan_as(values: F64, fill: float) -> F64:
+    """`values` with NaN (a side or a measure out of view) as `fill`: `np.nan_to_num` for the
+    arrays here, which hold no infinities, without its checks and copies."""
+    return np.asarray(np.where(np.isnan(values), fill, values), np.float64)
+
+
 def side_normals(quads: F64) -> tuple[F64, F64]:
     """The sides of quads (..., 4, 2) as vectors from each corner to the next, and their unit
     normals (outward for a quad clockwise on screen)."""

@@ -23,6 +23,7 @@ from .shape import (
     Mask,
     aspect_errors,
     in_frame,
+    nan_as,
     order_many,
     side_normals,
     stations,
@@ -193,7 +194,7 @@ def crossing_ok(steps: F64, least: float = MIN_CROSSING_STEP) -> npt.NDArray[np.
     different surfaces along both its sides in view by a step of `least` or more (the two on
     the frame border read nothing): a card held close, not a band between two lines across
     one surface."""
-    steps = np.sort(np.nan_to_num(steps, nan=0.0), axis=1)
+    steps = np.sort(nan_as(steps, 0.0), axis=1)
     return np.asarray(steps[:, 2] >= least, np.bool_)
 
 
@@ -280,7 +281,7 @@ def verified(work: Work, quad: F64, support: F64, second: float = _MIN_SIDE_FINA
     if not seen.any() or _second_side_short(support, second):
         return False
     steps = _step_shares(work, quad)
-    faint = seen & ((support < _MIN_SIDE_FINAL) | (np.nan_to_num(steps, nan=1.0)
+    faint = seen & ((support < _MIN_SIDE_FINAL) | (nan_as(steps, 1.0)
                                                     < _MIN_STEP_SHARE))
     if faint.any():
         # A side with next to no edge or step along it is taken only where both its
