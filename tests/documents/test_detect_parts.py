@@ -269,6 +269,40 @@ def test_the_compiled_shared_sides_are_their_definition() -> None:
     assert counts >= {2, 3, 4}
 
 
+def test_the_compiled_shadow_colour_test_is_its_definition() -> None:
+    from booth_client.documents.detect.shadows import (
+        _GREY,
+        _SHADOW_CHROMA,
+        _SHADOW_DARKER,
+        _darkened,
+    )
+
+    def by_definition(bgr: npt.NDArray[np.uint8], strip: npt.NDArray[np.uint8],
+                      ring: npt.NDArray[np.uint8]) -> bool:
+        colour_in = np.array(cv2.mean(bgr, strip)[:3]) + 1.0
+        colour_out = np.array(cv2.mean(bgr, ring)[:3]) + 1.0
+        grey_in, grey_out = float((colour_in * _GREY).sum()), float((colour_out * _GREY).sum())
+        shift = np.abs(colour_in / colour_in.sum() - colour_out / colour_out.sum()).sum()
+        return grey_in < _SHADOW_DARKER * grey_out and bool(shift < _SHADOW_CHROMA)
+
+    # A ground and a strip of it darkened by a shadow (or recoloured), in a view of a frame.
+    rng = np.random.default_rng(9)
+    verdicts = set()
+    for _ in range(200):
+        frame = np.clip(rng.normal(rng.uniform(40, 200, 3), 12, (70, 90, 3)), 0, 255).astype(
+            np.uint8)
+        strip = np.zeros((50, 60), np.uint8)
+        strip[10:20, 5:55] = 1
+        ring = np.zeros_like(strip)
+        ring[22:40, :] = 1
+        view = frame[7:57, 11:71]
+        view[10:20, 5:55] = np.clip(view[10:20, 5:55] * rng.uniform(0.6, 1.1, 3), 0, 255)
+        got = _darkened(view, strip, ring, _GREY, _SHADOW_DARKER, _SHADOW_CHROMA)
+        assert got == by_definition(view, strip, ring)
+        verdicts.add(got)
+    assert verdicts == {True, False}
+
+
 def test_shadow_strip_is_told_from_a_band_of_another_colour() -> None:
     from booth_client.documents.detect.edges import prepare
     from booth_client.documents.detect.shadows import is_shadow

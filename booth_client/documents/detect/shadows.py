@@ -66,29 +66,57 @@ def is_shadow(work: Work, outer: F64, inner: F64) -> bool:
     b = np.zeros_like(a)
     cv2.fillConvexPoly(a, np.rint(outer - corner).astype(np.int32), 1)
     cv2.fillConvexPoly(b, np.rint(inner - corner).astype(np.int32), 1)
-    kernel = np.ones((3, 3), np.uint8)
-
-    def grow(m: npt.NDArray[np.uint8], times: int) -> npt.NDArray[np.uint8]:
-        # A (2 times + 1)-square: `times` dilations by a 3x3 square in one pass.
-        return np.asarray(cv2.dilate(m, np.ones((2 * times + 1, 2 * times + 1), np.uint8)),
-                          np.uint8)
-
     # The masks hold 0 or 1: saturating subtraction is "and not".
-    strip = np.asarray(cv2.subtract(cv2.erode(a, kernel), grow(b, 2)), np.uint8)
+    strip = np.asarray(cv2.subtract(cv2.erode(a, _SQUARES[1]), _grown(b, 2)), np.uint8)
     if cv2.countNonZero(strip) < 8:
         return False
-    ring = np.asarray(cv2.bitwise_and(cv2.subtract(grow(a, 4), grow(a, 1)), grow(strip, 5)),
-                      np.uint8)
+    ring = np.asarray(cv2.bitwise_and(cv2.subtract(_grown(a, 4), _grown(a, 1)),
+                                      _grown(strip, 5)), np.uint8)
     if cv2.countNonZero(ring) < 8:
         return False
-    bgr = work.bgr[y0:y1, x0:x1]
-    colour_in = np.array(cv2.mean(bgr, strip)[:3]) + 1.0
-    colour_out = np.array(cv2.mean(bgr, ring)[:3]) + 1.0
-    # Grey as cv2.cvtColor weighs B, G, R.
-    grey_in, grey_out = float((colour_in * _GREY).sum()), float((colour_out * _GREY).sum())
-    # Chromaticity: each channel's share of the sum, which dimming leaves alone.
-    shift = np.abs(colour_in / colour_in.sum() - colour_out / colour_out.sum()).sum()
-    return grey_in < _SHADOW_DARKER * grey_out and bool(shift < _SHADOW_CHROMA)
+    return bool(_darkened(work.bgr[y0:y1, x0:x1], strip, ring, _GREY, _SHADOW_DARKER,
+                          _SHADOW_CHROMA))
+
+
+# Square structuring elements by half-width: (2 k + 1) x (2 k + 1).
+_SQUARES: Final = {k: np.ones((2 * k + 1, 2 * k + 1), np.uint8) for k in (1, 2, 4, 5)}
+
+
+def _grown(mask: npt.NDArray[np.uint8], times: int) -> npt.NDArray[np.uint8]:
+    """`mask` dilated `times` times by a 3x3 square, in one pass (by a (2 times + 1)-square)."""
+    return np.asarray(cv2.dilate(mask, _SQUARES[times]), np.uint8)
+
+
+@njit("boolean(uint8[:, :, :], uint8[:, ::1], uint8[:, ::1], float64[::1], float64, float64)",
+      cache=True, nogil=True)
+def _darkened(bgr: npt.NDArray[np.uint8], strip: npt.NDArray[np.uint8],
+              ring: npt.NDArray[np.uint8], grey: F64, darker: float, chroma: float) -> bool:
+    """Whether the mean colour of `bgr` over the `strip` is that over the `ring` darkened: its
+    grey (weighed by `grey`, as cv2.cvtColor weighs B, G, R) below `darker` times the ring's,
+    its chromaticity (each channel's share of the sum, which dimming leaves alone; channels
+    counted from 1) within `chroma` of it. (The means as `cv2.mean` takes them.)"""
+    h, w = strip.shape
+    sums = np.zeros((2, 3), np.int64)
+    counts = np.zeros(2, np.int64)
+    for y in range(h):
+        for x in range(w):
+            for m, mask in enumerate((strip, ring)):
+                if mask[y, x]:
+                    counts[m] += 1
+                    for c in range(3):
+                        sums[m, c] += bgr[y, x, c]
+    colour = np.empty((2, 3))
+    for m in range(2):
+        for c in range(3):
+            colour[m, c] = sums[m, c] * (1.0 / counts[m]) + 1.0
+    grey_in = 0.0 + colour[0, 0] * grey[0] + colour[0, 1] * grey[1] + colour[0, 2] * grey[2]
+    grey_out = 0.0 + colour[1, 0] * grey[0] + colour[1, 1] * grey[1] + colour[1, 2] * grey[2]
+    total_in = 0.0 + colour[0, 0] + colour[0, 1] + colour[0, 2]
+    total_out = 0.0 + colour[1, 0] + colour[1, 1] + colour[1, 2]
+    shift = 0.0
+    for c in range(3):
+        shift += abs(colour[0, c] / total_in - colour[1, c] / total_out)
+    return grey_in < darker * grey_out and shift < chroma
 
 
 def shadow_order(work: Work, found: Candidates) -> Iterator[int]:
