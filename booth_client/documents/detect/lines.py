@@ -147,6 +147,11 @@ def _closing_both_ends(lead: npt.NDArray[np.int64], group: npt.NDArray[np.int64]
         x0[g], y0[g] = cx[g] + (lo[g] - tc) * ux[g], cy[g] + (lo[g] - tc) * uy[g]
         x1[g], y1[g] = cx[g] + (hi[g] - tc) * ux[g], cy[g] + (hi[g] - tc) * uy[g]
         reach[g] = 2.5 + 0.12 * (hi[g] - lo[g])
+    # How far from its point (cx, cy) each group's ends lie, and a corner near them may.
+    far = np.empty(n)
+    for g in range(n):
+        tc = cx[g] * ux[g] + cy[g] * uy[g]
+        far[g] = max(abs(lo[g] - tc), abs(hi[g] - tc)) + reach[g] + 1e-3
     # close[i, j]: lines i and j meet steeply near an end of group i; first[i, j]: its first.
     close = np.zeros((n, n), np.bool_)
     first = np.zeros((n, n), np.bool_)
@@ -155,8 +160,13 @@ def _closing_both_ends(lead: npt.NDArray[np.int64], group: npt.NDArray[np.int64]
             cross = ux[i] * uy[j] - uy[i] * ux[j]
             if not abs(cross) > corner_sin:
                 continue
-            # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j)
-            s = ((cx[j] - cx[i]) * uy[j] - (cy[j] - cy[i]) * ux[j]) / cross
+            # p_i + s u_i = p_j + r u_j  ->  s = ((p_j - p_i) x u_j) / (u_i x u_j); the
+            # numerator is p_i's distance from line j: where that is farther than group i's
+            # ends and their reach, the lines meet far from them.
+            along = (cx[j] - cx[i]) * uy[j] - (cy[j] - cy[i]) * ux[j]
+            if abs(along) > far[i]:
+                continue
+            s = along / cross
             mx, my = cx[i] + s * ux[i], cy[i] + s * uy[i]
             near0 = np.hypot(mx - x0[i], my - y0[i])
             near1 = np.hypot(mx - x1[i], my - y1[i])
