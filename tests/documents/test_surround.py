@@ -8,9 +8,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from booth_client.documents import detect_document
 from booth_client.documents.backdrops import PHOTOGRAPHS, real_photographs
@@ -23,7 +20,6 @@ from booth_client.documents.detect.surround import (
     _RING,
     MIN_SURROUND_DISTANCE,
     _halved,
-    _pairwise_sum,
     colour_codes,
     stands_out,
     surround_distance,
@@ -233,10 +229,3 @@ def test_the_compiled_surround_distance_is_its_definition() -> None:
             assert surround_distance(work, quad) == want
             judged += want is not None
     assert judged >= 100
-
-
-@settings(max_examples=60, deadline=None)
-@given(values=hnp.arrays(np.float64, st.integers(0, 700),
-                         elements=st.floats(0.0, 1.0, allow_subnormal=False)))
-def test_the_pairwise_sum_is_numpys(values: F64) -> None:
-    assert _pairwise_sum(values, 0, len(values)) == values.sum()

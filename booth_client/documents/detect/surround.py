@@ -75,46 +75,24 @@ def surround_distance(work: Work, quad: F64) -> float | None:
     # How far each pixel lies inside the quad, and outside it.
     depth = np.asarray(cv2.distanceTransform(shape, cv2.DIST_L2, 3), np.float32)
     away = np.asarray(cv2.distanceTransform(1 - shape, cv2.DIST_L2, 3), np.float32)
-    distance = _bhattacharyya(codes[y0:y1, x0:x1], depth, away, inset, near, far, _BINS ** 3,
-                              _MIN_PIXELS)
-    return None if np.isnan(distance) else float(distance)
+    terms = _overlaps(codes[y0:y1, x0:x1], depth, away, inset, near, far, _BINS ** 3,
+                      _MIN_PIXELS)
+    if len(terms) == 0:
+        return None
+    # (Summed by numpy: the order of the sum is numpy's.)
+    return float(np.sqrt(max(0.0, 1.0 - terms.sum())))
 
 
-@njit("float64(float64[:], int64, int64)", cache=True, nogil=True)
-def _pairwise_sum(values: F64, start: int, n: int) -> float:
-    """The sum of `n` `values` from `start` on in numpy's order (its pairwise summation of a
-    contiguous array: eight running sums over blocks of up to 128, halved above that)."""
-    if n < 8:
-        total = 0.0
-        for i in range(n):
-            total += values[start + i]
-        return float(total)
-    if n <= 128:
-        r = values[start:start + 8].copy()
-        i = 8
-        while i < n - n % 8:
-            for k in range(8):
-                r[k] += values[start + i + k]
-            i += 8
-        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            total += values[start + i]
-            i += 1
-        return float(total)
-    half = n // 2
-    half -= half % 8
-    return float(_pairwise_sum(values, start, half) + _pairwise_sum(values, start + half, n - half))
-
-
-@njit("float64(int32[:, :], float32[:, ::1], float32[:, ::1], float64, float64, float64, int64, "
-      "int64)", cache=True, nogil=True)
-def _bhattacharyya(codes: npt.NDArray[np.int32], depth: npt.NDArray[np.float32],
-                   away: npt.NDArray[np.float32], inset: float, near: float, far: float,
-                   n_codes: int, least: int) -> float:
-    """`surround_distance` of the colour `codes` (0 to `n_codes` - 1) more than `inset` px
-    `depth` inside the quad and those `near` to `far` px `away` outside it; NaN where either
-    holds fewer than `least` pixels. (As histograms summed in numpy's pairwise order: the
-    definition, in numpy, is in `tests/documents/test_surround.py`.)"""
+@njit("float64[:](int32[:, :], float32[:, ::1], float32[:, ::1], float64, float64, float64, "
+      "int64, int64)", cache=True, nogil=True)
+def _overlaps(codes: npt.NDArray[np.int32], depth: npt.NDArray[np.float32],
+              away: npt.NDArray[np.float32], inset: float, near: float, far: float,
+              n_codes: int, least: int) -> F64:
+    """The terms of the Bhattacharyya coefficient, per colour, of the colour `codes` (0 to
+    `n_codes` - 1) more than `inset` px `depth` inside the quad and those `near` to `far` px
+    `away` outside it (their sum is `surround_distance`'s overlap); none where either holds
+    fewer than `least` pixels. (The definition, in numpy and OpenCV, is in
+    `tests/documents/test_surround.py`.)"""
     within = np.zeros(n_codes, np.int64)
     around = np.zeros(n_codes, np.int64)
     n_in, n_out = 0, 0
@@ -128,11 +106,11 @@ def _bhattacharyya(codes: npt.NDArray[np.int32], depth: npt.NDArray[np.float32],
                 around[codes[y, x]] += 1
                 n_out += 1
     if n_in < least or n_out < least:
-        return np.nan
+        return np.zeros(0)
     terms = np.empty(n_codes)
     for b in range(n_codes):
         terms[b] = np.sqrt(within[b] / n_in * around[b] / n_out)
-    return float(np.sqrt(max(0.0, 1.0 - _pairwise_sum(terms, 0, n_codes))))
+    return terms
 
 
 def _codes(work: Work, bins: int) -> npt.NDArray[np.int32]:
