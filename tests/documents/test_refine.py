@@ -9,7 +9,40 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booth_client.documents.detect.refine import _PAIR_INDEX, fit_lines, robust_lines
-from booth_client.documents.detect.shape import areas
+from booth_client.documents.detect.shape import F64, areas, stacked
+
+
+def _fit_by_definition(pts: F64, weight: F64) -> F64:
+    """`fit_lines` in numpy, its definition (as it was written before it was compiled)."""
+    total = np.maximum(weight.sum(axis=1), 1e-9)
+    centre = (pts * weight[..., None]).sum(axis=1) / total[:, None]
+    dev = (pts - centre[:, None, :]) * np.sqrt(weight)[..., None]
+    sxx = (dev[..., 0] ** 2).sum(axis=1)
+    syy = (dev[..., 1] ** 2).sum(axis=1)
+    sxy = (dev[..., 0] * dev[..., 1]).sum(axis=1)
+    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+    dx, dy = np.cos(theta), np.sin(theta)
+    return stacked(dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 12),
+       stations=st.sampled_from([3, 8, 24, 32, 40, 200]), weights=st.sampled_from(
+           ["inliers", "any", "none"]))
+def test_the_compiled_line_fit_is_its_definition(seed: int, rows: int, stations: int,
+                                                 weights: str) -> None:
+    # Points about lines, weighted as inliers (0 or 1), by any weight, or none at all.
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 100, stations)
+    angle = rng.uniform(0, np.pi, (rows, 1))
+    pts = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=2)
+    pts += rng.uniform(0, 300, (rows, 1, 2)) + rng.normal(0.0, 1.5, (rows, stations, 2))
+    weight = {"inliers": (rng.random((rows, stations)) < 0.7).astype(np.float64),
+              "any": rng.random((rows, stations)),
+              "none": np.zeros((rows, stations))}[weights]
+    # The same arithmetic; numpy's trigonometry may differ in its last bit on some CPUs.
+    np.testing.assert_allclose(fit_lines(pts, weight), _fit_by_definition(pts, weight),
+                               rtol=0, atol=1e-9)
 
 
 @settings(max_examples=60, deadline=None)

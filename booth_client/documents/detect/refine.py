@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from .shape import F64, Mask, areas, side_normals, stacked, stations
+from .shape import F64, Mask, areas, side_normals, stations
 
 _REFINE_SAMPLES: Final = 32
 # Where the stations lie along each side, as shares of its length.
@@ -193,15 +193,73 @@ def _consensus(pts: F64, usable: npt.NDArray[np.bool_], tolerance: F64,
 def fit_lines(pts: F64, weight: F64) -> F64:
     """Per row of points (M, S, 2) with weights (M, S), the total least squares line (a, b, c),
     a^2 + b^2 = 1: its direction is the principal axis of the weighted points."""
-    total = np.maximum(weight.sum(axis=1), 1e-9)
-    centre = (pts * weight[..., None]).sum(axis=1) / total[:, None]
-    dev = (pts - centre[:, None, :]) * np.sqrt(weight)[..., None]
-    sxx = (dev[..., 0] ** 2).sum(axis=1)
-    syy = (dev[..., 1] ** 2).sum(axis=1)
-    sxy = (dev[..., 0] * dev[..., 1]).sum(axis=1)
-    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
-    dx, dy = np.cos(theta), np.sin(theta)
-    return stacked(dy, -dx, -(dy * centre[:, 0] - dx * centre[:, 1]))
+    return _fitted(np.ascontiguousarray(pts, np.float64), np.ascontiguousarray(weight, np.float64))
+
+
+@njit("float64(float64[::1], int64, int64)", cache=True, nogil=True)
+def _pairwise_from(values: F64, start: int, n: int) -> float:
+    """`_pairwise` of the `n` values from `start` on."""
+    if n < 8:
+        total = 0.0
+        for i in range(n):
+            total += values[start + i]
+        return float(total)
+    if n <= 128:
+        r = values[start:start + 8].copy()
+        i = 8
+        while i < n - n % 8:
+            for k in range(8):
+                r[k] += values[start + i + k]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            total += values[start + i]
+            i += 1
+        return float(total)
+    half = n // 2
+    half -= half % 8
+    return float(_pairwise_from(values, start, half)
+                 + _pairwise_from(values, start + half, n - half))
+
+
+@njit("float64(float64[::1], int64)", cache=True, nogil=True)
+def _pairwise(values: F64, n: int) -> float:
+    """The sum of the first `n` `values` in numpy's pairwise order (eight running sums over
+    blocks of up to 128, halved above that)."""
+    return float(_pairwise_from(values, 0, n))
+
+
+@njit("float64[:, :](float64[:, :, ::1], float64[:, ::1])", cache=True, nogil=True)
+def _fitted(pts: F64, weight: F64) -> F64:
+    """`fit_lines`, numpy's arithmetic in its order (the sums over each row's points are
+    pairwise where numpy reads them contiguously, running where it does not): the
+    definition, in numpy, is in `tests/documents/test_refine.py`."""
+    n_rows, n = weight.shape
+    out = np.empty((n_rows, 3))
+    terms = np.empty(n)
+    for m in range(n_rows):
+        total = max(_pairwise(weight[m], n), 1e-9)
+        sum_x, sum_y = 0.0, 0.0
+        for k in range(n):
+            sum_x += pts[m, k, 0] * weight[m, k]
+            sum_y += pts[m, k, 1] * weight[m, k]
+        cx, cy = sum_x / total, sum_y / total
+        for k in range(n):
+            dev = (pts[m, k, 0] - cx) * np.sqrt(weight[m, k])
+            terms[k] = dev * dev
+        sxx = _pairwise(terms, n)
+        for k in range(n):
+            dev = (pts[m, k, 1] - cy) * np.sqrt(weight[m, k])
+            terms[k] = dev * dev
+        syy = _pairwise(terms, n)
+        for k in range(n):
+            terms[k] = ((pts[m, k, 0] - cx) * np.sqrt(weight[m, k])) * (
+                (pts[m, k, 1] - cy) * np.sqrt(weight[m, k]))
+        sxy = _pairwise(terms, n)
+        theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+        dx, dy = np.cos(theta), np.sin(theta)
+        out[m, 0], out[m, 1], out[m, 2] = dy, -dx, -(dy * cx - dx * cy)
+    return out
 
 
 def refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, tolerance: float,
