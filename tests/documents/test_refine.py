@@ -4,12 +4,22 @@ definitions."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booth_client.documents.detect.refine import _PAIR_INDEX, fit_lines, robust_lines
-from booth_client.documents.detect.shape import F64, areas, stacked
+from booth_client.documents.detect.refine import (
+    _PAIR_INDEX,
+    _REFINE_SAMPLES,
+    STATIONS,
+    _flanks,
+    _sampled,
+    fit_lines,
+    robust_lines,
+)
+from booth_client.documents.detect.shape import F64, areas, side_normals, stacked
 
 
 def _fit_by_definition(pts: F64, weight: F64) -> F64:
@@ -192,3 +202,47 @@ def test_meeting_and_accepting_are_as_defined(seed: int, n: int, shift: float) -
     met = _meet(quads, lines, keep)
     assert np.array_equal(met, _meet_by_definition(quads, lines, keep))
     assert np.array_equal(accept_many(quads, met), _accepted_by_definition(quads, met))
+
+
+def _sampled_by_definition(image: npt.NDArray[np.uint8], quads: F64, reach: float,
+                           centres: bool) -> tuple[F64, npt.NDArray[np.float32], F64]:
+    """`refine._sampled` in numpy, its definition (as it was written before its grid and
+    its points were compiled)."""
+    samples = _REFINE_SAMPLES
+    a = quads.reshape(-1, 2)
+    sides, normals = side_normals(quads)
+    d, normal = sides.reshape(-1, 2), normals.reshape(-1, 2)
+    rows_n = len(a)
+    offsets = np.arange(-reach, reach + 1.0, 1.0)
+    base = a[:, None, :] + STATIONS[None, :, None] * d[:, None, :]
+    map_x, map_y = (
+        (base[:, :, None, i] + offsets[None, None, :] * normal[:, None, None, i]).reshape(
+            rows_n * samples, -1).astype(np.float32) for i in (0, 1))
+    prof = np.asarray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE), np.uint8)
+    h, w = image.shape[:2]
+    strength, outer, centre = _flanks(prof, map_x, map_y, h, w, offsets, centres)
+    pts = base + outer.reshape(rows_n, samples)[..., None] * normal[:, None, :]
+    peaks = (base + centre.reshape(rows_n, samples)[..., None] * normal[:, None, :] if centres
+             else pts)
+    inside = (pts[..., 0] > 1) & (pts[..., 0] < w - 2) & (pts[..., 1] > 1) & (pts[..., 1] < h - 2)
+    return pts, np.where(inside, strength.reshape(rows_n, samples), 0.0), peaks
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 4), reach=st.sampled_from(
+    [3.0, 5.0, 8.0, 1.5 * 1280 / 480 + 2.0]), centres=st.booleans())
+def test_the_compiled_edge_sampling_is_its_definition(seed: int, n: int, reach: float,
+                                                      centres: bool) -> None:
+    # Quads about a card drawn on a noisy frame, some reaching out of it.
+    rng = np.random.default_rng(seed)
+    image = np.clip(rng.normal(90, 20, (240, 320, 3)), 0, 255).astype(np.uint8)
+    cv2.rectangle(image, (60, 50), (250, 180), (220, 200, 160), -1)
+    card = np.array([[60.0, 50.0], [250.0, 50.0], [250.0, 180.0], [60.0, 180.0]])
+    quads = card[None] + rng.normal(0.0, 3.0, (n, 4, 2)) + rng.choice(
+        [0.0, 80.0], (n, 1, 1)) * rng.choice([-1.0, 1.0], (n, 1, 2))
+    got = _sampled(image, quads, reach, centres)
+    want = _sampled_by_definition(image, quads, reach, centres)
+    for g, x in zip(got, want, strict=True):
+        assert g.dtype == x.dtype and g.shape == x.shape
+        np.testing.assert_array_equal(g, x)

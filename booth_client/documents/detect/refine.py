@@ -14,16 +14,21 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from .shape import F64, Mask, areas, side_normals, stations
+from .shape import F64, Mask, areas, stations
 
 _REFINE_SAMPLES: Final = 32
 # Where the stations lie along each side, as shares of its length.
 STATIONS: Final = stations(0.05, 0.95, _REFINE_SAMPLES)
+# The strength of the edge at each station (float32, as the responses are).
+Strengths = npt.NDArray[np.float32]
+# (A writable copy, as the compiled `_grid` takes it.)
+_SHARES: Final = STATIONS.copy()
 _PAIR_INDEX: Final = np.array(list(combinations(np.linspace(0, _REFINE_SAMPLES - 1, 12).astype(int),
                                                2)), np.int64)
 
 
-def edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple[F64, F64]:
+def edge_points(image: npt.NDArray[np.uint8], quads: F64,
+                reach: float) -> tuple[F64, Strengths]:
     """For each side of each quad (K, 4, 2) and evenly spaced stations along it, the outline
     edge crossing the side within +-reach px along its outward normal, all in one remap.
     Returns points (K*4, S, 2) and strengths (K*4, S); strength 0 where nothing was seen."""
@@ -32,7 +37,7 @@ def edge_points(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple
 
 
 def edge_samples(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tuple[
-        F64, F64, F64]:
+        F64, Strengths, F64]:
     """`edge_points`, and also where the outline edge peaks at each station (K*4, S, 2).
 
     The points of `edge_points` lie where the outline edge's response, read outward, last
@@ -45,29 +50,74 @@ def edge_samples(image: npt.NDArray[np.uint8], quads: F64, reach: float) -> tupl
 
 
 def _sampled(image: npt.NDArray[np.uint8], quads: F64, reach: float, centres: bool) -> tuple[
-        F64, F64, F64]:
+        F64, Strengths, F64]:
     """`edge_samples`, the peaks only with `centres` (else the points again)."""
-    samples = _REFINE_SAMPLES
-    a = quads.reshape(-1, 2)
-    sides, normals = side_normals(quads)
-    d, normal = sides.reshape(-1, 2), normals.reshape(-1, 2)
-    rows_n = len(a)
-    t = STATIONS
     offsets = np.arange(-reach, reach + 1.0, 1.0)
-    base = a[:, None, :] + t[None, :, None] * d[:, None, :]
-    # The sampling grid (rows, S, offsets), x and y apart as remap takes them.
-    map_x, map_y = (
-        (base[:, :, None, i] + offsets[None, None, :] * normal[:, None, None, i]).reshape(
-            rows_n * samples, -1).astype(np.float32) for i in (0, 1))
+    base, normal, map_x, map_y = _grid(np.ascontiguousarray(quads, np.float64), _SHARES,
+                                       offsets)
     prof = np.asarray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE), np.uint8)
     h, w = image.shape[:2]
     strength, outer, centre = _flanks(prof, map_x, map_y, h, w, offsets, centres)
-    pts = base + outer.reshape(rows_n, samples)[..., None] * normal[:, None, :]
-    peaks = (base + centre.reshape(rows_n, samples)[..., None] * normal[:, None, :] if centres
-             else pts)
-    inside = (pts[..., 0] > 1) & (pts[..., 0] < w - 2) & (pts[..., 1] > 1) & (pts[..., 1] < h - 2)
-    return pts, np.where(inside, strength.reshape(rows_n, samples), 0.0), peaks
+    return _placed(base, normal, outer, centre, strength, h, w, centres)
+
+
+@njit("Tuple((float64[:, :, ::1], float64[:, ::1], float32[:, ::1], float32[:, ::1]))"
+      "(float64[:, :, ::1], float64[::1], float64[::1])", cache=True, nogil=True)
+def _grid(quads: F64, t: F64, offsets: F64) -> tuple[F64, F64, npt.NDArray[np.float32],
+                                                     npt.NDArray[np.float32]]:
+    """The stations along each side of `quads` (K, 4, 2) at shares `t` (S,) of its length
+    (K*4, S, 2), the sides' unit normals (K*4, 2; as `shape.side_normals` has them), and the
+    sampling grid across each station at `offsets` (O,) along the normal, x and y apart as
+    remap takes them (K*4*S, O)."""
+    n_rows, n_t, n_off = 4 * len(quads), len(t), len(offsets)
+    base = np.empty((n_rows, n_t, 2))
+    normal = np.empty((n_rows, 2))
+    map_x = np.empty((n_rows * n_t, n_off), np.float32)
+    map_y = np.empty((n_rows * n_t, n_off), np.float32)
+    for q in range(len(quads)):
+        for k in range(4):
+            row = 4 * q + k
+            ax, ay = quads[q, k, 0], quads[q, k, 1]
+            dx, dy = quads[q, (k + 1) % 4, 0] - ax, quads[q, (k + 1) % 4, 1] - ay
+            length = max(np.hypot(dx, dy), 1e-9)
+            nx, ny = dy / length, -dx / length
+            normal[row, 0], normal[row, 1] = nx, ny
+            for s in range(n_t):
+                bx, by = ax + t[s] * dx, ay + t[s] * dy
+                base[row, s, 0], base[row, s, 1] = bx, by
+                for o in range(n_off):
+                    map_x[row * n_t + s, o] = np.float32(bx + offsets[o] * nx)
+                    map_y[row * n_t + s, o] = np.float32(by + offsets[o] * ny)
+    return base, normal, map_x, map_y
+
+
+@njit("Tuple((float64[:, :, ::1], float32[:, ::1], float64[:, :, ::1]))"
+      "(float64[:, :, ::1], float64[:, ::1], float64[::1], float64[::1], float32[::1], int64, "
+      "int64, boolean)", cache=True, nogil=True)
+def _placed(base: F64, normal: F64, outer: F64, centre: F64, strength: npt.NDArray[np.float32],
+            h: int, w: int, centres: bool) -> tuple[F64, npt.NDArray[np.float32], F64]:
+    """The points `outer` (R*S,) px along each station's normal from `base` (R, S, 2), their
+    `strength`, 0 where the point lies within 2 px of the edge of an h x w frame, and the
+    peaks `centre` px along it (with `centres`; else the points again)."""
+    n_rows, n_t = base.shape[0], base.shape[1]
+    pts = np.empty((n_rows, n_t, 2))
+    peaks = np.empty((n_rows, n_t, 2))
+    seen = np.empty((n_rows, n_t), np.float32)
+    for r in range(n_rows):
+        for s in range(n_t):
+            k = r * n_t + s
+            x = base[r, s, 0] + outer[k] * normal[r, 0]
+            y = base[r, s, 1] + outer[k] * normal[r, 1]
+            pts[r, s, 0], pts[r, s, 1] = x, y
+            inside = x > 1 and x < w - 2 and y > 1 and y < h - 2
+            seen[r, s] = strength[k] if inside else np.float32(0.0)
+            if centres:
+                peaks[r, s, 0] = base[r, s, 0] + centre[k] * normal[r, 0]
+                peaks[r, s, 1] = base[r, s, 1] + centre[k] * normal[r, 1]
+            else:
+                peaks[r, s, 0], peaks[r, s, 1] = x, y
+    return pts, seen, peaks
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -263,7 +313,7 @@ def _fitted(pts: F64, weight: F64) -> F64:
 
 
 def refine_many(image: npt.NDArray[np.uint8], quads: F64, reach: float, tolerance: float,
-                 found: tuple[F64, F64] | None = None) -> tuple[F64, F64, Mask]:
+                 found: tuple[F64, Strengths] | None = None) -> tuple[F64, F64, Mask]:
     """Snap each side of each quad (K, 4, 2) to the outline edge near it and intersect
     neighbouring sides. A side with too little evidence (hidden, or outside the frame) keeps
     its current position. Returns quads (K, 4, 2), per-side shares of stations on the line and

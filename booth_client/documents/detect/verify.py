@@ -15,7 +15,7 @@ import numpy.typing as npt
 from numba import njit, types
 
 from .edges import Work
-from .refine import STATIONS, consensus, edge_points
+from .refine import STATIONS, Strengths, consensus, edge_points
 from .shape import (
     F64,
     NEXT,
@@ -377,7 +377,7 @@ class Straight(enum.Enum):
 
 
 def straight_sides(image: npt.NDArray[np.uint8], quad: F64,
-                   found: tuple[F64, F64] | None = None, curves: bool = True,
+                   found: tuple[F64, Strengths] | None = None, curves: bool = True,
                    in_view: bool = True) -> Straight | None:
     """Final check at full resolution: the outline must run along straight lines. Curved
     things (heads, mugs, hands) can be boxed by a quad whose sides touch edges here and there,
