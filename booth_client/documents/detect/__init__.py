@@ -51,16 +51,19 @@ The stages are numpy over a few hundred lines, pairs and quads at a time. The lo
 edge pixel, station, probe or quad are compiled with numba: `runs.edge_runs`; the segments,
 their grouping into lines, the corners and the lines kept in `lines`; where the lines meet, the
 crossings, the stretch supports and the support past the sides' ends and beyond a band in
-`profiles`; the U's and the runs of their arms in `completion`; the plausibility in `quads`;
-the edge flanks and the consensus in `refine`; the colour steps in `verify`; the colour bins
-and the ranking's surround distances in `surround`; the gradient passes in `edges`; the corner
-order, the true aspect and the areas in `shape` (and, outside this package, the clipping and
-the IoU of convex polygons in `geometry`).
-Each is checked against its numpy definition by a test: there numpy's many small arrays per
-frame cost more than the arithmetic. They are compiled on the first import and cached beside
-their modules (`scripts/setup.sh` does it once); a kernel reads no constant and calls no
-function of another module, which its cache would not see change: what it needs from elsewhere
-is passed in.
+`profiles`; the U's, the runs of their arms and the pick of distinct ones in `completion`; the
+plausibility in `quads`; the sampling grid across the sides, the edge flanks, the consensus and
+the line fit in `refine`; the colour steps in `verify`; the sides shared and the colour test in
+`shadows`; the colour bins, the ranking's surround distances and the final check's histograms
+in `surround`; the gradient passes in `edges`; the corner order, the true aspect and the areas
+in `shape` (and, outside this package, the clipping and the IoU of convex polygons in
+`geometry`). Each is checked against its numpy definition by a test: there numpy's many small
+arrays per frame cost more than the arithmetic. A kernel does numpy's arithmetic in numpy's
+order (its sums too: pairwise where numpy sums a contiguous row, running where it does not), so
+the detector's outputs are the same as the numpy form's. They are compiled on the first import
+and cached beside their modules (`scripts/setup.sh` does it once); a kernel reads no constant
+and calls no function of another module, which its cache would not see change: what it needs
+from elsewhere is passed in.
 """
 
 from __future__ import annotations
