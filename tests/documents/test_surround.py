@@ -19,7 +19,7 @@ from booth_client.documents.detect.surround import (
     _MIN_PIXELS,
     _RING,
     MIN_SURROUND_DISTANCE,
-    _halved,
+    _around,
     colour_codes,
     stands_out,
     surround_distance,
@@ -182,31 +182,21 @@ def test_a_quad_mostly_outside_the_frame_is_not_ranked() -> None:
 
 def _surround_by_definition(work: Work, quad: F64) -> float | None:
     """`surround_distance` in numpy and OpenCV, its definition (as it was written before its
-    histograms were compiled): the inside and the ring as masks, their colour histograms by
-    `cv2.calcHist`."""
-    half = _halved(work.bgr)
-    h, w = half.shape[:2]
-    corners = (quad + 0.5) / 2 - 0.5
-    inset, (near, far) = _INSET / 2, (_RING[0] / 2, _RING[1] / 2)
-    reach = int(np.ceil(far)) + 1
-    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - reach
-    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + reach + 1
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-    if x1 - x0 < 3 or y1 - y0 < 3:
+    histograms were compiled): over the box `_around` the quad, the inside and the ring as
+    masks, their colour histograms by `cv2.calcHist`."""
+    around = _around(work, quad)
+    if around is None:
         return None
-    shape = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillConvexPoly(shape, np.round(corners - (x0, y0)).astype(np.int32), 1)
-    depth = np.asarray(cv2.distanceTransform(shape, cv2.DIST_L2, 3), np.float32)
-    away = np.asarray(cv2.distanceTransform(1 - shape, cv2.DIST_L2, 3), np.float32)
+    codes, depth, away = around
+    inset, (near, far) = _INSET / 2, (_RING[0] / 2, _RING[1] / 2)
     inside = (depth > inset).view(np.uint8)
     ring = ((away > near) & (away <= far)).view(np.uint8)
     if cv2.countNonZero(inside) < _MIN_PIXELS or cv2.countNonZero(ring) < _MIN_PIXELS:
         return None
-    codes = colour_codes(half, _BINS)[y0:y1, x0:x1].astype(np.uint16)
-    within, around = (np.asarray(cv2.calcHist([codes], [0], mask, [_BINS ** 3],
-                                              [0, _BINS ** 3]), np.float64)
-                      for mask in (inside, ring))
-    overlap = np.sqrt(within / within.sum() * around / around.sum()).sum()
+    within, outside = (np.asarray(cv2.calcHist([codes.astype(np.uint16)], [0], mask,
+                                                [_BINS ** 3], [0, _BINS ** 3]), np.float64)
+                       for mask in (inside, ring))
+    overlap = np.sqrt(within / within.sum() * outside / outside.sum()).sum()
     return float(np.sqrt(max(0.0, 1.0 - overlap)))
 
 

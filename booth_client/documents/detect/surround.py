@@ -59,12 +59,28 @@ def surround_distance(work: Work, quad: F64) -> float | None:
     (from `_INSET` px within its outline) and in the ring around it (`_RING` px outside), with
     each channel binned by the frame's quantiles; None when either holds fewer than
     `_MIN_PIXELS` pixels in view. (Read on the shrunk frame halved: colours, not edges.)"""
+    around = _around(work, quad)
+    if around is None:
+        return None
+    codes, depth, away = around
+    inset, (near, far) = _INSET / 2, (_RING[0] / 2, _RING[1] / 2)
+    terms = _overlaps(codes, depth, away, inset, near, far, _BINS ** 3, _MIN_PIXELS)
+    if len(terms) == 0:
+        return None
+    # (Summed by numpy: the order of the sum is numpy's.)
+    return float(np.sqrt(max(0.0, 1.0 - terms.sum())))
+
+
+def _around(work: Work, quad: F64) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32],
+                                            npt.NDArray[np.float32]] | None:
+    """Over the box around the quad (4, 2) in the shrunk frame and its ring, in the halved
+    frame's pixels: the colour codes (`_BINS` per channel), how far each pixel lies inside the
+    quad and how far outside it; None for a box too small to read."""
     codes = _codes(work, _BINS)
     h, w = codes.shape
     # In the halved frame's pixels.
     corners = (quad + 0.5) / 2 - 0.5
-    inset, (near, far) = _INSET / 2, (_RING[0] / 2, _RING[1] / 2)
-    reach = int(np.ceil(far)) + 1
+    reach = int(np.ceil(_RING[1] / 2)) + 1
     x0, y0 = np.floor(corners.min(axis=0)).astype(int) - reach
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + reach + 1
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
@@ -72,15 +88,9 @@ def surround_distance(work: Work, quad: F64) -> float | None:
         return None
     shape = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.fillConvexPoly(shape, np.round(corners - (x0, y0)).astype(np.int32), 1)
-    # How far each pixel lies inside the quad, and outside it.
     depth = np.asarray(cv2.distanceTransform(shape, cv2.DIST_L2, 3), np.float32)
     away = np.asarray(cv2.distanceTransform(1 - shape, cv2.DIST_L2, 3), np.float32)
-    terms = _overlaps(codes[y0:y1, x0:x1], depth, away, inset, near, far, _BINS ** 3,
-                      _MIN_PIXELS)
-    if len(terms) == 0:
-        return None
-    # (Summed by numpy: the order of the sum is numpy's.)
-    return float(np.sqrt(max(0.0, 1.0 - terms.sum())))
+    return codes[y0:y1, x0:x1], depth, away
 
 
 @njit("float64[:](int32[:, :], float32[:, ::1], float32[:, ::1], float64, float64, float64, "
