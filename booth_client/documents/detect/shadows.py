@@ -93,8 +93,9 @@ def _darkened(bgr: npt.NDArray[np.uint8], strip: npt.NDArray[np.uint8],
               ring: npt.NDArray[np.uint8], grey: F64, darker: float, chroma: float) -> bool:
     """Whether the mean colour of `bgr` over the `strip` is that over the `ring` darkened: its
     grey (weighed by `grey`, as cv2.cvtColor weighs B, G, R) below `darker` times the ring's,
-    its chromaticity (each channel's share of the sum, which dimming leaves alone; channels
-    counted from 1) within `chroma` of it. (The means as `cv2.mean` takes them.)"""
+    its chromaticity (each channel's share of the sum, which dimming leaves alone) within
+    `chroma` of it. Each mean is taken as `cv2.mean` takes it, plus 1 (a black channel still
+    has a share)."""
     h, w = strip.shape
     sums = np.zeros((2, 3), np.int64)
     counts = np.zeros(2, np.int64)
