@@ -177,7 +177,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     def heads(quads: Scored, n: int) -> Scored:
         """Of `quads` in order of value, the best `n` not completed and all completed."""
         order = np.argsort(-quads.value, kind="stable")
-        completed = _on_closing(quads.around[order], closes)
+        completed = _completed(quads.around[order], closes)
         return quads.take(order[completed | (np.cumsum(~completed) <= n)])
 
     # The best are valued up or down by how far they stand out from what lies around them: a
@@ -187,7 +187,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     distance = surround_distances(work, order_many(scored.corners))
     scored.value = scored.value + _STAND_OUT_WEIGHT * nan_as(distance - _STAND_OUT_MID, 0.0)
     scored = heads(scored, _POOL)
-    own = scored.take(np.flatnonzero(~_completed(scored, closes)))
+    own = scored.take(np.flatnonzero(~_completed(scored.around, closes)))
     new_lines, new_around = _extensions(prof, own.take(np.arange(min(_EXTEND, len(own.value)))))
     if len(new_lines):
         prof, border = _with_lines(work, prof, border, new_lines)
@@ -212,7 +212,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     # (A completed U a little less than a quad the line search found whole: a quad on that
     # line's band, say, that its arms' edges end on.)
     value = (scored.value - _SURFACE_WEIGHT * _surface_lack(steps)
-             - _COMPLETED_PENALTY * _completed(scored, closes))
+             - _COMPLETED_PENALTY * _completed(scored.around, closes))
     order = np.flatnonzero(keep)[np.argsort(-value[keep], kind="stable")]
     scored, quads, value = scored.take(order), quads[order], value[order]
     across, steps = across[order], steps[order]
@@ -228,7 +228,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
                 & solid)
     keep = ~_nested(quads, outer_ok, inner >= _NEST_CROSSED, held_close, work.gray.shape)
     quads, value = quads[keep], value[keep]
-    completed = _completed(scored, closes)[keep]
+    completed = _completed(scored.around, closes)[keep]
     # The same outline is often found from neighbouring lines (a side and the print just
     # inside it): the shortlist holds different quads, as refinement makes near copies one.
     gap = np.abs(quads[:, None] - quads[None, :]).max(axis=(2, 3))
@@ -251,14 +251,9 @@ _COMPLETED: Final = 2
 _COMPLETED_PENALTY: Final = 0.05
 
 
-def _completed(scored: Scored, closes: slice) -> Mask:
-    """Which of `scored` are completed U's: their fourth side on a closing line (`closes`, the
-    indices of those lines)."""
-    return _on_closing(scored.around, closes)
-
-
-def _on_closing(around: npt.NDArray[np.intp], closes: slice) -> Mask:
-    """`_completed` of the quads on lines `around` (Q, 4)."""
+def _completed(around: npt.NDArray[np.intp], closes: slice) -> Mask:
+    """Which of the quads on lines `around` (Q, 4) are completed U's: their fourth side on a
+    closing line (`closes`, the indices of those lines)."""
     side = around[:, 3]
     return np.asarray((side >= closes.start) & (side < closes.stop), np.bool_)
 

@@ -259,13 +259,17 @@ def _lines_of_runs(moments: F64, min_len: float, max_lines: int) -> F64:
         c_line[k] = -(nx[k] * cx + ny[k] * cy)
         ends[0, k, 0], ends[0, k, 1] = cx - dx[k] * length / 2, cy - dy[k] * length / 2
         ends[1, k, 0], ends[1, k, 1] = cx + dx[k] * length / 2, cy + dy[k] * length / 2
+    # Greedy grouping, longest first: a segment still free leads a group of the free segments
+    # on its line (within 5 degrees of it, both ends within 2 px of it).
     leads, group = _on_one_line(nx, ny, c_line, ends, _SAME_LINE_COS)
     n_groups = len(leads)
     weights = np.zeros(n_groups)
     for k in range(n_seg):
         weights[group[k]] += seg[k, 4]
     order = np.argsort(-weights, kind="mergesort")
-    # The longest lines, at most `_MAX_PER_DIRECTION` of a direction.
+    # The longest lines, but at most `_MAX_PER_DIRECTION` of a direction: ruled paper, blinds
+    # or a keyboard give many long parallel lines that would crowd out a document's other pair
+    # of sides.
     in_bin = np.zeros(_DIRECTION_BINS, np.int64)
     chosen = np.empty(n_groups, np.int64)
     n_chosen = 0
@@ -287,7 +291,8 @@ def _lines_of_runs(moments: F64, min_len: float, max_lines: int) -> F64:
         both[chosen[:n_chosen]] = False
         extra = np.flatnonzero(both)
         extra = extra[np.argsort(-weights[extra], kind="mergesort")][:_EXTRA_LINES]
-    # One line through all pixels of a group: its moments are the sums of its members'.
+    # One line through all pixels of a group: its moments are the sums of its members'. (The
+    # two orientation binnings count a pixel twice; that does not move the fit.)
     sums = np.zeros((n_groups, 6))
     for k in range(n_seg):
         for j in range(6):

@@ -247,8 +247,9 @@ def fit_lines(pts: F64, weight: F64) -> F64:
 
 
 @njit("float64(float64[::1], int64, int64)", cache=True, nogil=True)
-def _pairwise_from(values: F64, start: int, n: int) -> float:
-    """`_pairwise` of the `n` values from `start` on."""
+def _pairwise(values: F64, start: int, n: int) -> float:
+    """The sum of the `n` `values` from `start` on in numpy's pairwise order (eight running
+    sums over blocks of up to 128, halved above that)."""
     if n < 8:
         total = 0.0
         for i in range(n):
@@ -268,15 +269,7 @@ def _pairwise_from(values: F64, start: int, n: int) -> float:
         return float(total)
     half = n // 2
     half -= half % 8
-    return float(_pairwise_from(values, start, half)
-                 + _pairwise_from(values, start + half, n - half))
-
-
-@njit("float64(float64[::1], int64)", cache=True, nogil=True)
-def _pairwise(values: F64, n: int) -> float:
-    """The sum of the first `n` `values` in numpy's pairwise order (eight running sums over
-    blocks of up to 128, halved above that)."""
-    return float(_pairwise_from(values, 0, n))
+    return float(_pairwise(values, start, half) + _pairwise(values, start + half, n - half))
 
 
 @njit("float64[:, :](float64[:, :, ::1], float64[:, ::1])", cache=True, nogil=True)
@@ -286,26 +279,26 @@ def _fitted(pts: F64, weight: F64) -> F64:
     definition, in numpy, is in `tests/documents/test_refine.py`."""
     n_rows, n = weight.shape
     out = np.empty((n_rows, 3))
-    terms = np.empty(n)
+    dev_x, dev_y, terms = np.empty(n), np.empty(n), np.empty(n)
     for m in range(n_rows):
-        total = max(_pairwise(weight[m], n), 1e-9)
+        total = max(_pairwise(weight[m], 0, n), 1e-9)
         sum_x, sum_y = 0.0, 0.0
         for k in range(n):
             sum_x += pts[m, k, 0] * weight[m, k]
             sum_y += pts[m, k, 1] * weight[m, k]
         cx, cy = sum_x / total, sum_y / total
         for k in range(n):
-            dev = (pts[m, k, 0] - cx) * np.sqrt(weight[m, k])
-            terms[k] = dev * dev
-        sxx = _pairwise(terms, n)
+            root = np.sqrt(weight[m, k])
+            dev_x[k], dev_y[k] = (pts[m, k, 0] - cx) * root, (pts[m, k, 1] - cy) * root
         for k in range(n):
-            dev = (pts[m, k, 1] - cy) * np.sqrt(weight[m, k])
-            terms[k] = dev * dev
-        syy = _pairwise(terms, n)
+            terms[k] = dev_x[k] * dev_x[k]
+        sxx = _pairwise(terms, 0, n)
         for k in range(n):
-            terms[k] = ((pts[m, k, 0] - cx) * np.sqrt(weight[m, k])) * (
-                (pts[m, k, 1] - cy) * np.sqrt(weight[m, k]))
-        sxy = _pairwise(terms, n)
+            terms[k] = dev_y[k] * dev_y[k]
+        syy = _pairwise(terms, 0, n)
+        for k in range(n):
+            terms[k] = dev_x[k] * dev_y[k]
+        sxy = _pairwise(terms, 0, n)
         theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
         dx, dy = np.cos(theta), np.sin(theta)
         out[m, 0], out[m, 1], out[m, 2] = dy, -dx, -(dy * cx - dx * cy)

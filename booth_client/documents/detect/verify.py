@@ -281,8 +281,7 @@ def verified(work: Work, quad: F64, support: F64, second: float = _MIN_SIDE_FINA
     if not seen.any() or _second_side_short(support, second):
         return False
     steps = _step_shares(work, quad)
-    faint = seen & ((support < _MIN_SIDE_FINAL) | (nan_as(steps, 1.0)
-                                                    < _MIN_STEP_SHARE))
+    faint = seen & ((support < _MIN_SIDE_FINAL) | (nan_as(steps, 1.0) < _MIN_STEP_SHARE))
     if faint.any():
         # A side with next to no edge or step along it is taken only where both its
         # neighbours' edges run right up to it and end there: the card's outline where its
