@@ -260,16 +260,17 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
 # view (corners this many px inside the working frame), it has an ID-1 card's aspect within this
 # much (|log| of the ratio, perspective undone); reaching out of view, it stands out from what
 # lies around it by this much (`surround_distance`; the cards of the evaluation's scenes that
-# were taken so, 0.81-0.96), or only passes the final checks where the document found may be
-# a card's photo (five cards gained on 17 evaluation sets, 5,100 scenes with a document, none
-# lost; mean IoU sum +3.2, false detections unchanged). A document found of an ID-1 card's
-# aspect that stands out this clearly itself is a card, and no card reaching out of view is
-# taken for it.
+# were taken so, 0.81-0.96), or, where the document found may be a card's photo, by as much as
+# any document passing the final checks (five cards gained on 17 evaluation sets, 5,100 scenes
+# with a document, none lost; mean IoU sum +3.2, false detections unchanged). A document found
+# of an ID-1 card's aspect that stands out this clearly itself is a card, and no card reaching
+# out of view is taken for it.
 _HOLDER_AREA: Final = 4.0
 _HOLDER_DEPTH: Final = -3.0
 _HOLDER_MARGIN: Final = 2.0
 _HOLDER_ASPECT: Final = 0.1
 _REACHING_SURROUND: Final = 0.8
+_PHOTO_HOLDER_SURROUND: Final = MIN_SURROUND_DISTANCE
 _CARD_SURROUND: Final = 0.75
 # A completed U holding the document found, wholly in view and of an ID-1 card's aspect, passes
 # with this many sides seen whole (`_COMPLETED_SIDES`; `_STRONG_SIDES` elsewhere).
@@ -326,7 +327,7 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
         return detection
     # (Where what was found may be a card's photo, the card holding it is taken on the final
     # checks alone.)
-    least = MIN_SURROUND_DISTANCE if _maybe_a_photo(work, detection) else _REACHING_SURROUND
+    least = _PHOTO_HOLDER_SURROUND if _maybe_a_photo(work, detection) else _REACHING_SURROUND
     best = detection
     for k in np.flatnonzero(around & ~whole).tolist():
         card = judge.first_passing([k])
