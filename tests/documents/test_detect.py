@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import cv2
@@ -149,6 +150,32 @@ def test_grey_and_bgra_input_are_accepted() -> None:
         quad = detect_document(np.asarray(variant, np.uint8))
         assert quad is not None
         assert quad_iou_in_frame(quad, corners, 1280, 720) > 0.95
+
+
+@pytest.mark.parametrize(("frame", "says"), [
+    (np.zeros((720, 1280, 3), np.float64), "not float64 720x1280x3"),
+    (np.zeros((720, 1280, 3), np.uint16), "not uint16 720x1280x3"),
+    (np.zeros((720, 1280, 2), np.uint8), "not 720x1280x2"),
+    (np.zeros((4, 720, 1280, 3), np.uint8), "not 4x720x1280x3"),
+    (np.zeros(5, np.uint8), "not 5"),
+    (np.zeros((0, 0, 3), np.uint8), "empty (0x0x3)"),
+    ([[0, 0], [0, 0]], "not list"),
+])
+def test_a_frame_that_is_not_an_8_bit_image_is_refused_clearly(frame: object,
+                                                                says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        detect_document(frame)  # type: ignore[arg-type]
+
+
+def test_a_one_channel_frame_and_a_tiny_frame_are_taken() -> None:
+    frame = np.full((720, 1280, 3), 40, np.uint8)
+    corners = np.array([[300, 150], [900, 150], [900, 530], [300, 530]], np.float64)
+    grey = cv2.cvtColor(paste_document(frame, render_document("kpj", 1), corners),
+                        cv2.COLOR_BGR2GRAY)
+    quad = detect_document(np.asarray(grey, np.uint8)[:, :, None])
+    assert quad is not None and quad_iou_in_frame(quad, corners, 1280, 720) > 0.95
+    for size in ((1, 1, 3), (2, 3), (7, 5, 4)):
+        assert detect_document(np.zeros(size, np.uint8)) is None
 
 
 def test_find_document_reports_evidence() -> None:

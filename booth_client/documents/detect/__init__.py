@@ -606,6 +606,9 @@ def detect_document(image_bgr: npt.NDArray[np.uint8]) -> Quad | None:
     Returns a float32 array of shape (4, 2) ordered top-left, top-right, bottom-right,
     bottom-left, in pixel coordinates of `image_bgr`. Corners of a document partly outside the
     frame may lie outside the image.
+
+    `image_bgr` is 8-bit (uint8) BGR, H x W x 3; grey (H x W) and BGRA (H x W x 4) frames are
+    taken too. Any other array raises a ValueError that says what it was (`edges.as_bgr`).
     """
     found = find_document(image_bgr)
     return None if found is None else found.quad

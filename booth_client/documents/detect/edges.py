@@ -258,8 +258,23 @@ def _three_quarter_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 
 def as_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """`image` as a contiguous 8-bit BGR frame: a grey one (H, W) or (H, W, 1) and a BGRA one
+    (H, W, 4) are converted. Anything else (another dtype, which would wrap or truncate; another
+    number of channels; an empty frame) is refused with a ValueError saying what was given."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"a frame is a numpy array, not {type(image).__name__}")
+    shape = "x".join(str(n) for n in image.shape)
+    if image.dtype != np.uint8:
+        raise ValueError(f"a frame is 8-bit (uint8) BGR, grey or BGRA, not {image.dtype} {shape}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ValueError(f"a frame is H x W (grey), H x W x 3 (BGR) or H x W x 4 (BGRA), not "
+                         f"{shape}")
+    if image.size == 0:
+        raise ValueError(f"the frame is empty ({shape})")
     if image.ndim == 2:
         return np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
     if image.shape[2] == 4:
         return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), np.uint8)
-    return np.ascontiguousarray(image, dtype=np.uint8)
+    return np.ascontiguousarray(image)
