@@ -118,8 +118,12 @@ class Detection:
     surround: float | None = None
 
 
-# The finer search takes only a document wholly in view whose outline is this well seen.
-FINE_MIN_SCORE: Final = 0.75
+# The finer search takes only a document wholly in view whose outline is this well seen. (At
+# 0.75, cards held with fingers over their sides that the finer search found and that passed
+# every final check were refused; at 0.7, on 19 evaluation sets (5,700 scenes with a document,
+# 1,900 without), 13 are found and none lost: mean IoU sum +10.6, false detections 98 -> 101;
+# at 0.65, +11.1 and 102.)
+FINE_MIN_SCORE: Final = 0.7
 
 
 def find_document(image_bgr: npt.NDArray[np.uint8]) -> Detection | None:
