@@ -8,7 +8,8 @@ direction, which never line up into long lines as Hough voting does on a busy de
 longest lines are kept (more in a portrait frame), at most a few per direction (ruled paper
 must not crowd out a card's sides), and with them a few short ones that close a corner at both
 ends (a small card's short sides in a room full of long lines). In a dark frame shorter runs
-count, as noise splits its sides.
+count, as noise splits its sides; in a portrait frame, shrunk to more pixels than a landscape
+one, runs as short as a landscape frame's count, as its documents are no larger.
 """
 
 from __future__ import annotations
