@@ -599,7 +599,7 @@ def _well_seen(work: Work, quads: F64, score: F64, support: F64) -> npt.NDArray[
     best3 = -np.sort(-nan_as(support, 0.5), axis=1)[:, :3].mean(axis=1)
     # (A side out of view counts half among the three, so a card showing two sides is judged
     # on those two instead.)
-    crisp = np.where(on_two, np.where(np.isnan(support), 1.0, support).min(axis=1), best3)
+    crisp = np.where(on_two, nan_as(support, 1.0).min(axis=1), best3)
     return np.asarray((crisp >= MIN_FINAL_SCORE_3) & (score >= MIN_FINAL_SCORE) & separates,
                       np.bool_)
 

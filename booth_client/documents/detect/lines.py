@@ -290,11 +290,11 @@ def _lines_of_runs(moments: F64, min_len: float, max_lines: int) -> F64:
     for k in range(n_groups):
         lead = leads[order[k]]
         direction = (np.arctan2(dy[lead], dx[lead]) % np.pi) // (np.pi / _DIRECTION_BINS)
-        rank = -1
-        for b in range(_DIRECTION_BINS):
-            if direction == b:
-                rank = in_bin[b]
-                in_bin[b] += 1
+        # (A direction rounded up to a whole half turn falls in no bin, as in the numpy form.)
+        rank, b = -1, int(direction)
+        if 0 <= b < _DIRECTION_BINS:
+            rank = in_bin[b]
+            in_bin[b] += 1
         if rank < _MAX_PER_DIRECTION and n_chosen < max_lines:
             chosen[n_chosen] = order[k]
             n_chosen += 1

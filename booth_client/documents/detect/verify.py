@@ -46,7 +46,7 @@ def final_score(work: Work, quads: F64) -> tuple[F64, F64]:
     """Tight support of quads (N, 4, 2) in the shrunk frame: score (a side outside the frame
     counts half) and per-side support."""
     support = _support(work, quads, _TIGHT_BAND, 24)
-    score = np.where(np.isnan(support), 0.5, support).mean(axis=1)
+    score = nan_as(support, 0.5).mean(axis=1)
     return np.asarray(score, np.float64), support
 
 
