@@ -177,18 +177,19 @@ def test_the_compiled_band_supports_are_their_definition_for_other_limits(
 
 
 def _first_tests_by_definition(prof: Profiles, around: npt.NDArray[np.intp], border: Mask,
-                               support: F64, h: int, w: int) -> Mask:
+                               support: F64, h: int, w: int, dark: bool = False) -> Mask:
     """`quads._first_tests` in numpy: at least three sides seen, each supported 0.55 and 0.6
-    on average, or two seen supported 0.85 each and two on the border; at most two sides on
-    the border; every corner where its lines meet, within 1.5 times the frame's long side of
-    its centre each way."""
+    on average, or two seen supported 0.8 each (0.85 in a `dark` frame) and two on the
+    border; at most two sides on the border; every corner where its lines meet, within 1.5
+    times the frame's long side of its centre each way."""
     seen = ~np.isnan(support)
     n_seen = seen.sum(axis=1)
     filled = np.where(seen, support, 0.0)
     on_border = border[around]
     good = (filled >= 0.55).sum(axis=1)
     confidence = filled.sum(axis=1) / np.maximum(n_seen, 1)
-    two = (n_seen == 2) & ((filled >= 0.85).sum(axis=1) == 2) & (on_border.sum(axis=1) == 2)
+    strongly = 0.85 if dark else 0.8
+    two = (n_seen == 2) & ((filled >= strongly).sum(axis=1) == 2) & (on_border.sum(axis=1) == 2)
     enough = ((n_seen >= 3) & (good >= 3) & (confidence >= 0.6)) | two
     near = prof.meets & (np.abs(prof.meet - np.array([w / 2, h / 2])).max(axis=2)
                          <= 1.5 * max(w, h))
@@ -211,9 +212,10 @@ def test_the_compiled_first_tests_are_their_definition(line_searches: list[LineS
     noisy = rng.uniform(0.3, 1.0, around.shape)
     noisy[rng.random(around.shape) < 0.3] = np.nan
     for support in (table[around, bounds], noisy):
-        got = _first_tests(prof, around, border, support, h, w)
-        assert np.array_equal(got, _first_tests_by_definition(prof, around, border, support,
-                                                              h, w))
+        for dark in (False, True):
+            got = _first_tests(prof, around, border, support, h, w, dark)
+            assert np.array_equal(got, _first_tests_by_definition(prof, around, border,
+                                                                  support, h, w, dark))
     assert got.any() and not got.all()
 
 

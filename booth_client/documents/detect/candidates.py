@@ -167,7 +167,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
         around = np.concatenate([around, closed[seen]])
         support = np.concatenate([support, closed_support[seen]])
     conjectured = np.arange(len(prof.lines)) >= first_closing
-    scored = score(prof, around, border, h, w, support, conjectured)
+    scored = score(prof, around, border, h, w, support, conjectured, work.dark)
     if scored is None:
         return None
     # The completed U's take none of the other quads' places in the pool, among those extended
@@ -192,7 +192,7 @@ def line_candidates(work: Work, whole_only: bool = False) -> Candidates | None:
     if len(new_lines):
         prof, border = _with_lines(work, prof, border, new_lines)
         conjectured = np.concatenate([conjectured, np.zeros(len(new_lines), np.bool_)])
-        more = score(prof, new_around, border, h, w, conjectured=conjectured)
+        more = score(prof, new_around, border, h, w, conjectured=conjectured, dark=work.dark)
         if more is not None:
             joined = [np.concatenate([getattr(scored, f), getattr(more, f)])
                       for f in ("around", "corners", "support", "first", "second", "beyond",
