@@ -81,3 +81,21 @@ def test_side_support_is_as_defined(works: list[tuple[Work, F64]], which: int, s
     band = (-2.0, -1.0, 0.0, 1.0, 2.0) if wide else (-1.0, 0.0, 1.0)
     got, want = _support(work, quads, band, samples), _by_definition(work, quads, band, samples)
     assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_a_side_under_a_band_is_run_on_past() -> None:
+    """`run_on_past`: the card's sides run on past the line under its band (to its outline),
+    not past its outline."""
+    from booth_client.documents.detect.verify import run_on_past
+
+    frame = np.full((180, 320, 3), 90, np.uint8)
+    frame[40:141, 80:241] = 235
+    frame[40:61, 80:241] = (40, 150, 40)
+    work = prepare(frame)
+    card = np.array([[80.0, 40.0], [240.0, 40.0], [240.0, 140.0], [80.0, 140.0]]) - 0.5
+    below_band = np.array([[80.0, 60.5], [240.0, 60.5], [240.0, 140.0], [80.0, 140.0]]) - 0.5
+    assert work.factor == 1.0
+    assert run_on_past(work, below_band)[0] >= 0.8
+    assert run_on_past(work, card).max() <= 0.1
+    # (The band's other sides: the card's bottom runs on past neither end.)
+    assert run_on_past(work, below_band)[[1, 2, 3]].max() <= 0.1

@@ -33,12 +33,14 @@ has its module, whose docstring tells the stage in detail:
    returned, fitted to the centres of its edges (the checks judge the outer flank of each
    edge). Where the next candidate is a near copy of it that stands out more and passes too,
    that one is (`_clearer_sibling`: the card, not the card with a strip of what lies beside
-   it); where an ID-1 card of the shortlist holds it and passes too, or a card reaching out of
-   view that stands out clearly, the card is (`_card_around`: not its photo or code, crisper
-   than the card's own outline); where it
-   stands out only a little from what lies around it, a quad of the shortlist elsewhere that
-   passes, stands out clearly more and shows print is (`_clearer_elsewhere`: the card, not a
-   patch of the wall or the sky beside it).
+   it); where it reaches out of view and a neighbour of one of its sides runs on past that
+   side, a quad of the shortlist holding it that passes too is (`_beyond_band`: the card, not
+   the card less its band); where an ID-1 card of the shortlist holds it and passes too, or
+   a card reaching out of view that stands out clearly, the card is (`_card_around`: not its
+   photo or code, crisper than the card's own outline); where it stands out only a little
+   from what lies around it, a quad of the shortlist elsewhere that passes, stands out
+   clearly more and shows print is (`_clearer_elsewhere`: the card, not a patch of the wall
+   or the sky beside it).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
    candidates are then judged as the line search found them, unsnapped (`_as_found`). Where
@@ -98,6 +100,7 @@ from .verify import (
     final_score,
     partly_seen,
     print_share,
+    run_on_past,
     straight_sides,
     two_sided,
     verified,
@@ -252,6 +255,7 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
     else:
         detection = _clearer_sibling(judge, first, next(order, None), detection)
     if detection is not None:
+        detection = _beyond_band(judge, detection)
         detection = _card_around(judge, detection)
         detection = _clearer_elsewhere(judge, detection)
     # (Those judged as found in a dim frame are the line search's quads.)
@@ -340,6 +344,46 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
         if card is not None and card.surround is not None and card.surround >= least:
             best, least = card, card.surround
     return best
+
+
+# `_beyond_band`: a document found with a side out of view, one of whose sides in view either
+# neighbour's edges run on past (`verify.run_on_past`, this much), gives way to the first quad
+# of the shortlist that holds it (its corners at most this many px outside), is larger by this
+# much at least (the document's IoU with it at most this much, and this much at least: the same
+# document), passes the final checks and is seen about as well (its final score less by this
+# much at most). On 13 evaluation sets (3,900 scenes with a document, 1,300 without): 36 cards
+# found whole, 3 lost in part, mean IoU sum +6.1, false detections unchanged.
+_BEYOND_PAST: Final = 0.6
+_BEYOND_DEPTH: Final = -2.0
+_BEYOND_MAX_IOU: Final = 0.925
+_BEYOND_MIN_IOU: Final = 0.5
+_BEYOND_SCORE_DROP: Final = 0.08
+
+
+def _beyond_band(judge: _Judge, detection: Detection) -> Detection:
+    """`detection`, or where it has a side out of view and a side in view that its
+    neighbours' edges run on past (`_BEYOND_PAST`), a larger quad of the shortlist holding it
+    (`_BEYOND_DEPTH`, `_BEYOND_MAX_IOU`, `_BEYOND_MIN_IOU`) that passes the final checks
+    about as well seen (`_BEYOND_SCORE_DROP`). What was found is a card reaching out of view
+    less its band (the coloured strip across a KPJ card's or an NPWP card's end), the line
+    under the band taken for its side. The line search tells such a line where both
+    neighbours of a side run on past it (`quads.banded`), and one neighbour here is the
+    frame's edge."""
+    work, found = judge.work, judge.found
+    seen = np.asarray(detection.side_support) >= 0.0
+    if seen.all():
+        return detection
+    quad = _in_work(work, detection)
+    if not (seen & (run_on_past(work, quad[0]) >= _BEYOND_PAST)).any():
+        return detection
+    holders = order_many(found.quads)
+    for k in np.flatnonzero(depth_inside(quad, holders)[0] >= _BEYOND_DEPTH).tolist():
+        if not _BEYOND_MIN_IOU <= polygon_iou(holders[k], quad[0]) <= _BEYOND_MAX_IOU:
+            continue
+        card = judge.first_passing([k])
+        if card is not None and card.score >= detection.score - _BEYOND_SCORE_DROP:
+            return card
+    return detection
 
 
 # `_clearer_elsewhere`: a document found that stands out from what lies around it by less than

@@ -255,6 +255,20 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     return np.asarray(hit.reshape(4, 4, samples).mean(axis=2), np.float64)
 
 
+def _reach_and_past(ends: F64) -> tuple[F64, F64]:
+    """Per side, from its quad's `_end_hits` (4, 4): how far both its neighbours' edges run
+    right up to it (the lesser), and how far either runs on past it (the greater)."""
+    return (np.asarray(np.minimum(ends[PREV, 2], ends[NEXT, 1]), np.float64),
+            np.asarray(np.maximum(ends[PREV, 3], ends[NEXT, 0]), np.float64))
+
+
+def run_on_past(work: Work, quad: F64) -> F64:
+    """Per side of a quad (4, 2) in the shrunk frame, how far the edges of either of its
+    neighbours run on past it, along their lines over the quarter of their length beyond it
+    (`_end_hits`): a card's side runs on past the line under its band, not past its outline."""
+    return _reach_and_past(_end_hits(work, quad))[1]
+
+
 def _second_side_short(support: F64, least: float) -> bool:
     """Whether a quad with tight side `support` (4, NaN out of view) showing three sides or
     more has its second-faintest seen along less than `least` of it."""
@@ -286,9 +300,7 @@ def verified(work: Work, quad: F64, support: F64, second: float = _MIN_SIDE_FINA
         # A side with next to no edge or step along it is taken only where both its
         # neighbours' edges run right up to it and end there: the card's outline where its
         # sides end.
-        ends = _end_hits(work, quad)
-        reach = np.minimum(ends[PREV, 2], ends[NEXT, 1])
-        past = np.maximum(ends[PREV, 3], ends[NEXT, 0])
+        reach, past = _reach_and_past(_end_hits(work, quad))
         if (reach[faint] < _MIN_REACH).any() or (past[faint] > _MAX_PAST).any():
             return False
     h, w = work.gray.shape
