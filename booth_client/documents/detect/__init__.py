@@ -320,7 +320,8 @@ def _card_around(judge: _Judge, detection: Detection) -> Detection:
     work, found = judge.work, judge.found
     h, w = work.gray.shape
     quad = _in_work(work, detection)
-    holders = order_many(found.quads)
+    # (The shortlist's quads are ordered, `Candidates`.)
+    holders = found.quads
     around = _holding(holders, quad)[0]
     whole = in_frame(holders, w, h, _HOLDER_MARGIN).all(axis=1)
     card_like = _card_like(work, holders)
@@ -361,8 +362,8 @@ _BEYOND_SCORE_DROP: Final = 0.08
 
 
 def _beyond_band(judge: _Judge, detection: Detection) -> Detection:
-    """`detection`, or where it has a side out of view and a side in view that its
-    neighbours' edges run on past (`_BEYOND_PAST`), a larger quad of the shortlist holding it
+    """`detection`, or where it has a side out of view and a side in view that a
+    neighbour's edges run on past (`_BEYOND_PAST`), a larger quad of the shortlist holding it
     (`_BEYOND_DEPTH`, `_BEYOND_MAX_IOU`, `_BEYOND_MIN_IOU`) that passes the final checks
     about as well seen (`_BEYOND_SCORE_DROP`). What was found is a card reaching out of view
     less its band (the coloured strip across a KPJ card's or an NPWP card's end), the line
@@ -376,7 +377,7 @@ def _beyond_band(judge: _Judge, detection: Detection) -> Detection:
     quad = _in_work(work, detection)
     if not (seen & (run_on_past(work, quad[0]) >= _BEYOND_PAST)).any():
         return detection
-    holders = order_many(found.quads)
+    holders = found.quads
     for k in np.flatnonzero(depth_inside(quad, holders)[0] >= _BEYOND_DEPTH).tolist():
         if not _BEYOND_MIN_IOU <= polygon_iou(holders[k], quad[0]) <= _BEYOND_MAX_IOU:
             continue
@@ -414,7 +415,7 @@ def _clearer_elsewhere(judge: _Judge, detection: Detection) -> Detection:
     small = (taken + 0.5) / work.factor - 0.5
     best, least = detection, detection.surround + _ELSEWHERE_MARGIN
     # (What it holds as a card holds its photo, `_card_around`, is a part of it.)
-    part = _holding(order_many(small[None]), order_many(found.quads))[:, 0]
+    part = _holding(order_many(small[None]), found.quads)[:, 0]
     for k in range(len(found.quads)):
         if part[k] or polygon_iou(found.quads[k], small) > _ELSEWHERE_OVERLAP:
             continue
