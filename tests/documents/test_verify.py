@@ -99,3 +99,23 @@ def test_a_side_under_a_band_is_run_on_past() -> None:
     assert run_on_past(work, card).max() <= 0.1
     # (The band's other sides: the card's bottom runs on past neither end.)
     assert run_on_past(work, below_band)[[1, 2, 3]].max() <= 0.1
+
+
+def test_a_card_s_sides_run_on_across_its_edge_stripe() -> None:
+    """`stretch_hits`: a card's sides cross their lines along the stripe at its edge (the
+    card's outline beyond the line between stripe and field), not along a strip of the ground
+    beside the card."""
+    from booth_client.documents.detect.verify import stretch_hits
+
+    frame = np.full((180, 320, 3), 90, np.uint8)
+    frame[40:141, 80:241] = 235
+    frame[135:141, 80:241] = (40, 150, 40)
+    work = prepare(frame)
+    assert work.factor == 1.0
+    # The stretches of the card's left and right sides from the line above the stripe (y 135)
+    # to the card's bottom (y 141), and on from there into the ground below (to y 147).
+    field = np.array([[79.5, 134.5], [240.5, 134.5]])
+    bottom = np.array([[79.5, 140.5], [240.5, 140.5]])
+    below = np.array([[79.5, 146.5], [240.5, 146.5]])
+    assert stretch_hits(work, field, bottom).min() >= 0.8
+    assert stretch_hits(work, bottom, below).max() <= 0.2

@@ -26,6 +26,7 @@ from .shape import (
     nan_as,
     order_many,
     side_normals,
+    stacked,
     stations,
 )
 
@@ -232,10 +233,33 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
     start, its first and last quarters, and the quarter after its end. Near its ends,
     stations outside the frame count as hits (what is not seen may be there); beyond them, as
     misses. Shape (4, 4)."""
-    h, w = work.gray.shape
     t = np.concatenate([stations(a, b, samples) for a, b in _END_SPANS])
     d, normal = side_normals(quad)
-    pts = quad[:, None, :] + t[None, :, None] * d[:, None, :]  # (4, T, 2)
+    hit, inside = _crossed_at(work, quad[:, None, :] + t[None, :, None] * d[:, None, :], normal)
+    near = np.zeros(t.shape, np.bool_)
+    near[samples:3 * samples] = True
+    hit = np.where(near[None, :], hit | ~inside, hit & inside)
+    return np.asarray(hit.reshape(4, 4, samples).mean(axis=2), np.float64)
+
+
+def stretch_hits(work: Work, starts: F64, ends: F64, samples: int = 6) -> F64:
+    """Per stretch of a line from `starts` to `ends` (K, 2 each) in the shrunk frame, the share
+    of its stations (`samples`, from a sixth of it to five sixths) where an edge of either
+    channel crosses it within 1 px; a station outside the frame is a miss. (K,)"""
+    d = ends - starts
+    normal = stacked(d[:, 1], -d[:, 0]) / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    t = stations(1 / 6, 5 / 6, samples)
+    hit, inside = _crossed_at(work, starts[:, None, :] + t[None, :, None] * d[:, None, :],
+                              normal)
+    return np.asarray((hit & inside).mean(axis=1), np.float64)
+
+
+def _crossed_at(work: Work, pts: F64, normal: F64) -> tuple[Mask, Mask]:
+    """At points `pts` (K, T, 2) in the shrunk frame on lines of unit normals `normal` (K, 2),
+    whether an edge of either channel crosses the line within 1 px (the gradient across it
+    above the channel's strength and above 0.6 of its L1 norm), and whether the point is in the
+    frame (1 px in from its edges, 2 px from the far ones); (K, T) each."""
+    h, w = work.gray.shape
     inside = (pts[..., 0] >= 1) & (pts[..., 0] < w - 2) & (pts[..., 1] >= 1) & (
         pts[..., 1] < h - 2)
     probe = pts[:, :, None, :] + np.array([-1.0, 0.0, 1.0])[None, None, :, None] * normal[
@@ -249,10 +273,7 @@ def _end_hits(work: Work, quad: F64, samples: int = 8) -> F64:
         gx, gy = gxc.ravel().take(flat), gyc.ravel().take(flat)
         proj = np.abs(gx * nx + gy * ny)
         hit |= ((proj > strength) & (proj > 0.6 * (np.abs(gx) + np.abs(gy)))).any(axis=2)
-    near = np.zeros(t.shape, np.bool_)
-    near[samples:3 * samples] = True
-    hit = np.where(near[None, :], hit | ~inside, hit & inside)
-    return np.asarray(hit.reshape(4, 4, samples).mean(axis=2), np.float64)
+    return np.asarray(hit, np.bool_), np.asarray(inside, np.bool_)
 
 
 def _reach_and_past(ends: F64) -> tuple[F64, F64]:
