@@ -1138,6 +1138,18 @@ def test_a_card_reaching_out_of_view_is_found_with_its_band(seed: int) -> None:
     assert_decided_by("_BEYOND_PAST", 2.0, seed, 0.95, 0.8, photos=True)
 
 
+# Photo-backdrop scenes of the evaluation (seeds 0, 7, 1 and 9 at 1280x720, seed 1 at 720x1280)
+# with a KPJ card wholly in view: the quad found stopped at the line above the green stripe along
+# its edge (IoU 0.94 before).
+@pytest.mark.parametrize(("seed", "width", "height"),
+                         [(64, W, H), (700178, W, H), (100003, W, H), (900200, W, H),
+                          (100134, 720, 1280)])
+def test_a_card_is_found_with_the_stripe_along_its_edge(seed: int, width: int,
+                                                         height: int) -> None:
+    assert_decided_by("_STRIPE_HITS", 2.0, seed, 0.98, 0.95, width=width, height=height,
+                      photos=True)
+
+
 # Scenes of the evaluation without a document (photo backdrops, seeds 4 and 8 at 1280x720, seed
 # 0 at 768x1024) where a quad with a second side seen in good part passes the other checks: it
 # stands out from what lies around it only a little (0.52-0.70), and is refused. (Seed 3's
