@@ -714,12 +714,14 @@ def test_finer_search_takes_only_a_whole_firm_outline() -> None:
     assert not small_and_firm(Detection(quad, 0.9, (1.0, 1.0, -1.0, 0.9)))
 
 
-# Scenes of the evaluation (a KTP held up in a dim room, drawn, seed 1 at 1280x720; one in front
-# of a photograph, seed 9; an NPWP in a blur, seed 1 at 800x600) where the first search found
-# nothing that passed and the finer one found the card, fingers over its sides, passing every
-# final check with a score of 0.70-0.75: it was refused as not firm enough (nothing was found).
+# Scenes of the evaluation (a KTP held up in a dim room, drawn, seed 1 at 1280x720; an NPWP in
+# front of a photograph, seed 7; an NPWP in a blur, seed 1 at 800x600) where the first search
+# found nothing that passed and the finer one found the card, fingers over its sides, passing
+# every final check with a score of 0.70-0.75: it was refused as not firm enough (nothing was
+# found). (Seed 9's 900297 was one too; with `completion.MAX_COMPLETIONS` at 10 the first search
+# closes its card's U.)
 @pytest.mark.parametrize(("seed", "width", "height", "photos", "min_iou"),
-                         [(100208, W, H, False, 0.9), (900297, W, H, True, 0.85),
+                         [(100208, W, H, False, 0.9), (700271, W, H, True, 0.8),
                           (100102, 800, 600, True, 0.95)])
 def test_a_card_held_with_fingers_is_taken_from_the_finer_search(
         seed: int, width: int, height: int, photos: bool, min_iou: float) -> None:
@@ -1148,6 +1150,18 @@ def test_a_card_is_found_with_the_stripe_along_its_edge(seed: int, width: int,
                                                          height: int) -> None:
     assert_decided_by("_STRIPE_HITS", 2.0, seed, 0.98, 0.95, width=width, height=height,
                       photos=True)
+
+
+# Scenes of the evaluation (busy desk seed 1; photo backdrops, seeds 9, 3 and 7) whose card's U
+# was not among the six completions the lines close first: a paklaring letter on a busy desk was
+# lost to the desk's things (IoU 0.33), the cards were found less a strip (0.65-0.87).
+@pytest.mark.parametrize(("seed", "min_iou", "photos"),
+                         [(100257, 0.9, False), (900297, 0.98, True), (300042, 0.9, True),
+                          (700141, 0.95, True)])
+def test_a_card_s_u_is_closed_among_more_of_them(seed: int, min_iou: float,
+                                                  photos: bool) -> None:
+    assert_decided_by("completion.MAX_COMPLETIONS", 6, seed, min_iou, 0.9, photos=photos,
+                      busy=not photos)
 
 
 # Scenes of the evaluation without a document (photo backdrops, seeds 4 and 8 at 1280x720, seed

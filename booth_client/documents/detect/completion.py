@@ -54,8 +54,11 @@ _MAX_TILT_COS: Final = float(np.cos(np.radians(25.0)))
 # card's side, 16 px of the working frame, cuts its run by more than `RUN_GAP`.
 _FINGER_GAP: Final = 8
 # At most this many completions (the best valued first, `completions`), differing by more than
-# this much at some corner (px).
-MAX_COMPLETIONS: Final = 6
+# this much at some corner (px). (At 6, a card's U was passed over for those the lines of what
+# lies around it close, valued more for their size or their base: 10 finds 6 more cards on 14
+# evaluation sets, 4,200 scenes with a document, and 3 on four others, none lost, false
+# detections unchanged, at 0.6-0.9 % more time a frame.)
+MAX_COMPLETIONS: Final = 10
 _DISTINCT: Final = 3.0
 
 
