@@ -404,7 +404,8 @@ def _beyond_band(judge: _Judge, detection: Detection) -> Detection:
 # score less by `_BEYOND_SCORE_DROP` at most. On 14 evaluation sets (4,200 scenes with a
 # document, 1,400 without): 64 cards found whole and none lost, mean IoU sum +3.4, false
 # detections unchanged; on four sets not used to set it, 18 found whole and one lost by 0.03
-# (+1.0). (Sides within 1.5 px: 53 found, +2.9; and stripes up to 0.12 besides: 3 lost.)
+# (+1.0). (With the other sides within 1.5 px: 53 found, +2.9; with stripes up to 0.12 of the
+# neighbour as well: 56 found and 3 lost.)
 _STRIPE_SAME: Final = 2.5
 _STRIPE_LEAST: Final = 0.04
 _STRIPE_MOST: Final = 0.085
@@ -429,7 +430,8 @@ def _with_stripe(judge: _Judge, detection: Detection) -> Detection:
     sides, normal = side_normals(quad)
     length = np.hypot(sides[:, 0], sides[:, 1])
     shorter = np.minimum(length[PREV], length[NEXT])
-    # The ends of each quad's sides (K, 4, 2) outward of the document's sides' lines (px).
+    # How far the two ends of each side of each quad of the shortlist (K, 4, 2) lie outward of
+    # the line of the document's same side (px).
     out = np.stack([((holders - quad) * normal).sum(axis=2),
                     ((holders[:, NEXT] - quad) * normal).sum(axis=2)], axis=2)
     same = np.abs(out).max(axis=2) <= _STRIPE_SAME
