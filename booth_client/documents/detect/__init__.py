@@ -72,6 +72,7 @@ from elsewhere is passed in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -385,9 +386,18 @@ def _beyond_band(judge: _Judge, detection: Detection) -> Detection:
     if not (seen & (run_on_past(work, quad[0]) >= _BEYOND_PAST)).any():
         return detection
     holders = found.quads
-    for k in np.flatnonzero(depth_inside(quad, holders)[0] >= _BEYOND_DEPTH).tolist():
-        if not _BEYOND_MIN_IOU <= polygon_iou(holders[k], quad[0]) <= _BEYOND_MAX_IOU:
-            continue
+    return _first_as_well_seen(judge, detection, (
+        k for k in np.flatnonzero(depth_inside(quad, holders)[0] >= _BEYOND_DEPTH).tolist()
+        if _BEYOND_MIN_IOU <= polygon_iou(holders[k], quad[0]) <= _BEYOND_MAX_IOU))
+
+
+def _first_as_well_seen(judge: _Judge, detection: Detection,
+                        which: Iterable[int]) -> Detection:
+    """Of the shortlisted quads `which` (indices into the shortlist, in order; taken one at a
+    time, so a lazy filter runs only as far as needed), the first that passes the final
+    checks about as well seen as `detection` (its final score less by `_BEYOND_SCORE_DROP` at
+    most); `detection` where none does. `_beyond_band` and `_with_stripe` take the card so."""
+    for k in which:
         card = judge.first_passing([k])
         if card is not None and card.score >= detection.score - _BEYOND_SCORE_DROP:
             return card
@@ -438,16 +448,16 @@ def _with_stripe(judge: _Judge, detection: Detection) -> Detection:
     stripe = ((out.min(axis=2) >= _STRIPE_LEAST * shorter)
               & (out.max(axis=2) <= _STRIPE_MOST * shorter)
               & (same.sum(axis=1, keepdims=True) - same == 3))
-    for k, side in zip(*np.nonzero(stripe), strict=True):
-        holder = holders[k]
+
+    def across(k: int, side: int) -> bool:
+        """Whether the neighbours' edges cross the stripe along `side` of quad `k`, and the
+        stripe is not the document's shadow."""
         ends = [side, NEXT[side]]
-        if (stretch_hits(work, quad[ends], holder[ends]).min() < _STRIPE_HITS
-                or is_shadow(work, holder, quad)):
-            continue
-        card = judge.first_passing([int(k)])
-        if card is not None and card.score >= detection.score - _BEYOND_SCORE_DROP:
-            return card
-    return detection
+        return bool(stretch_hits(work, quad[ends], holders[k][ends]).min() >= _STRIPE_HITS
+                    and not is_shadow(work, holders[k], quad))
+
+    return _first_as_well_seen(judge, detection, (
+        int(k) for k, side in zip(*np.nonzero(stripe), strict=True) if across(int(k), int(side))))
 
 
 # `_clearer_elsewhere`: a document found that stands out from what lies around it by less than
