@@ -68,6 +68,10 @@ the detector's outputs are the same as the numpy form's. They are compiled on th
 and cached beside their modules (`scripts/setup.sh` does it once); a kernel reads no constant
 and calls no function of another module, which its cache would not see change: what it needs
 from elsewhere is passed in.
+
+On import the package has glibc keep freed memory for the next frame (`heap`): each frame's
+search allocates a few MB of arrays, which the C library would otherwise hand back to the kernel
+and fault in again on the next frame.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ import numpy.typing as npt
 from ..geometry import Quad, order_corners, polygon_iou
 from .candidates import Candidates, line_candidates
 from .edges import EDGE_FLOOR, FINE_LONG_SIDE, PORTRAIT_LONG_SIDE, Work, as_bgr, prepare
+from .heap import keep_freed_memory
 from .refine import accept_many, edge_samples, recentred, refine_many
 from .shadows import is_shadow, shadow_order
 from .shape import (
@@ -114,6 +119,8 @@ from .verify import (
 )
 
 __all__ = ["Detection", "detect_document", "find_document"]
+
+keep_freed_memory()
 
 
 @dataclass(frozen=True)
