@@ -8,7 +8,11 @@ freed) with a fresh mapping each, and hands the heap's free top back to the kern
 over twice that: the next frame faults every page of its arrays in again. That is 250-350
 page faults a 1280x720 frame, in a virtual machine 2-4 us each, 10-25 % of the detector's time
 (0.7-3 ms of 6-12 ms; the frames without a document, which also take the finer search, lose the
-most).
+most). How many depends on what else the process allocates: in `scripts/eval_documents.py`
+the naive baseline, run in the same process, frees blocks large enough to raise glibc's
+thresholds past the detector's arrays (3 faults a frame without this module, 1 with it, and
+the same time); in a process that runs the detector alone, as the kiosk's capture does, with
+each frame a new array or not, 190-340.
 
 `keep_freed_memory` sets glibc's two thresholds (`mallopt`) so that blocks up to
 `MMAP_THRESHOLD` come from the heap and up to `TRIM_THRESHOLD` of free heap is kept: 2 page
