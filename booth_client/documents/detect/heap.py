@@ -31,8 +31,11 @@ from typing import Final
 # Blocks up to this size come from the heap (a 1280x720 colour frame is 2.6 MiB, a 4032x3024
 # one's halving 8.7 MiB); glibc's own ceiling for it is 32 MiB on a 64-bit machine.
 MMAP_THRESHOLD: Final = 32 * 1024 * 1024
-# Free memory at the heap's top up to this size is kept for the next frame.
-TRIM_THRESHOLD: Final = 64 * 1024 * 1024
+# Free memory at the heap's top up to this size is kept for the next frame: a 1280x720 frame
+# and both searches' arrays, or a 1920x1080 frame and the first search's. As few page faults a
+# frame as with 64 MiB (3-4 at 1280x720, 11-12 at 720x1280, each frame a new array), and it
+# bounds what each thread's heap holds between frames.
+TRIM_THRESHOLD: Final = 16 * 1024 * 1024
 
 # glibc's `mallopt` parameters (malloc.h).
 _M_TRIM_THRESHOLD: Final = -1
