@@ -42,7 +42,10 @@ has its module, whose docstring tells the stage in detail:
    out clearly, the card is (`_card_around`: not its photo or code, crisper than the card's
    own outline); where it stands out only a little from what lies around it, a quad of the
    shortlist elsewhere that passes, stands out clearly more and shows print is
-   (`_clearer_elsewhere`: the card, not a patch of the wall or the sky beside it).
+   (`_clearer_elsewhere`: the card, not a patch of the wall or the sky beside it); where its
+   outline is seen weakly, a quad of the shortlist overlapping it whose outline is seen better
+   and that stands out more is (`_better_seen`: the card, not the card with a strip of what
+   lies beside it).
 6. When nothing passes, the search is made again on a finer working frame (480 px) for a
    small document wholly in view (`find_document`); in a dim frame, the first search's
    candidates are then judged as the line search found them, unsnapped (`_as_found`). Where
@@ -273,6 +276,7 @@ def _search(image: npt.NDArray[np.uint8], work: Work, whole_only: bool = False) 
         detection = _with_stripe(judge, detection)
         detection = _card_around(judge, detection)
         detection = _clearer_elsewhere(judge, detection)
+        detection = _better_seen(judge, detection)
     # (Those judged as found in a dim frame are the line search's quads.)
     tried = [k for k in (first, *rest) if not found.completed[k]]
     return detection, found.quads[tried]
@@ -507,6 +511,44 @@ def _clearer_elsewhere(judge: _Judge, detection: Detection) -> Detection:
             continue
         best, least = other, other.surround
     return best
+
+
+# `_better_seen`: a document found whose outline is seen weakly (its final score below this)
+# gives way to the first quad of the shortlist that overlaps it this much at least (IoU), passes
+# the final checks with its final score higher by this much at least and stands out from what
+# lies around it by this much more (`surround_distance`). On 14 evaluation sets (4,200 scenes
+# with a document, 1,400 without): 11 cards found better (0.67-0.96 -> 0.84-1.0) and none lost,
+# mean IoU sum +1.37, false detections unchanged; on four sets not used to set it, no scene
+# changes. (Below 0.85: 14 found and 3 lost, +1.27; a score higher by 0.15: 7 found, +0.85;
+# standing out by 0.1 more: 4 found, +0.79.)
+_BETTER_WEAK: Final = 0.8
+_BETTER_OVERLAP: Final = 0.6
+_BETTER_SCORE: Final = 0.1
+_BETTER_SURROUND: Final = 0.05
+
+
+def _better_seen(judge: _Judge, detection: Detection) -> Detection:
+    """`detection`, or where its outline is seen weakly (`_BETTER_WEAK`), the first quad of
+    the shortlist overlapping it (`_BETTER_OVERLAP`) that passes the final checks with its
+    outline seen better (`_BETTER_SCORE`) and standing out more (`_BETTER_SURROUND`). What was
+    found was the card with a strip of what lies beside it, one side on a line past the card's
+    (the edge of the fingers over it, of a jacket below it, of the frame); the card's own
+    outline is seen better, and the card differs more from what lies around it than card and
+    strip do. (`_clearer_sibling` takes such a card only where it is the next candidate and
+    valued about as much.)"""
+    if detection.score >= _BETTER_WEAK or detection.surround is None:
+        return detection
+    work, found = judge.work, judge.found
+    quad = _in_work(work, detection)[0]
+    for k in range(len(found.quads)):
+        if polygon_iou(found.quads[k], quad) < _BETTER_OVERLAP:
+            continue
+        other = judge.first_passing([k])
+        if (other is not None and other is not detection and other.surround is not None
+                and other.score >= detection.score + _BETTER_SCORE
+                and other.surround >= detection.surround + _BETTER_SURROUND):
+            return other
+    return detection
 
 
 # `_clearer_sibling`: the next candidate is a near copy of the first when it is valued within
