@@ -544,7 +544,7 @@ def _better_seen(judge: _Judge, detection: Detection) -> Detection:
         if polygon_iou(found.quads[k], quad) < _BETTER_OVERLAP:
             continue
         other = judge.first_passing([k])
-        if (other is not None and other is not detection and other.surround is not None
+        if (other is not None and other.surround is not None
                 and other.score >= detection.score + _BETTER_SCORE
                 and other.surround >= detection.surround + _BETTER_SURROUND):
             return other
