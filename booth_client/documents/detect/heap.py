@@ -2,22 +2,22 @@
 for every frame.
 
 Each frame's search allocates a few MB of arrays (the working frame's channels, gradients and
-edges: about 2 MB at 320 px, 4.5 MB at the finer search's 480 px) and frees them when it ends.
-By default glibc serves blocks of over 128 KB (a threshold that then follows the largest block
-freed) with a fresh mapping each, and hands the heap's free top back to the kernel once it is
-over twice that: the next frame faults every page of its arrays in again. That is 250-350
-page faults a 1280x720 frame, in a virtual machine 2-4 us each, 10-25 % of the detector's time
-(0.7-3 ms of 6-12 ms; the frames without a document, which also take the finer search, lose the
-most). How many depends on what else the process allocates: in `scripts/eval_documents.py`
-the naive baseline, run in the same process, frees blocks large enough to raise glibc's
-thresholds past the detector's arrays (3 faults a frame without this module, 1 with it, and
-the same time); in a process that runs the detector alone, as the kiosk's capture does, with
-each frame a new array or not, 190-340.
+edges: about 2 MB at 320 px, 4.5 MB at the finer search's 480 px) and frees them when it ends. By
+default glibc serves blocks of over 128 KB (a threshold that then follows the largest block freed)
+with a fresh mapping each, and hands the heap's free top back to the kernel once it is over twice
+that: the next frame faults every page of its arrays in again. In a process that runs the detector
+alone, that was 190-360 page faults a 1280x720 frame, in a virtual machine 2-4 us each: 7-11 % of
+the detector's time on the evaluation's photo scenes (the frames without a document, which also
+take the finer search, lose the most: 15.4 -> 12.1 ms). How many depends on what else the process
+allocates: in `scripts/eval_documents.py` the naive baseline, run in the same process, frees blocks
+large enough to raise glibc's thresholds past the detector's arrays (3 faults a frame without this
+module, 1 with it, and the same time); in a process that runs the detector alone, as the kiosk's
+capture does, with each frame a new array or not, as above.
 
-`keep_freed_memory` sets glibc's two thresholds (`mallopt`) so that blocks up to
-`MMAP_THRESHOLD` come from the heap and up to `TRIM_THRESHOLD` of free heap is kept: 2 page
-faults a frame. The detector's package calls it once on import; it is process-wide, as the
-thresholds are. It leaves them alone where the environment sets them (`MALLOC_MMAP_THRESHOLD_`,
+`keep_freed_memory` sets glibc's two thresholds (`mallopt`) so that blocks up to `MMAP_THRESHOLD`
+come from the heap and up to `TRIM_THRESHOLD` of free heap is kept: 1-4 page faults a 1280x720
+frame. The detector's package calls it once on import; it is process-wide, as the thresholds are.
+It leaves them alone where the environment sets them (`MALLOC_MMAP_THRESHOLD_`,
 `MALLOC_TRIM_THRESHOLD_` or glibc's tunables) and where the C library is not glibc.
 """
 
